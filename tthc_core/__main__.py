@@ -1,0 +1,170 @@
+"""Command line: ``python -m tthc_core [--db URL] COMMAND``.
+
+A thin layer of argument parsing over the core. Exit status: 0 success, 1 rejected data, 2 usage
+errors; errors are one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from .periods import MODES, PeriodError
+
+
+class UsageError(Exception):
+    """Wrong words on the command line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line instead of argparse's usage dump
+        raise UsageError(f"Lỗi cú pháp: {message}. Xem: python -m tthc_core --help")
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def _parse_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ngày không hợp lệ «{text}», dùng YYYY-MM-DD") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m tthc_core",
+                     description="Thống kê thủ tục hành chính và hồ sơ (biểu II.06a/VPCP/KSTT).")
+    parser.add_argument("--db", help="SQLAlchemy URL (mặc định: TTHC_DATABASE_URL hoặc data/tthc.db)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="tạo lại cơ sở dữ liệu minh họa (quý II/2022 của Sở LĐTBXH Lạng Sơn)")
+    demo.add_argument("--today", type=_parse_day, default=None, help="ngày hiện tại của dữ liệu (YYYY-MM-DD)")
+
+    imp = sub.add_parser("import", help="nhập tệp CSV/XLSX hồ sơ hoặc thủ tục")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--kind", choices=("dossiers", "procedures"), default=None)
+    imp.add_argument("--agency", help="mã cơ quan cho các dòng không có cột cơ quan")
+    imp.add_argument("--skip-invalid", action="store_true", help="ghi các dòng hợp lệ, bỏ qua dòng lỗi")
+    imp.add_argument("--rejects", type=Path, help="tệp CSV ghi các dòng bị loại và lý do")
+
+    stats = sub.add_parser("stats", help="số liệu biểu II.06a và danh mục TTHC của một kỳ")
+    stats.add_argument("--period", required=True, help="2022-Q2, 2022-H1, 2022-9M, 2022, 2022-05 hoặc A..B")
+    stats.add_argument("--mode", choices=MODES, default="report")
+    stats.add_argument("--agency", help="mã cơ quan (mặc định: toàn bộ)")
+    stats.add_argument("--by", choices=("field", "agency", "procedure", "level"), default="field")
+    stats.add_argument("--json", action="store_true", help="in một đối tượng JSON")
+
+    export = sub.add_parser("export", help="xuất phụ lục Excel và dự thảo báo cáo Word")
+    export.add_argument("--period", required=True)
+    export.add_argument("--mode", choices=MODES, default="report")
+    export.add_argument("--agency")
+    export.add_argument("--out", type=Path, help="tệp .xlsx")
+    export.add_argument("--docx", type=Path, help="tệp .docx")
+    return parser
+
+
+def cmd_demo(args) -> int:
+    from .demo import build_demo
+
+    summary = build_demo(args.db, today=args.today)
+    print(f"Đã tạo dữ liệu minh họa: {summary['agencies']} cơ quan, {summary['procedures']} thủ tục, "
+          f"{summary['dossiers']} hồ sơ (đến ngày {summary['today']:%d/%m/%Y}).")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .importer import import_file, write_rejects
+
+    if args.rejects and not args.skip_invalid:
+        raise UsageError("--rejects chỉ dùng cùng --skip-invalid.")
+    if not args.file.exists():
+        raise UsageError(f"Không tìm thấy tệp «{args.file}».")
+    result = import_file(args.db, args.file, kind=args.kind, agency=args.agency,
+                         skip_invalid=args.skip_invalid)
+    for problem in result.problems:
+        print(problem.text(), file=sys.stderr)
+    if args.rejects:
+        write_rejects(result, args.rejects)
+    print(result.summary())
+    return 1 if result.problems and not args.skip_invalid else 0
+
+
+def cmd_stats(args) -> int:
+    from .formatting import fmt_int
+    from .stats import COUNT_KEYS, compute_stats
+
+    result = compute_stats(args.db, args.period, mode=args.mode, agency=args.agency, by=args.by)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=_json_default, indent=2))
+        return 0
+    print(f"{result['period']['label']} — {'cơ quan ' + args.agency if args.agency else 'toàn bộ cơ quan'}")
+    headers = ["Nhóm", *[str(n) for n in (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)]]
+    keys = [k for k in COUNT_KEYS if k != "received_postal"]
+    lines = [[row["key"], *[fmt_int(row[k]) for k in keys]] for row in result["dossiers"]["rows"]]
+    lines.append(["Tổng cộng", *[fmt_int(result["dossiers"]["total"][k]) for k in keys]])
+    widths = [max(len(str(line[i])) for line in [headers, *lines]) for i in range(len(headers))]
+    widths[0] = min(widths[0], 40)
+    for line in [headers, *lines]:
+        print("  ".join([str(line[0])[:40].ljust(widths[0])] +
+                        [str(c).rjust(w) for c, w in zip(line[1:], widths[1:])]))
+    print("(3) tổng tiếp nhận = (4) trực tuyến + (5) trực tiếp, bưu chính + (6) từ kỳ trước; "
+          "(7) đã giải quyết = (8) trước hạn + (9) đúng hạn + (10) quá hạn; "
+          "(11) đang giải quyết = (12) trong hạn + (13) quá hạn.")
+    procedures = result["procedures"]
+    print(f"TTHC: {fmt_int(procedures['total'])} thuộc thẩm quyền, {fmt_int(procedures['one_stop'])} một cửa, "
+          f"{fmt_int(procedures['lien_thong'])} liên thông, {fmt_int(procedures['postal'])} bưu chính, "
+          f"{fmt_int(procedures['online'])} trực tuyến.")
+    for check in result["checks"]:
+        print("CẢNH BÁO: " + check["message"])
+    return 0
+
+
+def cmd_export(args) -> int:
+    if not args.out and not args.docx:
+        raise UsageError("Cần --out FILE.xlsx hoặc --docx FILE.docx.")
+    from .exports import write_docx, write_workbook
+
+    if args.out:
+        write_workbook(args.db, args.period, args.out, mode=args.mode, agency=args.agency)
+        print(f"Đã ghi {args.out}")
+    if args.docx:
+        write_docx(args.db, args.period, args.docx, mode=args.mode, agency=args.agency)
+        print(f"Đã ghi {args.docx}")
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .stats import StatsError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (PeriodError, StatsError) as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"Lỗi cơ sở dữ liệu: {exc.__class__.__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"Lỗi tệp: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Vietnamese formatting of numbers, percentages, dates and money, done on the server (domain.md §9).
+
+One function per kind of value; cards, tables, chart labels, the workbook and the Word draft all use
+these, never ``str.replace`` on a locale-dependent string.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+# Plotly layout ``separators``: decimal mark first, then the thousands separator.
+PLOTLY_SEPARATORS = ",."
+
+
+def fmt_int(value: int | float | Decimal | None) -> str:
+    """``3238`` → ``3.238``; ``None`` → ``–``."""
+    if value is None:
+        return "–"
+    n = int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    sign = "-" if n < 0 else ""
+    return sign + f"{abs(n):,}".replace(",", ".")
+
+
+def fmt_decimal(value: int | float | Decimal | None, places: int = 2) -> str:
+    """``59.375`` → ``59,38`` (half-up, decimal comma, thousands dot)."""
+    if value is None:
+        return "–"
+    q = Decimal(1).scaleb(-places) if places else Decimal(1)
+    d = Decimal(str(value)).quantize(q, rounding=ROUND_HALF_UP)
+    sign = "-" if d < 0 else ""
+    whole, _, frac = f"{abs(d):f}".partition(".")
+    text = fmt_int(int(whole))
+    return sign + (f"{text},{frac}" if places else text)
+
+
+def ratio_percent(part: int | float | Decimal, whole: int | float | Decimal, places: int = 2) -> Decimal | None:
+    """``part / whole × 100`` rounded half-up with Decimal (19/32 → 59.38); ``None`` when whole is 0."""
+    if not whole:
+        return None
+    q = Decimal(1).scaleb(-places)
+    return (Decimal(str(part)) * 100 / Decimal(str(whole))).quantize(q, rounding=ROUND_HALF_UP)
+
+
+def fmt_percent(value: int | float | Decimal | None, places: int = 2, space: bool = True) -> str:
+    """``59.375`` → ``59,38 %`` (``59,38%`` with ``space=False``, as in the Word report)."""
+    if value is None:
+        return "–"
+    return fmt_decimal(value, places) + (" %" if space else "%")
+
+
+def fmt_share(part: int | float, whole: int | float, places: int = 2, space: bool = True) -> str:
+    """``fmt_percent(ratio_percent(part, whole))``: ``19, 32`` → ``59,38 %``; ``–`` for 0 / 0."""
+    return fmt_percent(ratio_percent(part, whole, places), places, space)
+
+
+def fmt_date(value: dt.date | dt.datetime | None) -> str:
+    """``14/06/2022``."""
+    if value is None:
+        return ""
+    return f"{value:%d/%m/%Y}"
+
+
+def fmt_datetime(value: dt.datetime | None) -> str:
+    """``14/06/2022 16:30``; a date-only value (00:00) prints as a date."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime) and value.time() != dt.time():
+        return f"{value:%d/%m/%Y %H:%M}"
+    return fmt_date(value)
+
+
+def fmt_money(value: int | float | Decimal | None) -> str:
+    """``35000000`` → ``35.000.000 đ``."""
+    if value is None:
+        return "–"
+    return f"{fmt_int(value)} đ"
+
+
+def fmt_delta(value: int | float | Decimal | None, places: int = 0, unit: str = "") -> str:
+    """Signed change for KPI cards: ``+12``, ``-3,50 %``; ``0`` has no sign."""
+    if value is None:
+        return ""
+    text = fmt_decimal(value, places) if places else fmt_int(value)
+    if Decimal(str(value)) > 0:
+        text = "+" + text
+    return text + unit

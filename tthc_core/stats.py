@@ -1,0 +1,587 @@
+"""The figures of the quarterly report, computed once for every page, CLI call and export.
+
+- :func:`compute_stats`: form II.06a/VPCP/KSTT (dossier results, domain.md §4) by field, agency,
+  procedure or level, with the catalogue figures of §6 and the identity checks; the object that
+  ``python -m tthc_core stats --json`` prints.
+- :func:`catalogue`: the procedure catalogue figures (§6) by field or by authority level.
+- :func:`list_dossiers`: the dossiers behind one cell of the table (drill-down), under the same
+  conditions that count them.
+- :func:`kpis`, :func:`qd766_scores`, :func:`identity_failures`, :func:`data_quality`.
+
+Aggregation runs in the database (one GROUP BY per table); Python only arranges the rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Sequence
+
+from sqlalchemy import Engine, and_, case, distinct, func, or_, select, true
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from .db import get_engine
+from .formatting import fmt_int, ratio_percent
+from .models import Agency, Dossier, Field, Procedure, Setting
+from .periods import Period, parse_period
+
+COUNT_KEYS = (
+    "received_total", "received_online", "received_offline", "received_postal", "carried_over",
+    "resolved_total", "resolved_early", "resolved_on_time", "resolved_late",
+    "pending_total", "pending_in_time", "pending_overdue",
+)
+
+# Column numbers of form II.06a for each count (received_postal is not on the form).
+FORM_COLUMNS = {
+    "received_total": 3, "received_online": 4, "received_offline": 5, "carried_over": 6,
+    "resolved_total": 7, "resolved_early": 8, "resolved_on_time": 9, "resolved_late": 10,
+    "pending_total": 11, "pending_in_time": 12, "pending_overdue": 13,
+}
+
+COUNT_LABELS = {
+    "received_total": "Tổng số hồ sơ tiếp nhận",
+    "received_online": "Mới tiếp nhận trực tuyến",
+    "received_offline": "Mới tiếp nhận trực tiếp và bưu chính",
+    "received_postal": "Mới tiếp nhận qua bưu chính công ích",
+    "carried_over": "Từ kỳ trước chuyển qua",
+    "resolved_total": "Đã giải quyết",
+    "resolved_early": "Giải quyết trước hạn",
+    "resolved_on_time": "Giải quyết đúng hạn",
+    "resolved_late": "Giải quyết quá hạn",
+    "pending_total": "Đang giải quyết",
+    "pending_in_time": "Đang giải quyết trong hạn",
+    "pending_overdue": "Đang giải quyết quá hạn",
+}
+
+# domain.md §4 identities, written with the form's column numbers.
+IDENTITIES = (
+    ("col3 = col4 + col5 + col6", "received_total", ("received_online", "received_offline", "carried_over")),
+    ("col3 = col7 + col11", "received_total", ("resolved_total", "pending_total")),
+    ("col7 = col8 + col9 + col10", "resolved_total", ("resolved_early", "resolved_on_time", "resolved_late")),
+    ("col11 = col12 + col13", "pending_total", ("pending_in_time", "pending_overdue")),
+)
+
+CATALOGUE_KEYS = (
+    "total", "published", "publicized", "central", "local", "one_stop", "lien_thong", "postal",
+    "online", "online_level3", "online_level4", "online_full", "online_partial", "four_on_site",
+    "internal_process",
+)
+
+CATALOGUE_LABELS = {
+    "total": "TTHC thuộc thẩm quyền",
+    "published": "Đã công bố",
+    "publicized": "Đã công khai",
+    "central": "Do Trung ương quy định",
+    "local": "Do địa phương quy định",
+    "one_stop": "Một cửa",
+    "lien_thong": "Một cửa liên thông",
+    "postal": "Bưu chính công ích",
+    "online": "Dịch vụ công trực tuyến",
+    "online_level3": "Mức độ 3",
+    "online_level4": "Mức độ 4",
+    "online_full": "Toàn trình",
+    "online_partial": "Một phần",
+    "four_on_site": "4 tại chỗ",
+    "internal_process": "Đã ban hành quy trình nội bộ",
+}
+
+LEVEL_LABELS = {"province": "Cấp tỉnh", "district": "Cấp huyện", "commune": "Cấp xã"}
+NO_FIELD = "Chưa xác định lĩnh vực"
+NO_PROCEDURE = "Chưa xác định thủ tục"
+BY_CHOICES = ("field", "agency", "procedure", "level")
+WITHDRAWN_RETURNED = ("on_time", "exclude")
+
+
+class StatsError(ValueError):
+    """A request that cannot be answered (unknown agency, bad grouping); Vietnamese message."""
+
+
+# --------------------------------------------------------------------------------------------
+# Scope and conditions
+# --------------------------------------------------------------------------------------------
+
+def _bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
+    """Start of day S and the cut-off moment: the end of day E, as the next midnight."""
+    start = dt.datetime.combine(period.start, dt.time())
+    cutoff = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time())
+    return start, cutoff
+
+
+def _as_period(period: Period | str, mode: str) -> Period:
+    return period if isinstance(period, Period) else parse_period(period, mode)
+
+
+def _agency_codes(agency: str | Sequence[str] | None) -> list[str] | None:
+    if agency is None or agency == "":
+        return None
+    if isinstance(agency, str):
+        return [agency]
+    return list(agency)
+
+
+def _agency_ids(conn: Connection, codes: list[str] | None) -> list[int] | None:
+    if codes is None:
+        return None
+    rows = conn.execute(select(Agency.code, Agency.id).where(Agency.code.in_(codes))).all()
+    found = {r.code: r.id for r in rows}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise StatsError(f"Không có cơ quan mã «{missing[0]}» trong cơ sở dữ liệu.")
+    return list(found.values())
+
+
+def withdrawn_returned_setting(conn: Connection) -> str:
+    value = conn.scalar(select(Setting.value).where(Setting.key == "withdrawn_returned"))
+    return value if value in WITHDRAWN_RETURNED else "on_time"
+
+
+def count_conditions(period: Period) -> dict[str, ColumnElement[bool]]:
+    """Each count of domain.md §4 as a condition on a dossier already in the period's scope.
+
+    The scope (:func:`in_scope`) is col. 3: received by the end of the period and still open at its start.
+    """
+    d = Dossier.__table__.c
+    start, cutoff = _bounds(period)
+    new = d.received_at >= start
+    resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff)
+    pending = or_(d.resolved_at.is_(None), d.resolved_at >= cutoff)
+    # Suspended dossiers still open count in time; one without any deadline cannot be overdue.
+    in_time = or_(d.status == "suspended", d.deadline_at.is_(None), d.deadline_at >= cutoff)
+    return {
+        "received_total": true(),
+        "received_online": and_(new, d.channel == "online"),
+        "received_offline": and_(new, d.channel != "online"),
+        "received_postal": and_(new, d.channel == "postal"),
+        "carried_over": d.received_at < start,
+        "resolved_total": resolved,
+        "resolved_early": and_(resolved, d.resolution == "early"),
+        "resolved_on_time": and_(resolved, d.resolution == "on_time"),
+        "resolved_late": and_(resolved, d.resolution == "late"),
+        "pending_total": pending,
+        "pending_in_time": and_(pending, in_time),
+        "pending_overdue": and_(pending, ~in_time),
+    }
+
+
+def in_scope(period: Period, agency_ids: list[int] | None, withdrawn_returned: str) -> list[ColumnElement[bool]]:
+    """Col. 3 of the form: new in the period, or carried over from before it and still open at its start."""
+    d = Dossier.__table__.c
+    start, cutoff = _bounds(period)
+    # Equivalent to (new) OR (received before S AND open at S) because resolved >= received day.
+    where = [d.received_at < cutoff, or_(d.resolved_at.is_(None), d.resolved_at >= start)]
+    if agency_ids is not None:
+        where.append(d.agency_id.in_(agency_ids))
+    if withdrawn_returned == "exclude":
+        where.append(d.status.not_in(("withdrawn", "returned")))
+    return where
+
+
+# --------------------------------------------------------------------------------------------
+# Form II.06a
+# --------------------------------------------------------------------------------------------
+
+def _zero() -> dict[str, int]:
+    return {k: 0 for k in COUNT_KEYS}
+
+
+def _add(total: dict[str, int], row: dict[str, Any]) -> None:
+    for k in COUNT_KEYS:
+        total[k] += row[k]
+
+
+def dossier_table(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
+                  withdrawn_returned: str) -> dict[str, Any]:
+    """``{"rows": [{"key", "label", <counts>}], "total": {<counts>}}`` for one period."""
+    d = Dossier.__table__.c
+    conditions = count_conditions(period)
+    counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key) for key, cond in conditions.items()]
+    group_col = {"field": d.field_id, "agency": d.agency_id, "procedure": d.procedure_id,
+                 "level": d.agency_id}[by]
+    stmt = (select(group_col.label("gid"), *counts)
+            .where(*in_scope(period, agency_ids, withdrawn_returned))
+            .group_by(group_col))
+    by_id = {r.gid: {k: int(getattr(r, k)) for k in COUNT_KEYS} for r in conn.execute(stmt)}
+
+    rows = _label_rows(conn, by, by_id, agency_ids)
+    total = _zero()
+    for row in rows:
+        _add(total, row)
+    return {"rows": rows, "total": total}
+
+
+def _label_rows(conn: Connection, by: str, by_id: dict[Any, dict[str, int]],
+                agency_ids: list[int] | None) -> list[dict[str, Any]]:
+    """Turn ``{group id: counts}`` into ordered rows with a key and a Vietnamese label."""
+    rows: list[dict[str, Any]] = []
+    if by == "field":
+        # Every field of the agency's catalogue is listed, with zeros where nothing was filed.
+        catalogue_fields = select(Procedure.field_id).where(Procedure.field_id.is_not(None))
+        if agency_ids is not None:
+            catalogue_fields = catalogue_fields.where(Procedure.agency_id.in_(agency_ids))
+        ids = set(conn.scalars(catalogue_fields)) | {i for i in by_id if i is not None}
+        fields = conn.execute(select(Field.id, Field.name, Field.position).where(Field.id.in_(ids))).all()
+        for f in sorted(fields, key=lambda f: (f.position, f.name)):
+            rows.append({"key": f.name, "label": f.name, **by_id.get(f.id, _zero())})
+        if None in by_id:
+            rows.append({"key": NO_FIELD, "label": NO_FIELD, **by_id[None]})
+    elif by in ("agency", "level"):
+        stmt = select(Agency.id, Agency.code, Agency.name, Agency.level)
+        if agency_ids is not None:
+            stmt = stmt.where(Agency.id.in_(agency_ids))
+        agencies = conn.execute(stmt.order_by(Agency.level, Agency.code)).all()
+        if by == "agency":
+            level_order = {lvl: i for i, lvl in enumerate(LEVEL_LABELS)}
+            for a in sorted(agencies, key=lambda a: (level_order.get(a.level, 9), a.code)):
+                rows.append({"key": a.code, "label": a.name, "level": a.level, **by_id.get(a.id, _zero())})
+        else:
+            for level, label in LEVEL_LABELS.items():
+                members = [a for a in agencies if a.level == level]
+                if not members:
+                    continue
+                row = {"key": level, "label": label, **_zero()}
+                for a in members:
+                    _add(row, by_id.get(a.id, _zero()))
+                rows.append(row)
+    elif by == "procedure":
+        ids = [i for i in by_id if i is not None]
+        procs = conn.execute(select(Procedure.id, Procedure.code, Procedure.name).where(Procedure.id.in_(ids))).all()
+        for p in sorted(procs, key=lambda p: p.code):
+            rows.append({"key": p.code, "label": p.name, **by_id[p.id]})
+        if None in by_id:
+            rows.append({"key": NO_PROCEDURE, "label": NO_PROCEDURE, **by_id[None]})
+    return rows
+
+
+def identity_failures(key: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Every identity of domain.md §4 that ``counts`` breaks, as messages the UI can show."""
+    failures = []
+    for name, left_key, right_keys in IDENTITIES:
+        left = counts.get(left_key, 0)
+        right = sum(counts.get(k, 0) for k in right_keys)
+        if left != right:
+            parts = " + ".join(fmt_int(counts.get(k, 0)) for k in right_keys)
+            failures.append({
+                "row": key, "identity": name, "left": left, "right": right,
+                "message": (f"Dòng «{key}»: {COUNT_LABELS[left_key].lower()} là {fmt_int(left)} nhưng "
+                            f"tổng các thành phần là {parts} = {fmt_int(right)} ({name})."),
+            })
+    return failures
+
+
+def catalogue_failures(figures: dict[str, int]) -> list[dict[str, Any]]:
+    """The catalogue's own identity: central- plus local-regulated procedures make the total."""
+    total, central, local = figures["total"], figures["central"], figures["local"]
+    if central + local == total:
+        return []
+    return [{
+        "row": "TTHC", "identity": "central + local = total", "left": total, "right": central + local,
+        "message": (f"Số TTHC do Trung ương quy định ({fmt_int(central)}) cộng do địa phương quy định "
+                    f"({fmt_int(local)}) bằng {fmt_int(central + local)}, khác tổng số {fmt_int(total)}."),
+    }]
+
+
+# --------------------------------------------------------------------------------------------
+# Procedure catalogue (domain.md §6)
+# --------------------------------------------------------------------------------------------
+
+def catalogue_conditions() -> dict[str, ColumnElement[bool]]:
+    p = Procedure.__table__.c
+    # NĐ 42/2022: level 4 → toàn trình, level 3 → một phần; an explicit class wins over the level.
+    full = or_(p.online_class == "full", and_(p.online_class.is_(None), p.online_level == 4))
+    partial = or_(p.online_class == "partial", and_(p.online_class.is_(None), p.online_level == 3))
+    return {
+        "total": true(),
+        "published": p.published == true(),
+        "publicized": p.publicized == true(),
+        "central": p.regulated_by == "central",
+        "local": p.regulated_by == "local",
+        "one_stop": p.one_stop == true(),
+        "lien_thong": p.lien_thong == true(),
+        "postal": p.postal == true(),
+        "online": or_(p.online_level >= 1, p.online_class.is_not(None)),
+        "online_level3": p.online_level == 3,
+        "online_level4": p.online_level == 4,
+        "online_full": full,
+        "online_partial": partial,
+        "four_on_site": p.four_on_site == true(),
+        "internal_process": p.internal_process == true(),
+    }
+
+
+def _active_at(at: dt.date) -> list[ColumnElement[bool]]:
+    p = Procedure.__table__.c
+    return [or_(p.active_from.is_(None), p.active_from <= at), or_(p.active_to.is_(None), p.active_to >= at)]
+
+
+def catalogue_table(conn: Connection, agency_ids: list[int] | None, at: dt.date,
+                    by: str | None = None) -> dict[str, Any]:
+    """Catalogue figures at a date; with ``by`` = ``field`` or ``authority_level`` also per group."""
+    p = Procedure.__table__.c
+    sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
+            for key, cond in catalogue_conditions().items()]
+    where = _active_at(at)
+    if agency_ids is not None:
+        where.append(p.agency_id.in_(agency_ids))
+    total_row = conn.execute(select(*sums).where(*where)).one()
+    total = {k: int(getattr(total_row, k)) for k in CATALOGUE_KEYS}
+    rows: list[dict[str, Any]] = []
+    if by == "field":
+        result = conn.execute(select(p.field_id.label("gid"), *sums).where(*where).group_by(p.field_id))
+        by_id = {r.gid: {k: int(getattr(r, k)) for k in CATALOGUE_KEYS} for r in result}
+        fields = conn.execute(select(Field.id, Field.name, Field.position)
+                              .where(Field.id.in_([i for i in by_id if i is not None]))).all()
+        for f in sorted(fields, key=lambda f: (f.position, f.name)):
+            rows.append({"key": f.name, "label": f.name, **by_id[f.id]})
+        if None in by_id:
+            rows.append({"key": NO_FIELD, "label": NO_FIELD, **by_id[None]})
+    elif by == "authority_level":
+        result = conn.execute(select(p.authority_level.label("gid"), *sums).where(*where)
+                              .group_by(p.authority_level))
+        by_level = {r.gid: {k: int(getattr(r, k)) for k in CATALOGUE_KEYS} for r in result}
+        for level, label in LEVEL_LABELS.items():
+            rows.append({"key": level, "label": label,
+                         **by_level.get(level, {k: 0 for k in CATALOGUE_KEYS})})
+    elif by is not None:
+        raise StatsError(f"Không nhóm được danh mục theo «{by}».")
+    return {"rows": rows, "total": total}
+
+
+def catalogue(db: str | Engine | None, agency: str | Sequence[str] | None = None,
+              at: dt.date | None = None, by: str | None = None) -> dict[str, Any]:
+    """Public wrapper of :func:`catalogue_table` (a URL or engine, agency codes, a date)."""
+    with get_engine(db).connect() as conn:
+        ids = _agency_ids(conn, _agency_codes(agency))
+        return catalogue_table(conn, ids, at or dt.date.today(), by)
+
+
+# --------------------------------------------------------------------------------------------
+# The public entry point
+# --------------------------------------------------------------------------------------------
+
+def compute_stats(db: str | Engine | None, period: Period | str, mode: str = "report",
+                  agency: str | Sequence[str] | None = None, by: str = "field",
+                  withdrawn_returned: str | None = None) -> dict[str, Any]:
+    """The object of ``stats --json``: period, agency, dossiers (rows and total), procedures, checks.
+
+    ``agency`` is a code, a list of codes (a viewer's scope) or ``None`` for every agency. The catalogue
+    figures are taken at the period's last day.
+    """
+    if by not in BY_CHOICES:
+        raise StatsError(f"Không nhóm được theo «{by}» (chọn field, agency, procedure hoặc level).")
+    period = _as_period(period, mode)
+    with get_engine(db).connect() as conn:
+        codes = _agency_codes(agency)
+        ids = _agency_ids(conn, codes)
+        rule = withdrawn_returned or withdrawn_returned_setting(conn)
+        dossiers = dossier_table(conn, period, ids, by, rule)
+        procedures = catalogue_table(conn, ids, period.end)["total"]
+    checks = []
+    for row in dossiers["rows"]:
+        checks += identity_failures(row["key"], row)
+    checks += identity_failures("Tổng cộng", dossiers["total"])
+    checks += catalogue_failures(procedures)
+    return {
+        "period": period.to_dict(),
+        "agency": codes[0] if codes and len(codes) == 1 else (codes or None),
+        "dossiers": dossiers,
+        "procedures": procedures,
+        "checks": checks,
+    }
+
+
+def compute_totals(db: str | Engine | None, period: Period | str, mode: str = "report",
+                   agency: str | Sequence[str] | None = None) -> dict[str, int]:
+    """Only the total row of II.06a (for KPI series); same rules as :func:`compute_stats`."""
+    period = _as_period(period, mode)
+    d = Dossier.__table__.c
+    with get_engine(db).connect() as conn:
+        ids = _agency_ids(conn, _agency_codes(agency))
+        rule = withdrawn_returned_setting(conn)
+        counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
+                  for key, cond in count_conditions(period).items()]
+        row = conn.execute(select(*counts).where(*in_scope(period, ids, rule))).one()
+    return {k: int(getattr(row, k)) for k in COUNT_KEYS}
+
+
+def series(db: str | Engine | None, period: Period | str, count: int = 6, mode: str = "report",
+           agency: str | Sequence[str] | None = None) -> list[tuple[Period, dict[str, int]]]:
+    """Totals of the ``count`` periods ending with ``period`` (oldest first), for sparklines and trends."""
+    period = _as_period(period, mode)
+    periods = [period.shifted(-i) for i in range(count - 1, -1, -1)]
+    return [(p, compute_totals(db, p, agency=agency)) for p in periods]
+
+
+def continuity_failures(db: str | Engine | None, period: Period | str, mode: str = "report",
+                        agency: str | Sequence[str] | None = None,
+                        carried_over: int | None = None) -> list[dict[str, Any]]:
+    """Pending at the end of the previous period must equal this period's carried over (domain.md §4).
+
+    ``carried_over`` defaults to the live figure; pass a frozen one to check a signed report.
+    """
+    period = _as_period(period, mode)
+    if period.kind == "custom":
+        previous = parse_period(f"{period.start.replace(year=period.start.year - 1).isoformat()}.."
+                                f"{(period.start - dt.timedelta(days=1)).isoformat()}", period.mode)
+    else:
+        previous = period.previous()
+    pending_before = compute_totals(db, previous, agency=agency)["pending_total"]
+    carried = compute_totals(db, period, agency=agency)["carried_over"] if carried_over is None else carried_over
+    if pending_before == carried:
+        return []
+    return [{
+        "row": "Tổng cộng", "identity": "pending(previous) = carried_over", "left": carried,
+        "right": pending_before,
+        "message": (f"Số hồ sơ từ kỳ trước chuyển qua ({fmt_int(carried)}) khác số hồ sơ đang giải quyết "
+                    f"cuối {previous.name.lower()} ({fmt_int(pending_before)})."),
+    }]
+
+
+# --------------------------------------------------------------------------------------------
+# KPIs and indices
+# --------------------------------------------------------------------------------------------
+
+def kpis(counts: dict[str, int]) -> dict[str, Decimal | int | None]:
+    """Director's KPIs from a counts row: shares as percentages (Decimal, 2 places) or ``None``."""
+    new = counts["received_online"] + counts["received_offline"]
+    return {
+        "received_total": counts["received_total"],
+        "received_new": new,
+        "resolved_total": counts["resolved_total"],
+        "on_time_rate": ratio_percent(counts["resolved_early"] + counts["resolved_on_time"],
+                                      counts["resolved_total"]),
+        "pending_overdue": counts["pending_overdue"],
+        "online_share": ratio_percent(counts["received_online"], new),
+        "postal_share": ratio_percent(counts["received_postal"], new),
+    }
+
+
+def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "report",
+                 agency: str | Sequence[str] | None = None) -> dict[str, Any]:
+    """The QĐ 766/QĐ-TTg sub-scores the data can give (domain.md §7).
+
+    - tiến độ giải quyết (max 20) = 20 × (early + on time) / resolved;
+    - dịch vụ công trực tuyến (max 12) = min(2, 2·A/0.8) + 4·B + min(6, 6·C/0.5), where A = share of
+      procedures offered as an online public service (level 3/4, toàn trình / một phần), B = share of
+      those that received an online dossier in the period, C = share of new dossiers filed online.
+    """
+    period = _as_period(period, mode)
+    d = Dossier.__table__.c
+    with get_engine(db).connect() as conn:
+        ids = _agency_ids(conn, _agency_codes(agency))
+        rule = withdrawn_returned_setting(conn)
+        counts = dossier_table(conn, period, ids, "level", rule)["total"]
+        cat = catalogue_table(conn, ids, period.end)["total"]
+        start, cutoff = _bounds(period)
+        conds = catalogue_conditions()
+        offered = or_(conds["online_full"], conds["online_partial"])
+        used_stmt = (select(func.count(distinct(d.procedure_id)))
+                     .select_from(Dossier.__table__.join(Procedure.__table__, Procedure.id == d.procedure_id))
+                     .where(d.channel == "online", d.received_at >= start, d.received_at < cutoff, offered,
+                            *_active_at(period.end)))
+        if ids is not None:
+            used_stmt = used_stmt.where(d.agency_id.in_(ids))
+        used = int(conn.scalar(used_stmt) or 0)
+    offered_count = cat["online_full"] + cat["online_partial"]
+    new = counts["received_online"] + counts["received_offline"]
+    a = Decimal(offered_count) / cat["total"] if cat["total"] else Decimal(0)
+    b = Decimal(used) / offered_count if offered_count else Decimal(0)
+    c = Decimal(counts["received_online"]) / new if new else Decimal(0)
+    online_score = min(Decimal(2), 2 * a / Decimal("0.8")) + 4 * b + min(Decimal(6), 6 * c / Decimal("0.5"))
+    progress = (Decimal(20) * (counts["resolved_early"] + counts["resolved_on_time"]) / counts["resolved_total"]
+                if counts["resolved_total"] else None)
+    q = Decimal("0.01")
+    return {
+        "progress": progress.quantize(q) if progress is not None else None,
+        "progress_max": 20,
+        "online": online_score.quantize(q),
+        "online_max": 12,
+        "procedures_total": cat["total"],
+        "procedures_offered_online": offered_count,
+        "procedures_with_online_dossier": used,
+        "share_offered": ratio_percent(offered_count, cat["total"]),
+        "share_used": ratio_percent(used, offered_count),
+        "share_online_dossiers": ratio_percent(counts["received_online"], new),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Drill-down and data quality
+# --------------------------------------------------------------------------------------------
+
+def list_dossiers(db: str | Engine | None, period: Period | str, mode: str = "report",
+                  agency: str | Sequence[str] | None = None, count_key: str = "received_total",
+                  group_by: str | None = None, group_key: str | None = None,
+                  limit: int | None = 5000) -> list[dict[str, Any]]:
+    """The dossiers behind one cell of II.06a: ``count_key`` (a column) and optionally one row.
+
+    ``group_by``/``group_key`` select the row the same way :func:`compute_stats` keys it (a field name,
+    an agency code, a procedure code). Days late are working-day-free calendar days past the deadline,
+    at resolution or at the cut-off for pending dossiers.
+    """
+    if count_key not in COUNT_KEYS:
+        raise StatsError(f"Không có chỉ tiêu «{count_key}».")
+    period = _as_period(period, mode)
+    d = Dossier.__table__.c
+    start, cutoff = _bounds(period)
+    with get_engine(db).connect() as conn:
+        ids = _agency_ids(conn, _agency_codes(agency))
+        rule = withdrawn_returned_setting(conn)
+        stmt = (
+            select(d.code, Agency.code.label("agency_code"), Procedure.code.label("procedure_code"),
+                   Procedure.name.label("procedure_name"), Field.name.label("field"), d.channel, d.status,
+                   d.received_at, d.due_at, d.resolved_at, d.deadline_at, d.resolution)
+            .select_from(Dossier.__table__
+                         .join(Agency.__table__, Agency.id == d.agency_id)
+                         .outerjoin(Procedure.__table__, Procedure.id == d.procedure_id)
+                         .outerjoin(Field.__table__, Field.id == d.field_id))
+            .where(*in_scope(period, ids, rule), count_conditions(period)[count_key])
+            .order_by(d.received_at, d.code)
+        )
+        if group_by == "field":
+            stmt = stmt.where(d.field_id.is_(None) if group_key == NO_FIELD else Field.name == group_key)
+        elif group_by == "agency":
+            stmt = stmt.where(Agency.code == group_key)
+        elif group_by == "procedure":
+            stmt = stmt.where(d.procedure_id.is_(None) if group_key == NO_PROCEDURE
+                              else Procedure.code == group_key)
+        if limit:
+            stmt = stmt.limit(limit)
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    for row in rows:
+        row["days_late"] = _days_late(row, cutoff)
+    return rows
+
+
+def _days_late(row: dict[str, Any], cutoff: dt.datetime) -> int:
+    """Whole days (rounded up) past the deadline: at resolution, or at the cut-off while pending."""
+    deadline, resolved_at = row["deadline_at"], row["resolved_at"]
+    if deadline is None:
+        return 0
+    if resolved_at is not None and resolved_at < cutoff:
+        end = resolved_at if row["resolution"] == "late" else deadline
+    elif row["status"] == "suspended":
+        return 0
+    else:
+        end = cutoff
+    late = end - deadline
+    if late <= dt.timedelta(0):
+        return 0
+    return late.days + (1 if late.seconds or late.microseconds else 0)
+
+
+def data_quality(db: str | Engine | None, agency: str | Sequence[str] | None = None) -> dict[str, int]:
+    """Counts an officer should look at before signing: missing due dates, unknown procedures, …"""
+    d = Dossier.__table__.c
+    with get_engine(db).connect() as conn:
+        ids = _agency_ids(conn, _agency_codes(agency))
+        where = [d.agency_id.in_(ids)] if ids is not None else []
+        row = conn.execute(select(
+            func.count().label("dossiers"),
+            func.coalesce(func.sum(case((d.due_at.is_(None), 1), else_=0)), 0).label("missing_due"),
+            func.coalesce(func.sum(case((d.due_estimated == true(), 1), else_=0)), 0).label("estimated_due"),
+            func.coalesce(func.sum(case((d.procedure_id.is_(None), 1), else_=0)), 0).label("unknown_procedure"),
+            func.coalesce(func.sum(case((d.field_id.is_(None), 1), else_=0)), 0).label("unknown_field"),
+            func.min(d.received_at).label("first_received"),
+            func.max(func.coalesce(d.resolved_at, d.received_at)).label("last_activity"),
+        ).where(*where)).one()
+    return dict(row._mapping)
