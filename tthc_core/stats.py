@@ -135,18 +135,27 @@ def withdrawn_returned_setting(conn: Connection) -> str:
     return value if value in WITHDRAWN_RETURNED else "on_time"
 
 
-def count_conditions(period: Period) -> dict[str, ColumnElement[bool]]:
+def overdue_moment(period: Period, as_of: dt.date | None = None) -> dt.datetime:
+    """When open dossiers are judged in time or overdue: the cut-off (end of day E), or the end of
+    ``as_of`` (default today) for a period still running — a dossier due next week is not overdue now."""
+    _, cutoff = _bounds(period)
+    today_end = dt.datetime.combine((as_of or dt.date.today()) + dt.timedelta(days=1), dt.time())
+    return min(cutoff, today_end)
+
+
+def count_conditions(period: Period, as_of: dt.date | None = None) -> dict[str, ColumnElement[bool]]:
     """Each count of domain.md §4 as a condition on a dossier already in the period's scope.
 
     The scope (:func:`in_scope`) is col. 3: received by the end of the period and still open at its start.
     """
     d = Dossier.__table__.c
     start, cutoff = _bounds(period)
+    judged_at = overdue_moment(period, as_of)
     new = d.received_at >= start
     resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff)
     pending = or_(d.resolved_at.is_(None), d.resolved_at >= cutoff)
     # Suspended dossiers still open count in time; one without any deadline cannot be overdue.
-    in_time = or_(d.status == "suspended", d.deadline_at.is_(None), d.deadline_at >= cutoff)
+    in_time = or_(d.status == "suspended", d.deadline_at.is_(None), d.deadline_at >= judged_at)
     return {
         "received_total": true(),
         "received_online": and_(new, d.channel == "online"),
@@ -190,10 +199,10 @@ def _add(total: dict[str, int], row: dict[str, Any]) -> None:
 
 
 def dossier_table(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
-                  withdrawn_returned: str) -> dict[str, Any]:
+                  withdrawn_returned: str, as_of: dt.date | None = None) -> dict[str, Any]:
     """``{"rows": [{"key", "label", <counts>}], "total": {<counts>}}`` for one period."""
     d = Dossier.__table__.c
-    conditions = count_conditions(period)
+    conditions = count_conditions(period, as_of)
     counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key) for key, cond in conditions.items()]
     group_col = {"field": d.field_id, "agency": d.agency_id, "procedure": d.procedure_id,
                  "level": d.agency_id}[by]
@@ -360,11 +369,12 @@ def catalogue(db: str | Engine | None, agency: str | Sequence[str] | None = None
 
 def compute_stats(db: str | Engine | None, period: Period | str, mode: str = "report",
                   agency: str | Sequence[str] | None = None, by: str = "field",
-                  withdrawn_returned: str | None = None) -> dict[str, Any]:
+                  withdrawn_returned: str | None = None, as_of: dt.date | None = None) -> dict[str, Any]:
     """The object of ``stats --json``: period, agency, dossiers (rows and total), procedures, checks.
 
     ``agency`` is a code, a list of codes (a viewer's scope) or ``None`` for every agency. The catalogue
-    figures are taken at the period's last day.
+    figures are taken at the period's last day. ``as_of`` (default today) only matters for a period
+    that has not ended: open dossiers are judged overdue at the end of that day, not at the cut-off.
     """
     if by not in BY_CHOICES:
         raise StatsError(f"Không nhóm được theo «{by}» (chọn field, agency, procedure hoặc level).")
@@ -373,7 +383,7 @@ def compute_stats(db: str | Engine | None, period: Period | str, mode: str = "re
         codes = _agency_codes(agency)
         ids = _agency_ids(conn, codes)
         rule = withdrawn_returned or withdrawn_returned_setting(conn)
-        dossiers = dossier_table(conn, period, ids, by, rule)
+        dossiers = dossier_table(conn, period, ids, by, rule, as_of)
         procedures = catalogue_table(conn, ids, period.end)["total"]
     checks = []
     for row in dossiers["rows"]:
@@ -390,7 +400,7 @@ def compute_stats(db: str | Engine | None, period: Period | str, mode: str = "re
 
 
 def compute_totals(db: str | Engine | None, period: Period | str, mode: str = "report",
-                   agency: str | Sequence[str] | None = None) -> dict[str, int]:
+                   agency: str | Sequence[str] | None = None, as_of: dt.date | None = None) -> dict[str, int]:
     """Only the total row of II.06a (for KPI series); same rules as :func:`compute_stats`."""
     period = _as_period(period, mode)
     d = Dossier.__table__.c
@@ -398,17 +408,18 @@ def compute_totals(db: str | Engine | None, period: Period | str, mode: str = "r
         ids = _agency_ids(conn, _agency_codes(agency))
         rule = withdrawn_returned_setting(conn)
         counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
-                  for key, cond in count_conditions(period).items()]
+                  for key, cond in count_conditions(period, as_of).items()]
         row = conn.execute(select(*counts).where(*in_scope(period, ids, rule))).one()
     return {k: int(getattr(row, k)) for k in COUNT_KEYS}
 
 
 def series(db: str | Engine | None, period: Period | str, count: int = 6, mode: str = "report",
-           agency: str | Sequence[str] | None = None) -> list[tuple[Period, dict[str, int]]]:
+           agency: str | Sequence[str] | None = None,
+           as_of: dt.date | None = None) -> list[tuple[Period, dict[str, int]]]:
     """Totals of the ``count`` periods ending with ``period`` (oldest first), for sparklines and trends."""
     period = _as_period(period, mode)
     periods = [period.shifted(-i) for i in range(count - 1, -1, -1)]
-    return [(p, compute_totals(db, p, agency=agency)) for p in periods]
+    return [(p, compute_totals(db, p, agency=agency, as_of=as_of)) for p in periods]
 
 
 def continuity_failures(db: str | Engine | None, period: Period | str, mode: str = "report",
@@ -456,7 +467,7 @@ def kpis(counts: dict[str, int]) -> dict[str, Decimal | int | None]:
 
 
 def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "report",
-                 agency: str | Sequence[str] | None = None) -> dict[str, Any]:
+                 agency: str | Sequence[str] | None = None, as_of: dt.date | None = None) -> dict[str, Any]:
     """The QĐ 766/QĐ-TTg sub-scores the data can give (domain.md §7).
 
     - tiến độ giải quyết (max 20) = 20 × (early + on time) / resolved;
@@ -469,7 +480,7 @@ def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "rep
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
         rule = withdrawn_returned_setting(conn)
-        counts = dossier_table(conn, period, ids, "level", rule)["total"]
+        counts = dossier_table(conn, period, ids, "level", rule, as_of)["total"]
         cat = catalogue_table(conn, ids, period.end)["total"]
         start, cutoff = _bounds(period)
         conds = catalogue_conditions()
@@ -511,12 +522,12 @@ def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "rep
 def list_dossiers(db: str | Engine | None, period: Period | str, mode: str = "report",
                   agency: str | Sequence[str] | None = None, count_key: str = "received_total",
                   group_by: str | None = None, group_key: str | None = None,
-                  limit: int | None = 5000) -> list[dict[str, Any]]:
+                  limit: int | None = 5000, as_of: dt.date | None = None) -> list[dict[str, Any]]:
     """The dossiers behind one cell of II.06a: ``count_key`` (a column) and optionally one row.
 
     ``group_by``/``group_key`` select the row the same way :func:`compute_stats` keys it (a field name,
-    an agency code, a procedure code). Days late are working-day-free calendar days past the deadline,
-    at resolution or at the cut-off for pending dossiers.
+    an agency code, a procedure code). Days late are calendar days past the deadline, at resolution,
+    or at the cut-off (today for a running period) for open dossiers.
     """
     if count_key not in COUNT_KEYS:
         raise StatsError(f"Không có chỉ tiêu «{count_key}».")
@@ -534,7 +545,7 @@ def list_dossiers(db: str | Engine | None, period: Period | str, mode: str = "re
                          .join(Agency.__table__, Agency.id == d.agency_id)
                          .outerjoin(Procedure.__table__, Procedure.id == d.procedure_id)
                          .outerjoin(Field.__table__, Field.id == d.field_id))
-            .where(*in_scope(period, ids, rule), count_conditions(period)[count_key])
+            .where(*in_scope(period, ids, rule), count_conditions(period, as_of)[count_key])
             .order_by(d.received_at, d.code)
         )
         if group_by == "field":
@@ -547,12 +558,13 @@ def list_dossiers(db: str | Engine | None, period: Period | str, mode: str = "re
         if limit:
             stmt = stmt.limit(limit)
         rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    judged_at = overdue_moment(period, as_of)
     for row in rows:
-        row["days_late"] = _days_late(row, cutoff)
+        row["days_late"] = _days_late(row, cutoff, judged_at)
     return rows
 
 
-def _days_late(row: dict[str, Any], cutoff: dt.datetime) -> int:
+def _days_late(row: dict[str, Any], cutoff: dt.datetime, judged_at: dt.datetime) -> int:
     """Whole days (rounded up) past the deadline: at resolution, or at the cut-off while pending."""
     deadline, resolved_at = row["deadline_at"], row["resolved_at"]
     if deadline is None:
@@ -562,7 +574,7 @@ def _days_late(row: dict[str, Any], cutoff: dt.datetime) -> int:
     elif row["status"] == "suspended":
         return 0
     else:
-        end = cutoff
+        end = judged_at
     late = end - deadline
     if late <= dt.timedelta(0):
         return 0

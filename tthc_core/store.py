@@ -11,7 +11,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from .db import bump_data_version, upsert
+from .db import bulk_insert, bump_data_version, upsert
 from .models import Agency, Dossier, Field, Procedure
 from .rules import derive_dossier
 from .workdays import WorkCalendar, load_calendar
@@ -115,3 +115,21 @@ def to_datetime(day: dt.date | dt.datetime | None) -> dt.datetime | None:
     if day is None or isinstance(day, dt.datetime):
         return day
     return dt.datetime.combine(day, dt.time())
+
+
+def insert_dossiers(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Plain INSERT of dossiers known to be new (the demo, the new part of an import).
+
+    Rows must already carry their due date; derived columns are filled here.
+    """
+    if not rows:
+        return
+    prepared = []
+    for source in rows:
+        row = {c: source.get(c) for c in DOSSIER_COLUMNS}
+        row["status"] = row["status"] or "normal"
+        row["apology_count"] = row["apology_count"] or 0
+        row["due_estimated"] = bool(row["due_estimated"])
+        prepared.append(derive_dossier(row))
+    bulk_insert(conn, Dossier.__table__, prepared)
+    bump_data_version(conn)

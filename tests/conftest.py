@@ -1,0 +1,114 @@
+"""Shared fixtures: fresh real databases (a SQLite file, and PostgreSQL when configured) and the demo.
+
+PostgreSQL runs when ``TTHC_TEST_DATABASE_URL`` points at a server (CI sets it). Each test gets a
+database of its own, created on that server and dropped afterwards. Under CI a missing URL is an
+error, not a skip: a skipped PostgreSQL test is not a passing one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tthc_core.db import dispose_engine, get_engine
+
+PG_ENV = "TTHC_TEST_DATABASE_URL"
+DEMO_TODAY = dt.date(2026, 11, 27)
+
+
+def _pg_admin_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail(f"{PG_ENV} is not set under CI: the PostgreSQL tests must run.")
+        return None
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class PostgresDatabases:
+    """Creates throw-away databases on the configured server and drops them again."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+    def create(self) -> str:
+        name = f"tthc_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        dispose_engine(url)
+        name = make_url(url).database
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresDatabases | None:
+    url = _pg_admin_url()
+    if url is None:
+        return None
+    pg = PostgresDatabases(url)
+    yield pg
+    pg.admin.dispose()
+
+
+def _fresh_url(request, postgres, tmp_path_factory, engine_name: str):
+    if engine_name == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "tthc.db"
+        url = f"sqlite:///{path}"
+        get_engine(url)
+        return url, (lambda: dispose_engine(url))
+    if postgres is None:
+        pytest.skip(f"PostgreSQL: set {PG_ENV} to run")
+    url = postgres.create()
+    get_engine(url)
+    return url, (lambda: postgres.drop(url))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, postgres, tmp_path_factory) -> str:
+    """The URL of a fresh, empty database with the schema, on each engine."""
+    url, cleanup = _fresh_url(request, postgres, tmp_path_factory, request.param)
+    yield url
+    cleanup()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A fresh SQLite file only (for tests about files, CLI subprocesses and the UI)."""
+    url = f"sqlite:///{tmp_path}/tthc.db"
+    get_engine(url)
+    yield url
+    dispose_engine(url)
+
+
+@pytest.fixture(scope="session")
+def demo_url(tmp_path_factory) -> str:
+    """The demo database (SQLite), built once per test session with a fixed 'today'."""
+    from tthc_core.demo import build_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo')}/demo.db"
+    build_demo(url, today=DEMO_TODAY)
+    yield url
+    dispose_engine(url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def demo_db(request, postgres, tmp_path_factory) -> str:
+    """The demo database on each engine (built once per engine and session)."""
+    from tthc_core.demo import build_demo
+
+    url, cleanup = _fresh_url(request, postgres, tmp_path_factory, request.param)
+    build_demo(url, today=DEMO_TODAY)
+    yield url
+    cleanup()
