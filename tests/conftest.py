@@ -56,7 +56,8 @@ class PostgresDatabases:
 def postgres() -> PostgresDatabases | None:
     url = _pg_admin_url()
     if url is None:
-        return None
+        yield None
+        return
     pg = PostgresDatabases(url)
     yield pg
     pg.admin.dispose()
@@ -108,6 +109,9 @@ def demo_db(request, postgres, tmp_path_factory) -> str:
     """The demo database on each engine (built once per engine and session)."""
     from tthc_core.demo import build_demo
 
+    if request.param == "sqlite":
+        yield request.getfixturevalue("demo_url")
+        return
     url, cleanup = _fresh_url(request, postgres, tmp_path_factory, request.param)
     build_demo(url, today=DEMO_TODAY)
     yield url

@@ -70,16 +70,23 @@ def procedure_index(conn: Connection) -> dict[tuple[int, str], Any]:
     return {(r.agency_id, r.code): r for r in rows}
 
 
+PROCEDURE_DEFAULTS = dict(
+    field_id=None, authority_level="province", regulated_by="central", published=True, publicized=True,
+    one_stop=False, lien_thong=False, postal=False, online_level=None, online_class=None, four_on_site=False,
+    internal_process=False, processing_days=None, same_day_cutoff=None, active_from=None, active_to=None,
+)
+
+
 def write_procedures(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert or update procedures by (agency_id, code)."""
-    upsert(conn, Procedure.__table__, list(rows), ("agency_id", "code"))
+    """Insert or update procedures by (agency_id, code); columns a row leaves out take their defaults."""
+    upsert(conn, Procedure.__table__, [{**PROCEDURE_DEFAULTS, **row} for row in rows], ("agency_id", "code"))
     bump_data_version(conn)
 
 
 def fill_due_date(row: dict[str, Any], procedure: Any | None, calendar: WorkCalendar) -> None:
     """domain.md §5: a dossier without ``due_at`` is due its procedure's processing time later."""
     if row.get("due_at") is not None or procedure is None or procedure.processing_days is None:
-        row.setdefault("due_estimated", False)
+        row["due_estimated"] = bool(row.get("due_estimated"))
         return
     row["due_at"] = calendar.due_date(row["received_at"], procedure.processing_days, procedure.same_day_cutoff)
     row["due_estimated"] = True
