@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -103,15 +104,24 @@ def data_version(db: str | Engine | None = None) -> int:
     return int(value or 0)
 
 
-def bump_data_version(conn: Connection) -> None:
-    """Call inside the writing transaction, so readers never see new rows with an old version."""
+def bump_data_version(conn: Connection, dossiers: bool = False) -> None:
+    """Call inside the writing transaction, so readers never see new rows with an old version.
+
+    ``data_version`` counts every write (dashboard caches key on it). With ``dossiers=True`` the
+    dossiers' own version, a random token that never repeats, moves too: the columnar copy keys on it.
+    """
+    table = Setting.__table__
     current = conn.scalar(select(Setting.value).where(Setting.key == "data_version"))
     if current is None:
-        conn.execute(Setting.__table__.insert().values(key="data_version", value="1"))
+        conn.execute(table.insert().values(key="data_version", value="1"))
     else:
-        conn.execute(
-            update(Setting.__table__).where(Setting.key == "data_version").values(value=str(int(current) + 1))
-        )
+        conn.execute(update(table).where(Setting.key == "data_version").values(value=str(int(current) + 1)))
+    if dossiers:
+        token = uuid.uuid4().hex
+        if conn.scalar(select(Setting.value).where(Setting.key == "dossiers_version")) is None:
+            conn.execute(table.insert().values(key="dossiers_version", value=token))
+        else:
+            conn.execute(update(table).where(Setting.key == "dossiers_version").values(value=token))
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str],

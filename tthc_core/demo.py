@@ -533,7 +533,9 @@ def build_demo(db: str | Engine | None = None, today: dt.date | None = None) -> 
     engine = get_engine(db)
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(delete(table))
+            # data_version keeps counting across rebuilds, so no cache mistakes new data for old.
+            conn.execute(delete(table).where(Setting.key != "data_version") if table is Setting.__table__
+                         else delete(table))
         b = _Builder(conn, today)
         b.fields()
         ref_id = b.agency(REF_AGENCY, "Sở Lao động - Thương binh và Xã hội", "province", default=True)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, and_, case, distinct, func, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from . import columnar
 from .db import get_engine
 from .formatting import fmt_int, ratio_percent
 from .models import Agency, Dossier, Field, Procedure, Setting
@@ -198,19 +199,40 @@ def _add(total: dict[str, int], row: dict[str, Any]) -> None:
         total[k] += row[k]
 
 
-def dossier_table(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
-                  withdrawn_returned: str, as_of: dt.date | None = None) -> dict[str, Any]:
-    """``{"rows": [{"key", "label", <counts>}], "total": {<counts>}}`` for one period."""
+def grouped_counts(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
+                   withdrawn_returned: str, as_of: dt.date | None = None,
+                   fast: bool = True) -> dict[Any, dict[str, int]]:
+    """``{group id: counts}`` for one period: from the columnar copy when it is ready, else in SQL.
+
+    Both paths apply the same conditions (tests compare them on randomised data).
+    """
+    if fast:
+        snap = columnar.snapshot(conn)
+        if snap is not None:
+            start, cutoff = _bounds(period)
+            return columnar.grouped_counts(snap, start, cutoff, overdue_moment(period, as_of), agency_ids, by,
+                                           withdrawn_returned == "exclude")
+    return sql_grouped_counts(conn, period, agency_ids, by, withdrawn_returned, as_of)
+
+
+def sql_grouped_counts(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
+                       withdrawn_returned: str, as_of: dt.date | None = None) -> dict[Any, dict[str, int]]:
+    """The plain rules: one GROUP BY with a SUM(CASE …) per count of domain.md §4."""
     d = Dossier.__table__.c
-    conditions = count_conditions(period, as_of)
-    counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key) for key, cond in conditions.items()]
+    counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
+              for key, cond in count_conditions(period, as_of).items()]
     group_col = {"field": d.field_id, "agency": d.agency_id, "procedure": d.procedure_id,
                  "level": d.agency_id}[by]
     stmt = (select(group_col.label("gid"), *counts)
             .where(*in_scope(period, agency_ids, withdrawn_returned))
             .group_by(group_col))
-    by_id = {r.gid: {k: int(getattr(r, k)) for k in COUNT_KEYS} for r in conn.execute(stmt)}
+    return {r.gid: {k: int(getattr(r, k)) for k in COUNT_KEYS} for r in conn.execute(stmt)}
 
+
+def dossier_table(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
+                  withdrawn_returned: str, as_of: dt.date | None = None) -> dict[str, Any]:
+    """``{"rows": [{"key", "label", <counts>}], "total": {<counts>}}`` for one period."""
+    by_id = grouped_counts(conn, period, agency_ids, by, withdrawn_returned, as_of)
     rows = _label_rows(conn, by, by_id, agency_ids)
     total = _zero()
     for row in rows:
@@ -403,14 +425,13 @@ def compute_totals(db: str | Engine | None, period: Period | str, mode: str = "r
                    agency: str | Sequence[str] | None = None, as_of: dt.date | None = None) -> dict[str, int]:
     """Only the total row of II.06a (for KPI series); same rules as :func:`compute_stats`."""
     period = _as_period(period, mode)
-    d = Dossier.__table__.c
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
-        rule = withdrawn_returned_setting(conn)
-        counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
-                  for key, cond in count_conditions(period, as_of).items()]
-        row = conn.execute(select(*counts).where(*in_scope(period, ids, rule))).one()
-    return {k: int(getattr(row, k)) for k in COUNT_KEYS}
+        by_id = grouped_counts(conn, period, ids, "agency", withdrawn_returned_setting(conn), as_of)
+    total = _zero()
+    for counts in by_id.values():
+        _add(total, counts)
+    return total
 
 
 def series(db: str | Engine | None, period: Period | str, count: int = 6, mode: str = "report",

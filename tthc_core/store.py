@@ -115,7 +115,7 @@ def write_dossiers(conn: Connection, rows: Sequence[dict[str, Any]],
         derive_dossier(row)
         prepared.append(row)
     upsert(conn, Dossier.__table__, prepared, ("code",))
-    bump_data_version(conn)
+    bump_data_version(conn, dossiers=True)
 
 
 def to_datetime(day: dt.date | dt.datetime | None) -> dt.datetime | None:
@@ -139,4 +139,4 @@ def insert_dossiers(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         row["due_estimated"] = bool(row["due_estimated"])
         prepared.append(derive_dossier(row))
     bulk_insert(conn, Dossier.__table__, prepared)
-    bump_data_version(conn)
+    bump_data_version(conn, dossiers=True)
