@@ -70,7 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--agency")
     export.add_argument("--out", type=Path, help="tệp .xlsx")
     export.add_argument("--docx", type=Path, help="tệp .docx")
+    bench = sub.add_parser("bench", help="đo tốc độ trên một tỉnh tổng hợp (ghi bench/results.md)")
+    bench.add_argument("--dossiers", type=int, default=2_000_000, help="số hồ sơ của lịch sử 3 năm")
+    bench.add_argument("--runs", type=int, default=5, help="số lần đo để lấy trung vị")
+    bench.add_argument("--long-years", type=int, default=10, help="lịch sử dài để so sánh (0: bỏ qua)")
+    bench.add_argument("--out", type=Path, help="tệp kết quả (mặc định bench/results.md)")
     return parser
+
+
+def cmd_bench(args) -> int:
+    from .bench import run
+
+    if args.dossiers < 1000 or args.runs < 1:
+        raise UsageError("--dossiers phải từ 1000 và --runs từ 1.")
+    run(args.db, dossiers=args.dossiers, runs=args.runs, long_years=args.long_years, out=args.out,
+        log=lambda line: print(line, flush=True))
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -143,7 +158,7 @@ def cmd_export(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export}
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,7 +120,11 @@ def _partitions(conn, stmt, chunk: int):
     """Rows in chunks; on SQLite straight from the driver's cursor (SQLAlchemy's Row objects double the
     cost of reading millions of rows), the statement still compiled by SQLAlchemy."""
     if conn.dialect.name != "sqlite":
-        yield from conn.execution_options(yield_per=chunk).execute(stmt).partitions()
+        result = conn.execution_options(yield_per=chunk).execute(stmt)
+        try:
+            yield from result.partitions()
+        finally:
+            result.close()  # a server-side cursor must not outlive a database dropped under it
         return
     cursor = conn.connection.driver_connection.cursor()
     try:

@@ -1,0 +1,327 @@
+"""``python -m tthc_core bench``: how fast the core is on a synthetic province, measured, not asserted.
+
+It builds the synthetic province of :mod:`tthc_core.synthetic` (30 agencies, 20 fields, N dossiers
+over 3 years), imports it through the real importer, and measures, each as the median of several
+runs where a run can be repeated:
+
+- import throughput of the canonical CSV (rows/s, validation included);
+- ``compute_stats`` for one quarter, by field, for the province and for one agency: cold on the SQL
+  path (before the columnar copy exists), cold in a new process that finds the copy's sidecar file,
+  and warm (repeated call);
+- the same quarter on a 10-year history of the same yearly volume, against the 3-year one;
+- the same aggregation in DuckDB over the same rows held in memory, and the ratio of ours to it;
+- the quarter's workbook export and an AppTest render of the overview page;
+- the peak resident memory of a dashboard process (AppTest, every page) on that database.
+
+Results go to ``bench/results.md`` with a description of the machine.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from . import columnar, stats
+from .db import PROJECT_ROOT, dispose_engine, get_engine
+from .models import Base
+from .store import ensure_agency
+from .synthetic import generate, write_csv
+
+QUARTER = "2026-Q2"  # the last full report quarter of the synthetic history (it ends on 30/06/2026)
+AGENCY = "SO03"
+END = dt.date(2026, 6, 30)
+
+
+def _median(fn: Callable[[], Any], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _fresh(url: str) -> Engine:
+    """An empty TTHC schema at ``url`` (the bench drops and recreates its own tables there)."""
+    parsed = make_url(url)
+    dispose_engine(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        for suffix in ("", "-wal", "-shm", ".columns.npz"):
+            Path(parsed.database + suffix).unlink(missing_ok=True)
+    engine = get_engine(url)
+    if parsed.get_backend_name() != "sqlite":
+        Base.metadata.drop_all(engine)
+        Base.metadata.create_all(engine)
+    columnar.CACHE.forget(engine)
+    return engine
+
+
+def _load(url: str, n: int, years: int, folder: Path) -> dict[str, float]:
+    """Generate, write the CSV, import it; the import's rows per second."""
+    from .importer import import_file
+
+    province = generate(n, years=years, end=END)
+    procedures_csv, dossiers_csv = write_csv(province, folder)
+    engine = _fresh(url)
+    with engine.begin() as conn:
+        for a in province.agencies.itertuples():
+            ensure_agency(conn, a.code, a.name, a.level)
+    result = import_file(url, procedures_csv, kind="procedures")
+    if result.problems:
+        raise RuntimeError(result.problems[0].text())
+    start = time.perf_counter()
+    result = import_file(url, dossiers_csv, kind="dossiers")
+    seconds = time.perf_counter() - start
+    if result.problems or not result.written:
+        raise RuntimeError(result.problems[0].text() if result.problems else "import wrote nothing")
+    return {"rows": n, "import_s": seconds, "rows_per_s": n / seconds}
+
+
+def _stats_timings(url: str, runs: int) -> dict[str, float]:
+    """Cold (SQL path), cold in a new process with the sidecar, and warm, for province and agency."""
+    engine = get_engine(url)
+    out: dict[str, float] = {}
+    stats.USE_COLUMNAR = False
+    try:
+        out["cold_sql_province"] = _median(lambda: stats.compute_stats(url, QUARTER), runs)
+        out["cold_sql_agency"] = _median(lambda: stats.compute_stats(url, QUARTER, agency=AGENCY), runs)
+    finally:
+        stats.USE_COLUMNAR = True
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        columnar.snapshot(conn, wait=True)
+    out["columnar_build_s"] = time.perf_counter() - start
+    out["cold_process_province"] = statistics.median(_cold_process(url, None) for _ in range(runs))
+    out["cold_process_agency"] = statistics.median(_cold_process(url, AGENCY) for _ in range(runs))
+    stats.compute_stats(url, QUARTER)
+    out["warm_province"] = _median(lambda: stats.compute_stats(url, QUARTER), runs)
+    out["warm_agency"] = _median(lambda: stats.compute_stats(url, QUARTER, agency=AGENCY), runs)
+    return out
+
+
+_COLD = """
+import sys, time, json
+from tthc_core import columnar, stats
+from tthc_core.db import get_engine
+url, agency = sys.argv[1], sys.argv[2] or None
+engine = get_engine(url)
+start = time.perf_counter()
+with engine.connect() as conn:
+    columnar.snapshot(conn, wait=True)
+stats.compute_stats(url, %r, agency=agency)
+print(json.dumps(time.perf_counter() - start))
+""" % QUARTER
+
+
+def _cold_process(url: str, agency: str | None) -> float:
+    """First call in a new process (engine, sidecar load, query), timed inside that process."""
+    out = subprocess.run([sys.executable, "-c", _COLD, url, agency or ""], capture_output=True, text=True,
+                         cwd=PROJECT_ROOT, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _duckdb(url: str, runs: int) -> dict[str, float]:
+    """The same II.06a aggregation by field, by DuckDB over the same rows held in memory."""
+    import duckdb
+    import pandas as pd
+
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        snap = columnar.snapshot(conn, wait=True)
+        period = stats.parse_period(QUARTER)
+        start, cutoff = stats._bounds(period)
+        judged = stats.overdue_moment(period)
+    frame = pd.DataFrame({k: getattr(snap, k) for k in ("received", "resolved", "deadline", "agency", "field",
+                                                        "channel", "status", "resolution")})
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE d AS SELECT * FROM frame")
+    con.unregister("frame")
+    s, c, j = columnar.to_us(start), columnar.to_us(cutoff), columnar.to_us(judged)
+    agency_id = int(pd.read_sql_query(
+        "SELECT id FROM agencies WHERE code = :code", engine, params={"code": AGENCY})["id"].iloc[0])
+
+    def query(agency: int | None) -> list:
+        where = f"received < {c} AND resolved >= {s}" + (f" AND agency = {agency}" if agency else "")
+        new, res = f"received >= {s}", f"resolved < {c}"
+        in_time = f"(status = 3 OR deadline >= {j})"
+        return con.execute(f"""
+            SELECT field, count(*),
+              count(*) FILTER ({new} AND channel = 0), count(*) FILTER ({new} AND channel <> 0),
+              count(*) FILTER ({new} AND channel = 2), count(*) FILTER (NOT ({new})),
+              count(*) FILTER ({res}), count(*) FILTER ({res} AND resolution = 1),
+              count(*) FILTER ({res} AND resolution = 2), count(*) FILTER ({res} AND resolution = 3),
+              count(*) FILTER (NOT ({res})), count(*) FILTER (NOT ({res}) AND {in_time}),
+              count(*) FILTER (NOT ({res}) AND NOT {in_time})
+            FROM d WHERE {where} GROUP BY field""").fetchall()
+
+    ours = stats.compute_stats(url, QUARTER)["dossiers"]["total"]
+    theirs = query(None)
+    assert sum(r[1] for r in theirs) == ours["received_total"], "DuckDB and tthc_core disagree"
+    query(None)
+    return {"duckdb_province": _median(lambda: query(None), runs),
+            "duckdb_agency": _median(lambda: query(agency_id), runs)}
+
+
+def _exports(url: str, runs: int, folder: Path) -> dict[str, float]:
+    from .exports import write_workbook
+
+    return {"workbook_agency": _median(lambda: write_workbook(url, QUARTER, folder / "a.xlsx", agency=AGENCY), runs),
+            "workbook_province": _median(lambda: write_workbook(url, QUARTER, folder / "p.xlsx"), runs)}
+
+
+_APPTEST = """
+import json, os, sys, time, resource
+from streamlit.testing.v1 import AppTest
+pages = sys.argv[1:]
+times = []
+for i in range(int(os.environ["BENCH_RUNS"]) + 1):
+    at = AppTest.from_file("dashboard.py", default_timeout=600)
+    at.query_params.update({"period": %r, "mode": "report", "agency": "all"})
+    start = time.perf_counter()
+    at.run()
+    times.append(time.perf_counter() - start)
+    assert not at.exception, at.exception
+for page in pages:
+    at.switch_page(page).run()
+    assert not at.exception, (page, at.exception)
+print(json.dumps({"first": times[0], "warm": sorted(times[1:])[len(times[1:]) // 2],
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+""" % QUARTER
+
+
+def _apptest(url: str, runs: int) -> dict[str, float]:
+    """The overview rendered by AppTest in a dashboard process of its own; that process's peak memory."""
+    pages = sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "pages").glob("*.py"))
+    env = dict(os.environ, TTHC_DATABASE_URL=url, BENCH_RUNS=str(runs))
+    out = subprocess.run([sys.executable, "-c", _APPTEST, *pages], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                         env=env)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "AppTest failed")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"overview_first": result["first"], "overview_warm": result["warm"], "dashboard_rss_mb": result["rss_mb"]}
+
+
+def machine() -> dict[str, str]:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{mem:.0f} GiB", "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "system": platform.platform()}
+
+
+def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_years: int = 10,
+        out: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every measurement; write ``bench/results.md`` (or ``out``); return the numbers."""
+    work = Path(tempfile.mkdtemp(prefix="tthc-bench-"))
+    url3 = db or f"sqlite:///{work}/bench-3y.db"
+    url10 = db or f"sqlite:///{work}/bench-10y.db"
+    results: dict[str, Any] = {"dossiers": dossiers, "runs": runs, "engine": make_url(url3).get_backend_name(),
+                               "machine": machine(), "date": dt.date.today().isoformat()}
+    try:
+        log(f"3 năm, {dossiers:,} hồ sơ: tạo và nhập…")
+        results["import"] = _load(url3, dossiers, 3, work / "csv3")
+        log(f"  nhập: {results['import']['rows_per_s']:,.0f} dòng/giây")
+        results["stats3"] = _stats_timings(url3, runs)
+        log(f"  thống kê quý: {json.dumps(results['stats3'])}")
+        results["duckdb"] = _duckdb(url3, runs)
+        log(f"  DuckDB: {json.dumps(results['duckdb'])}")
+        results["exports"] = _exports(url3, runs, work)
+        log(f"  xuất Excel: {json.dumps(results['exports'])}")
+        results["apptest"] = _apptest(url3, runs)
+        log(f"  AppTest: {json.dumps(results['apptest'])}")
+        if long_years:
+            n_long = dossiers * long_years // 3
+            log(f"{long_years} năm, {n_long:,} hồ sơ: tạo và nhập…")
+            results["import_long"] = _load(url10, n_long, long_years, work / "csv10")
+            results["stats_long"] = _stats_timings(url10, runs)
+            log(f"  thống kê quý: {json.dumps(results['stats_long'])}")
+    finally:
+        for url in {url3, url10}:
+            dispose_engine(url)
+        shutil.rmtree(work, ignore_errors=True)
+    target = out or PROJECT_ROOT / "bench" / "results.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(report(results), encoding="utf-8")
+    log(f"Đã ghi {target}")
+    return results
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def report(r: dict[str, Any]) -> str:
+    """The results as Markdown, each target beside its measurement."""
+    s3, duck = r["stats3"], r["duckdb"]
+    lines = [
+        f"# Benchmark — {r['dossiers']:,} dossiers, {r['engine']}",
+        "",
+        f"Run on {r['date']} with `python -m tthc_core bench --dossiers {r['dossiers']}`; each figure is the median "
+        f"of {r['runs']} runs unless it says otherwise. Quarter: {QUARTER} (report mode), by field.",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in r["machine"].items()),
+        "",
+        "| measure | result | target | met |",
+        "|---|---|---|---|",
+    ]
+
+    def row(name: str, value: str, target: str, met: bool | None) -> None:
+        lines.append(f"| {name} | {value} | {target} | {'—' if met is None else ('yes' if met else '**no**')} |")
+
+    imp = r["import"]
+    row("import, canonical CSV (one run)", f"{imp['rows_per_s']:,.0f} rows/s ({imp['import_s']:.1f} s)",
+        "≥ 100,000 rows/s", imp["rows_per_s"] >= 100_000)
+    row("quarter stats, province, warm", _ms(s3["warm_province"]), f"≤ 2 × DuckDB ({_ms(2 * duck['duckdb_province'])})",
+        s3["warm_province"] <= 2 * duck["duckdb_province"])
+    row("quarter stats, one agency, warm", _ms(s3["warm_agency"]), f"≤ 2 × DuckDB ({_ms(2 * duck['duckdb_agency'])})",
+        s3["warm_agency"] <= 2 * duck["duckdb_agency"])
+    row("DuckDB, province / one agency", f"{_ms(duck['duckdb_province'])} / {_ms(duck['duckdb_agency'])}", "", None)
+    row("ratio ours / DuckDB, province", f"{s3['warm_province'] / duck['duckdb_province']:.2f}", "≤ 2",
+        s3["warm_province"] <= 2 * duck["duckdb_province"])
+    row("quarter stats, province, cold, new process with the columnar sidecar", _ms(s3["cold_process_province"]),
+        "< 1 s", s3["cold_process_province"] < 1)
+    row("quarter stats, one agency, cold, new process", _ms(s3["cold_process_agency"]), "< 1 s",
+        s3["cold_process_agency"] < 1)
+    row("quarter stats, province, SQL path (before the copy exists)", _ms(s3["cold_sql_province"]), "< 1 s",
+        s3["cold_sql_province"] < 1)
+    row("quarter stats, one agency, SQL path", _ms(s3["cold_sql_agency"]), "< 1 s", s3["cold_sql_agency"] < 1)
+    row("building the columnar copy from the database (one run, in the background)",
+        f"{s3['columnar_build_s']:.1f} s", "", None)
+    if "stats_long" in r:
+        long_ = r["stats_long"]
+        ratio = long_["warm_province"] / s3["warm_province"]
+        row("10-year history / 3-year, warm, province", f"{ratio:.2f} ({_ms(long_['warm_province'])})", "≤ 1,5",
+            ratio <= 1.5)
+        ratio_sql = long_["cold_sql_province"] / s3["cold_sql_province"]
+        row("10-year history / 3-year, SQL path, province", f"{ratio_sql:.2f} ({_ms(long_['cold_sql_province'])})",
+            "≤ 1,5", ratio_sql <= 1.5)
+        row("10-year import (one run)", f"{r['import_long']['rows_per_s']:,.0f} rows/s", "", None)
+    ex = r["exports"]
+    row("workbook export, one agency / province", f"{_ms(ex['workbook_agency'])} / {_ms(ex['workbook_province'])}",
+        "< 2 s", max(ex.values()) < 2)
+    ap = r["apptest"]
+    row("overview page, AppTest, warm", _ms(ap["overview_warm"]), "< 1 s", ap["overview_warm"] < 1)
+    row("overview page, AppTest, first render in a new process", _ms(ap["overview_first"]), "", None)
+    row("dashboard process peak memory (AppTest, every page)", f"{ap['dashboard_rss_mb']:,.0f} MB", "< 1,5 GB",
+        ap["dashboard_rss_mb"] < 1536)
+    lines += ["", "Raw numbers (seconds):", "", "```json", json.dumps(r, indent=2, default=str), "```", ""]
+    return "\n".join(lines)
