@@ -32,12 +32,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 
 from . import columnar, stats
 from .db import PROJECT_ROOT, dispose_engine, get_engine
-from .models import Base
+from .models import Agency, Base
 from .store import ensure_agency
 from .synthetic import generate, write_csv
 
@@ -152,8 +152,8 @@ def _duckdb(url: str, runs: int) -> dict[str, float]:
     con.execute("CREATE TABLE d AS SELECT * FROM frame")
     con.unregister("frame")
     s, c, j = columnar.to_us(start), columnar.to_us(cutoff), columnar.to_us(judged)
-    agency_id = int(pd.read_sql_query(
-        "SELECT id FROM agencies WHERE code = :code", engine, params={"code": AGENCY})["id"].iloc[0])
+    with engine.connect() as conn:
+        agency_id = conn.scalar(select(Agency.id).where(Agency.code == AGENCY))
 
     def query(agency: int | None) -> list:
         where = f"received < {c} AND resolved >= {s}" + (f" AND agency = {agency}" if agency else "")

@@ -17,10 +17,12 @@ import datetime as dt
 import os
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Engine, String, select, type_coerce
 
 from .models import Dossier, Setting
@@ -57,6 +59,12 @@ class DossierColumns:
     def __len__(self) -> int:
         return len(self.received)
 
+    @cached_property
+    def group_size(self) -> int:
+        """Bins for np.bincount over any group id column (ids shifted by one, -1 for unknown)."""
+        largest = max((int(a.max()) for a in (self.agency, self.field, self.procedure) if len(a)), default=0)
+        return largest + 2
+
 
 def dossiers_version(conn) -> str:
     return conn.scalar(select(Setting.value).where(Setting.key == VERSION_KEY)) or "0"
@@ -65,9 +73,8 @@ def dossiers_version(conn) -> str:
 def _timestamps(values, sqlite: bool) -> np.ndarray:
     if sqlite:  # ISO text as SQLAlchemy stores it: numpy parses it in C
         arr = np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[us]")
-    else:
-        arr = np.array([np.datetime64(v, "us") if v is not None else np.datetime64("NaT")
-                        for v in values], dtype="datetime64[us]")
+    else:  # datetime objects from the driver
+        arr = pd.to_datetime(pd.Series(values, dtype=object)).to_numpy(dtype="datetime64[us]")
     ints = arr.astype(np.int64)
     ints[np.isnat(arr)] = NEVER
     return ints
@@ -223,7 +230,7 @@ def grouped_counts(cols: DossierColumns, start: dt.datetime, cutoff: dt.datetime
     hi = int(np.searchsorted(cols.received, c))
     extra = cols.long_idx[: int(np.searchsorted(cols.long_idx, lo))]
     group_of = {"field": cols.field, "agency": cols.agency, "level": cols.agency, "procedure": cols.procedure}[by]
-    size = int(group_of.max()) + 2 if len(group_of) else 1
+    size = cols.group_size
     totals: dict[str, np.ndarray] = {}
     for part in (slice(lo, hi), extra):
         t, q = cols.received[part], cols.resolved[part]
