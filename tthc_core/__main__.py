@@ -70,6 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--agency")
     export.add_argument("--out", type=Path, help="tệp .xlsx")
     export.add_argument("--docx", type=Path, help="tệp .docx")
+    user = sub.add_parser("user", help="tài khoản: add, disable, enable, password, list")
+    user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    add = user_sub.add_parser("add", help="tạo tài khoản")
+    add.add_argument("username", help="tên đăng nhập, hoặc e-mail khi đăng nhập qua nhà cung cấp định danh")
+    add.add_argument("--role", required=True, choices=("admin", "province", "officer", "viewer"))
+    add.add_argument("--agency", action="append", default=[], help="mã cơ quan (officer: một; viewer: một hoặc nhiều)")
+    add.add_argument("--name", default="", help="họ tên hiển thị")
+    add.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ một dòng của stdin")
+    add.add_argument("--no-password", action="store_true", help="chỉ đăng nhập qua nhà cung cấp định danh (OIDC)")
+    for name, text in (("disable", "vô hiệu hóa tài khoản"), ("enable", "mở lại tài khoản"),
+                       ("password", "đặt lại mật khẩu")):
+        one = user_sub.add_parser(name, help=text)
+        one.add_argument("username")
+        if name == "password":
+            one.add_argument("--password-stdin", action="store_true")
+    user_sub.add_parser("list", help="liệt kê tài khoản")
+
     bench = sub.add_parser("bench", help="đo tốc độ trên một tỉnh tổng hợp (ghi bench/results.md)")
     bench.add_argument("--dossiers", type=int, default=2_000_000, help="số hồ sơ của lịch sử 3 năm")
     bench.add_argument("--runs", type=int, default=5, help="số lần đo để lấy trung vị")
@@ -85,6 +102,39 @@ def cmd_bench(args) -> int:
         raise UsageError("--dossiers phải từ 1000 và --runs từ 1.")
     run(args.db, dossiers=args.dossiers, runs=args.runs, long_years=args.long_years, out=args.out,
         log=lambda line: print(line, flush=True))
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Mật khẩu: ")
+    if getpass.getpass("Nhập lại mật khẩu: ") != first:
+        raise UsageError("Hai lần nhập mật khẩu không khớp.")
+    return first
+
+
+def cmd_user(args) -> int:
+    from .auth import ROLE_LABELS, create_user, list_users, set_disabled, set_password
+
+    if args.user_command == "add":
+        password = None if args.no_password else _read_password(args.password_stdin)
+        scope = create_user(args.db, args.username, args.role, password, args.agency, args.name)
+        where = ", ".join(scope.agencies) if scope.agencies is not None else "mọi cơ quan"
+        print(f"Đã tạo tài khoản «{scope.username}» ({ROLE_LABELS[scope.role]}; {where}).")
+    elif args.user_command in ("disable", "enable"):
+        set_disabled(args.db, args.username, args.user_command == "disable")
+        print(f"Đã {'vô hiệu hóa' if args.user_command == 'disable' else 'mở lại'} tài khoản «{args.username}».")
+    elif args.user_command == "password":
+        set_password(args.db, args.username, _read_password(args.password_stdin))
+        print(f"Đã đặt lại mật khẩu cho «{args.username}».")
+    else:
+        for row in list_users(args.db):
+            state = "vô hiệu hóa" if row["disabled"] else "đang dùng"
+            agencies = ", ".join(row["agencies"]) or "mọi cơ quan"
+            print(f"{row['username']}\t{row['role']}\t{agencies}\t{state}")
     return 0
 
 
@@ -148,20 +198,32 @@ def cmd_export(args) -> int:
     if not args.out and not args.docx:
         raise UsageError("Cần --out FILE.xlsx hoặc --docx FILE.docx.")
     from .exports import write_docx, write_workbook
+    from .reports import frozen_note, report_figures
 
+    # One set of figures for both files; a frozen period prints its signed figures.
+    figures = report_figures(args.db, args.period, args.mode, args.agency)
+    note = frozen_note(figures)
+    if note:
+        changed = f"; {len(figures['diff'])} chỉ tiêu đã thay đổi sau khi chốt." if figures["diff"] else "."
+        print(note + changed)
+    for check in figures["checks"]:
+        print("CẢNH BÁO: " + check["message"], file=sys.stderr)
     if args.out:
-        write_workbook(args.db, args.period, args.out, mode=args.mode, agency=args.agency)
+        write_workbook(args.db, args.period, args.out, mode=args.mode, agency=args.agency, figures=figures)
         print(f"Đã ghi {args.out}")
     if args.docx:
-        write_docx(args.db, args.period, args.docx, mode=args.mode, agency=args.agency)
+        write_docx(args.db, args.period, args.docx, mode=args.mode, agency=args.agency, figures=figures)
         print(f"Đã ghi {args.docx}")
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench}
+COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench,
+            "user": cmd_user}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .auth import AccessDenied, AuthError
+    from .reports import ReportError
     from .stats import StatsError
 
     try:
@@ -170,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except (PeriodError, StatsError) as exc:
+    except (PeriodError, StatsError, ReportError, AuthError, AccessDenied) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import columnar
+from .auth import Scope, restrict
 from .db import get_engine
 from .formatting import fmt_int, ratio_percent
 from .models import Agency, Dossier, Field, Procedure, Setting
@@ -381,8 +382,10 @@ def catalogue_table(conn: Connection, agency_ids: list[int] | None, at: dt.date,
 
 
 def catalogue(db: str | Engine | None, agency: str | Sequence[str] | None = None,
-              at: dt.date | None = None, by: str | None = None) -> dict[str, Any]:
+              at: dt.date | None = None, by: str | None = None,
+              scope: Scope | None = None) -> dict[str, Any]:
     """Public wrapper of :func:`catalogue_table` (a URL or engine, agency codes, a date)."""
+    agency = restrict(scope, agency)
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
         return catalogue_table(conn, ids, at or dt.date.today(), by)
@@ -394,13 +397,15 @@ def catalogue(db: str | Engine | None, agency: str | Sequence[str] | None = None
 
 def compute_stats(db: str | Engine | None, period: Period | str, mode: str = "report",
                   agency: str | Sequence[str] | None = None, by: str = "field",
-                  withdrawn_returned: str | None = None, as_of: dt.date | None = None) -> dict[str, Any]:
+                  withdrawn_returned: str | None = None, as_of: dt.date | None = None,
+                  scope: Scope | None = None) -> dict[str, Any]:
     """The object of ``stats --json``: period, agency, dossiers (rows and total), procedures, checks.
 
     ``agency`` is a code, a list of codes (a viewer's scope) or ``None`` for every agency. The catalogue
     figures are taken at the period's last day. ``as_of`` (default today) only matters for a period
     that has not ended: open dossiers are judged overdue at the end of that day, not at the cut-off.
     """
+    agency = restrict(scope, agency)
     if by not in BY_CHOICES:
         raise StatsError(f"Không nhóm được theo «{by}» (chọn field, agency, procedure hoặc level).")
     period = _as_period(period, mode)
@@ -425,8 +430,10 @@ def compute_stats(db: str | Engine | None, period: Period | str, mode: str = "re
 
 
 def compute_totals(db: str | Engine | None, period: Period | str, mode: str = "report",
-                   agency: str | Sequence[str] | None = None, as_of: dt.date | None = None) -> dict[str, int]:
+                   agency: str | Sequence[str] | None = None, as_of: dt.date | None = None,
+                   scope: Scope | None = None) -> dict[str, int]:
     """Only the total row of II.06a (for KPI series); same rules as :func:`compute_stats`."""
+    agency = restrict(scope, agency)
     period = _as_period(period, mode)
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
@@ -439,20 +446,22 @@ def compute_totals(db: str | Engine | None, period: Period | str, mode: str = "r
 
 def series(db: str | Engine | None, period: Period | str, count: int = 6, mode: str = "report",
            agency: str | Sequence[str] | None = None,
-           as_of: dt.date | None = None) -> list[tuple[Period, dict[str, int]]]:
+           as_of: dt.date | None = None, scope: Scope | None = None) -> list[tuple[Period, dict[str, int]]]:
     """Totals of the ``count`` periods ending with ``period`` (oldest first), for sparklines and trends."""
+    agency = restrict(scope, agency)
     period = _as_period(period, mode)
     periods = [period.shifted(-i) for i in range(count - 1, -1, -1)]
-    return [(p, compute_totals(db, p, agency=agency, as_of=as_of)) for p in periods]
+    return [(p, compute_totals(db, p, agency=agency, as_of=as_of)) for p in periods]  # agency already restricted
 
 
 def continuity_failures(db: str | Engine | None, period: Period | str, mode: str = "report",
                         agency: str | Sequence[str] | None = None,
-                        carried_over: int | None = None) -> list[dict[str, Any]]:
+                        carried_over: int | None = None, scope: Scope | None = None) -> list[dict[str, Any]]:
     """Pending at the end of the previous period must equal this period's carried over (domain.md §4).
 
     ``carried_over`` defaults to the live figure; pass a frozen one to check a signed report.
     """
+    agency = restrict(scope, agency)
     period = _as_period(period, mode)
     if period.kind == "custom":
         previous = parse_period(f"{period.start.replace(year=period.start.year - 1).isoformat()}.."
@@ -491,7 +500,8 @@ def kpis(counts: dict[str, int]) -> dict[str, Decimal | int | None]:
 
 
 def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "report",
-                 agency: str | Sequence[str] | None = None, as_of: dt.date | None = None) -> dict[str, Any]:
+                 agency: str | Sequence[str] | None = None, as_of: dt.date | None = None,
+                 scope: Scope | None = None) -> dict[str, Any]:
     """The QĐ 766/QĐ-TTg sub-scores the data can give (domain.md §7).
 
     - tiến độ giải quyết (max 20) = 20 × (early + on time) / resolved;
@@ -499,6 +509,7 @@ def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "rep
       procedures offered as an online public service (level 3/4, toàn trình / một phần), B = share of
       those that received an online dossier in the period, C = share of new dossiers filed online.
     """
+    agency = restrict(scope, agency)
     period = _as_period(period, mode)
     d = Dossier.__table__.c
     with get_engine(db).connect() as conn:
@@ -546,13 +557,15 @@ def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "rep
 def list_dossiers(db: str | Engine | None, period: Period | str, mode: str = "report",
                   agency: str | Sequence[str] | None = None, count_key: str = "received_total",
                   group_by: str | None = None, group_key: str | None = None,
-                  limit: int | None = 5000, as_of: dt.date | None = None) -> list[dict[str, Any]]:
+                  limit: int | None = 5000, as_of: dt.date | None = None,
+                  scope: Scope | None = None) -> list[dict[str, Any]]:
     """The dossiers behind one cell of II.06a: ``count_key`` (a column) and optionally one row.
 
     ``group_by``/``group_key`` select the row the same way :func:`compute_stats` keys it (a field name,
     an agency code, a procedure code). Days late are calendar days past the deadline, at resolution,
     or at the cut-off (today for a running period) for open dossiers.
     """
+    agency = restrict(scope, agency)
     if count_key not in COUNT_KEYS:
         raise StatsError(f"Không có chỉ tiêu «{count_key}».")
     period = _as_period(period, mode)
@@ -605,8 +618,10 @@ def _days_late(row: dict[str, Any], cutoff: dt.datetime, judged_at: dt.datetime)
     return late.days + (1 if late.seconds or late.microseconds else 0)
 
 
-def data_quality(db: str | Engine | None, agency: str | Sequence[str] | None = None) -> dict[str, int]:
+def data_quality(db: str | Engine | None, agency: str | Sequence[str] | None = None,
+                 scope: Scope | None = None) -> dict[str, int]:
     """Counts an officer should look at before signing: missing due dates, unknown procedures, …"""
+    agency = restrict(scope, agency)
     d = Dossier.__table__.c
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
