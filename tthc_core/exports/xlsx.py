@@ -1,0 +1,495 @@
+"""The quarter's Excel annexes, laid out like the forms of TT 01/2020/TT-VPCP.
+
+One sheet per annex — II.06a (II.06b for the whole province), II.07b, TTHC, 4 tại chỗ, Rà soát, đơn giản
+hóa, PAKN and the other report inputs — each with the form code, title, reporting period, reporting and
+receiving units, merged headers, the row of column numbers, the data, a total row and the signature
+block, set up to print on A4 landscape, one page wide. Every figure comes from
+:func:`tthc_core.reports.report_figures`; nothing is added up here.
+
+Numbers are written as numbers (``#,##0``: Excel shows the thousands separator of the reader's locale).
+Text is always written with ``write_string`` in a workbook that never turns strings into formulas,
+and text that a spreadsheet would read as a formula when edited (``=``, ``+``, ``-``, ``@``) carries
+Excel's quote prefix: a field named ``=HYPERLINK(…)`` stays text.
+"""
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Sequence
+
+import xlsxwriter
+from sqlalchemy import Engine
+
+from ..formatting import fmt_int
+from ..periods import Period
+from ..reports import (
+    RECEIVING_UNIT,
+    REPORT_INPUT_FIELDS,
+    SIMPLIFICATION_COLUMNS,
+    TOTAL_LABEL,
+    as_of_text,
+    report_figures,
+)
+from ..stats import FORM_COLUMNS, LEVEL_LABELS
+
+FONT = "Times New Roman"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CIRCULAR = "Ban hành theo Thông tư số 01/2020/TT-VPCP ngày 21/10/2020"
+ROMAN = ("I", "II", "III", "IV", "V")
+WARNING_SHEET = "CẢNH BÁO"
+COUNT_COLUMNS = tuple(FORM_COLUMNS)  # the 11 counts of II.06a, in column order (3)…(13)
+
+
+class _Book:
+    """The workbook and the formats every sheet shares."""
+
+    def __init__(self, target: str | io.BytesIO):
+        self.wb = xlsxwriter.Workbook(target, {
+            "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+            "in_memory": True,
+        })
+        self.wb.set_properties({"title": "Phụ lục báo cáo kiểm soát TTHC", "author": "tthc_core"})
+        self._formats: dict[tuple, Any] = {}
+        self._widths: dict[str, Sequence[float]] = {}
+        self._lines: dict[tuple[str, int], int] = {}
+
+    def sheet(self, name: str, widths: Sequence[float]):
+        """A new worksheet with its column widths, set up for printing."""
+        ws = self.wb.add_worksheet(name)
+        self._widths[ws.name] = widths
+        _page_setup(ws, widths)
+        return ws
+
+    def fmt(self, **props: Any):
+        key = tuple(sorted(props.items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format(
+                {"font_name": FONT, "font_size": 11, "valign": "vcenter", **props})
+        return self._formats[key]
+
+    # --- cells ---------------------------------------------------------------------------------
+    def text(self, ws, row: int, col: int, value: Any, **props: Any) -> None:
+        value = "" if value is None else str(value)
+        if value.startswith(FORMULA_PREFIXES):
+            props["quote_prefix"] = True
+        ws.write_string(row, col, value, self.fmt(**props))
+        if props.get("text_wrap") and value:
+            self._grow(ws, row, col, value)
+
+    def _grow(self, ws, row: int, col: int, value: str) -> None:
+        # Excel fits wrapped rows when it opens the file, LibreOffice does not: set the height from an
+        # estimate of the lines the text needs in its column (about 1,1 characters per width unit).
+        per_line = max(1, int(self._widths[ws.name][col] * 1.1))
+        lines = sum(max(1, -(-len(part) // per_line)) for part in value.split("\n"))
+        key = (ws.name, row)
+        if lines > self._lines.get(key, 1):
+            self._lines[key] = lines
+            ws.set_row(row, 15 * lines)
+
+    def merged(self, ws, first_row: int, first_col: int, last_row: int, last_col: int, value: Any,
+               **props: Any) -> None:
+        if (first_row, first_col) == (last_row, last_col):
+            self.text(ws, first_row, first_col, value, **props)
+            return
+        value = "" if value is None else str(value)
+        if value.startswith(FORMULA_PREFIXES):
+            props["quote_prefix"] = True
+        fmt = self.fmt(**props)
+        ws.merge_range(first_row, first_col, last_row, last_col, "", fmt)
+        ws.write_string(first_row, first_col, value, fmt)
+
+    def number(self, ws, row: int, col: int, value: int | Decimal | None, num_format: str = "#,##0",
+               **props: Any) -> None:
+        fmt = self.fmt(border=1, num_format=num_format, **props)
+        if value is None:
+            ws.write_blank(row, col, None, fmt)
+        else:
+            ws.write_number(row, col, float(value) if isinstance(value, Decimal) else value, fmt)
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces every sheet shares
+# --------------------------------------------------------------------------------------------
+
+def _heading(book: _Book, ws, figures: dict[str, Any], ncols: int, form_code: str | None, title: str,
+             unit: str) -> int:
+    """Form code, units, title, period and unit of measure; returns the first header row."""
+    right = _right_block(ncols)
+    book.merged(ws, 0, 0, 0, min(2, right - 1), form_code or "Phụ lục kèm theo báo cáo", bold=True)
+    if form_code:
+        book.merged(ws, 1, 0, 1, min(2, right - 1), CIRCULAR, italic=True, font_size=9)
+    book.merged(ws, 0, right, 0, ncols - 1, f"Đơn vị báo cáo: {figures['agency']['name']}", text_wrap=True)
+    book.merged(ws, 1, right, 1, ncols - 1, f"Đơn vị nhận báo cáo: {figures.get('receiving_unit', RECEIVING_UNIT)}",
+                text_wrap=True)
+    book.merged(ws, 3, 0, 3, ncols - 1, title, bold=True, font_size=13, align="center", text_wrap=True)
+    ws.set_row(3, 36)
+    period = figures["period"]
+    book.merged(ws, 4, 0, 4, ncols - 1, f"Kỳ báo cáo: {period['name']} ({period['range_label']})",
+                bold=True, align="center")
+    book.merged(ws, 5, 0, 5, ncols - 1, period["mode_label"], italic=True, font_size=9, align="center")
+    book.merged(ws, 6, 0, 6, right - 1, as_of_text(figures) + ".", italic=True, font_size=9)
+    if unit:
+        book.merged(ws, 6, right, 6, ncols - 1, f"Đơn vị tính: {unit}", italic=True, align="right")
+    return 7
+
+
+def _right_block(ncols: int) -> int:
+    """First column of the right-hand block (units, signature) of a sheet ``ncols`` wide."""
+    return ncols - 5 if ncols >= 8 else (ncols + 1) // 2
+
+
+def _headers(book: _Book, ws, top: int, cells: Sequence[tuple[int, int, int, int, str]], ncols: int) -> int:
+    """Merged header cells ``(row offset, col, last row offset, last col, text)`` and the row of column
+    numbers (1)…(n); returns the first data row."""
+    depth = max(c[2] for c in cells) + 1
+    for offset in range(depth):
+        # Spreadsheets do not grow merged wrapped cells: give each header row room for three lines.
+        ws.set_row(top + offset, 16 * 3 if depth > 1 else 32)
+    for first_row, first_col, last_row, last_col, label in cells:
+        book.merged(ws, top + first_row, first_col, top + last_row, last_col, label,
+                    bold=True, align="center", text_wrap=True, border=1)
+    numbers = top + depth
+    for col in range(ncols):
+        book.text(ws, numbers, col, f"({col + 1})", italic=True, align="center", border=1, font_size=10)
+    ws.repeat_rows(top, numbers)
+    ws.freeze_panes(numbers + 1, 2)
+    return numbers + 1
+
+
+def _counts_header(first_col: int, depth_offset: int = 0) -> list[tuple[int, int, int, int, str]]:
+    """The three groups of II.06a over the 11 count columns starting at ``first_col`` (3 header rows)."""
+    c, o = first_col, depth_offset
+    return [
+        (o, c, o, c + 3, "Số hồ sơ nhận giải quyết"),
+        (o + 1, c, o + 2, c, "Tổng số"),
+        (o + 1, c + 1, o + 1, c + 2, "Trong kỳ"),
+        (o + 2, c + 1, o + 2, c + 1, "Trực tuyến"),
+        (o + 2, c + 2, o + 2, c + 2, "Trực tiếp và dịch vụ bưu chính"),
+        (o + 1, c + 3, o + 2, c + 3, "Từ kỳ trước"),
+        (o, c + 4, o, c + 7, "Số hồ sơ đã giải quyết"),
+        (o + 1, c + 4, o + 2, c + 4, "Tổng số"),
+        (o + 1, c + 5, o + 2, c + 5, "Trước hạn"),
+        (o + 1, c + 6, o + 2, c + 6, "Đúng hạn"),
+        (o + 1, c + 7, o + 2, c + 7, "Quá hạn"),
+        (o, c + 8, o, c + 10, "Số hồ sơ đang giải quyết"),
+        (o + 1, c + 8, o + 2, c + 8, "Tổng số"),
+        (o + 1, c + 9, o + 2, c + 9, "Trong hạn"),
+        (o + 1, c + 10, o + 2, c + 10, "Quá hạn"),
+    ]
+
+
+def _count_cells(book: _Book, ws, row: int, first_col: int, counts: dict[str, int], bold: bool = False) -> None:
+    for i, key in enumerate(COUNT_COLUMNS):
+        book.number(ws, row, first_col + i, counts.get(key, 0), bold=bold)
+
+
+def _labels(book: _Book, ws, row: int, number: str | int | None, label: str, bold: bool = False,
+            extra: Sequence[Any] = ()) -> None:
+    """STT and the name (and any further text columns) of one table row."""
+    if isinstance(number, int):
+        book.number(ws, row, 0, number, num_format="0", align="center", bold=bold)
+    else:
+        book.text(ws, row, 0, number or "", align="center", border=1, bold=bold)
+    book.text(ws, row, 1, label, text_wrap=True, border=1, bold=bold)
+    for i, value in enumerate(extra):
+        book.text(ws, row, 2 + i, value, text_wrap=True, border=1, bold=bold)
+
+
+def _signature(book: _Book, ws, row: int, ncols: int) -> int:
+    """Người lập biểu / Thủ trưởng đơn vị with the date line; returns the row after the block."""
+    row += 1
+    right_first, right_last = _right_block(ncols), ncols - 1
+    left_first, left_last = 1, max(1, min(3, right_first - 1))
+    book.merged(ws, row, right_first, row, right_last, "……, ngày … tháng … năm …", italic=True, align="center")
+    book.merged(ws, row + 1, left_first, row + 1, left_last, "NGƯỜI LẬP BIỂU", bold=True, align="center")
+    book.merged(ws, row + 1, right_first, row + 1, right_last, "THỦ TRƯỞNG ĐƠN VỊ", bold=True, align="center")
+    book.merged(ws, row + 2, left_first, row + 2, left_last, "(Ký, ghi rõ họ tên)", italic=True, align="center")
+    book.merged(ws, row + 2, right_first, row + 2, right_last, "(Ký tên, đóng dấu)", italic=True, align="center")
+    return row + 3
+
+
+def _note(book: _Book, ws, row: int, ncols: int, text: str) -> int:
+    book.merged(ws, row, 0, row, ncols - 1, text, italic=True, font_size=10, text_wrap=True)
+    ws.set_row(row, 28)
+    return row + 1
+
+
+def _page_setup(ws, widths: Sequence[float]) -> None:
+    """A4 landscape, one page wide, page numbers in the footer (the header rows repeat, see _headers)."""
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
+    ws.center_horizontally()
+    ws.set_footer("&CTrang &P/&N")
+
+
+# --------------------------------------------------------------------------------------------
+# The sheets
+# --------------------------------------------------------------------------------------------
+
+def _sheet_dossiers(book: _Book, figures: dict[str, Any]) -> None:
+    """II.06a (one agency) or II.06b (the province, grouped by cấp tỉnh / huyện / xã)."""
+    form = figures["form"]
+    ws = book.sheet(form, [5, 38] + [10.5] * 11)
+    ncols = 13
+    title = ("TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT "
+             "THỦ TỤC HÀNH CHÍNH" if form == "II.06a" else
+             "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH TRÊN ĐỊA BÀN TỈNH")
+    top = _heading(book, ws, figures, ncols, f"Biểu số {form}/VPCP/KSTT", title, "Số hồ sơ TTHC")
+    row = _headers(book, ws, top, [
+        (0, 0, 2, 0, "STT"), (0, 1, 2, 1, "Lĩnh vực, công việc giải quyết theo cấp"), *_counts_header(2),
+    ], ncols)
+    if figures.get("levels"):
+        for roman, group in zip(ROMAN, figures["levels"]):
+            _labels(book, ws, row, roman, group["label"], bold=True)
+            _count_cells(book, ws, row, 2, group["total"], bold=True)
+            row += 1
+            for number, item in enumerate(group["rows"], start=1):
+                _labels(book, ws, row, number, item["label"])
+                _count_cells(book, ws, row, 2, item)
+                row += 1
+    else:
+        for number, item in enumerate(figures["dossiers"]["rows"], start=1):
+            _labels(book, ws, row, number, item["label"])
+            _count_cells(book, ws, row, 2, item)
+            row += 1
+    _labels(book, ws, row, "", TOTAL_LABEL, bold=True)
+    _count_cells(book, ws, row, 2, figures["dossiers"]["total"], bold=True)
+    row = _note(book, ws, row + 1, ncols,
+                "(3) = (4) + (5) + (6); (3) = (7) + (11); (7) = (8) + (9) + (10); (11) = (12) + (13). "
+                "Hồ sơ rút, trả lại tính vào cột đúng hạn; hồ sơ tạm dừng chưa giải quyết tính trong hạn.")
+    _signature(book, ws, row, ncols)
+
+
+def _sheet_one_stop(book: _Book, figures: dict[str, Any]) -> None:
+    ws = book.sheet("II.07b", [5, 34] + [9.5] * 12)
+    ncols = 14
+    top = _heading(book, ws, figures, ncols, "Biểu số II.07b/VPCP/KSTT",
+                   "TÌNH HÌNH, KẾT QUẢ THỰC HIỆN CƠ CHẾ MỘT CỬA, MỘT CỬA LIÊN THÔNG TRONG GIẢI QUYẾT "
+                   "THỦ TỤC HÀNH CHÍNH", "Số TTHC")
+    groups = (("total", "Số TTHC thuộc thẩm quyền giải quyết"),
+              ("one_stop", "Số TTHC giải quyết theo cơ chế một cửa tại Bộ phận Một cửa"),
+              ("internal_process", "Số TTHC đã ban hành quy trình nội bộ"))
+    cells = [(0, 0, 1, 0, "STT"), (0, 1, 1, 1, "Cơ quan, đơn vị")]
+    for i, (_, label) in enumerate(groups):
+        first = 2 + 4 * i
+        cells += [(0, first, 0, first + 3, label), (1, first, 1, first, "Tổng số"),
+                  *[(1, first + 1 + j, 1, first + 1 + j, name) for j, name in enumerate(LEVEL_LABELS.values())]]
+    row = _headers(book, ws, top, cells, ncols)
+
+    def values(item: dict[str, Any], bold: bool = False) -> None:
+        for i, (measure, _) in enumerate(groups):
+            counts = item[measure]
+            for j, part in enumerate(("all", *LEVEL_LABELS)):
+                book.number(ws, row, 2 + 4 * i + j, counts[part], bold=bold)
+
+    for number, item in enumerate(figures["one_stop"]["rows"], start=1):
+        _labels(book, ws, row, number, item["label"])
+        values(item)
+        row += 1
+    _labels(book, ws, row, "", TOTAL_LABEL, bold=True)
+    values(figures["one_stop"]["total"], bold=True)
+    _signature(book, ws, row + 1, ncols)
+
+
+def _sheet_catalogue(book: _Book, figures: dict[str, Any]) -> None:
+    keys = ("total", "published", "publicized", "central", "local", "one_stop", "lien_thong", "postal",
+            "online", "online_level3", "online_level4", "online_full", "online_partial", "four_on_site")
+    ws = book.sheet("TTHC", [5, 30] + [8.5] * len(keys))
+    ncols = 2 + len(keys)
+    top = _heading(book, ws, figures, ncols, None,
+                   "SỐ LIỆU CÔNG BỐ, CÔNG KHAI THỦ TỤC HÀNH CHÍNH THEO LĨNH VỰC", "Số TTHC")
+    row = _headers(book, ws, top, [
+        (0, 0, 1, 0, "STT"), (0, 1, 1, 1, "Lĩnh vực"),
+        (0, 2, 1, 2, "Tổng số TTHC thuộc thẩm quyền giải quyết"),
+        (0, 3, 0, 4, "Công bố, công khai"), (1, 3, 1, 3, "Đã công bố"), (1, 4, 1, 4, "Đã công khai"),
+        (0, 5, 0, 6, "Quy định bởi"), (1, 5, 1, 5, "Trung ương"), (1, 6, 1, 6, "Địa phương"),
+        (0, 7, 0, 9, "Thực hiện theo"), (1, 7, 1, 7, "Cơ chế một cửa"), (1, 8, 1, 8, "Một cửa liên thông"),
+        (1, 9, 1, 9, "Dịch vụ bưu chính công ích"),
+        (0, 10, 0, 14, "Dịch vụ công trực tuyến"), (1, 10, 1, 10, "Tổng số"), (1, 11, 1, 11, "Mức độ 3"),
+        (1, 12, 1, 12, "Mức độ 4"), (1, 13, 1, 13, "Toàn trình"), (1, 14, 1, 14, "Một phần"),
+        (0, 15, 1, 15, "Thực hiện “4 tại chỗ”"),
+    ], ncols)
+    for number, item in enumerate(figures["catalogue"]["rows"], start=1):
+        _labels(book, ws, row, number, item["label"])
+        for i, key in enumerate(keys):
+            book.number(ws, row, 2 + i, item[key])
+        row += 1
+    _labels(book, ws, row, "", TOTAL_LABEL, bold=True)
+    for i, key in enumerate(keys):
+        book.number(ws, row, 2 + i, figures["procedures"][key], bold=True)
+    row = _note(book, ws, row + 1, ncols,
+                "Nghị định số 42/2022/NĐ-CP (từ ngày 01/8/2022): dịch vụ công trực tuyến mức độ 4 tương ứng "
+                "toàn trình, mức độ 3 tương ứng một phần. Số TTHC tính tại ngày cuối kỳ báo cáo.")
+    _signature(book, ws, row, ncols)
+
+
+def _sheet_four_on_site(book: _Book, figures: dict[str, Any]) -> None:
+    province = figures["agency"]["code"] is None
+    ws = book.sheet("4 tại chỗ", [5, 40, 11, 18] + ([20] if province else []) + [9] * len(COUNT_COLUMNS))
+    extra = ["Mã TTHC", "Lĩnh vực"] + (["Cơ quan"] if province else [])
+    first = 2 + len(extra)
+    ncols = first + len(COUNT_COLUMNS)
+    top = _heading(book, ws, figures, ncols, None,
+                   "THỦ TỤC HÀNH CHÍNH THỰC HIỆN “4 TẠI CHỖ” VÀ KẾT QUẢ GIẢI QUYẾT HỒ SƠ", "Số hồ sơ TTHC")
+    row = _headers(book, ws, top, [
+        (0, 0, 2, 0, "STT"), (0, 1, 2, 1, "Tên thủ tục hành chính"),
+        *[(0, 2 + i, 2, 2 + i, label) for i, label in enumerate(extra)], *_counts_header(first),
+    ], ncols)
+    for number, item in enumerate(figures["four_on_site"]["rows"], start=1):
+        _labels(book, ws, row, number, item["label"],
+                extra=[item["key"], item["field"]] + ([item["agency_name"]] if province else []))
+        _count_cells(book, ws, row, first, item)
+        row += 1
+    _labels(book, ws, row, "", f"{TOTAL_LABEL} ({fmt_int(len(figures['four_on_site']['rows']))} TTHC)",
+            bold=True, extra=[""] * len(extra))
+    _count_cells(book, ws, row, first, figures["four_on_site"]["total"], bold=True)
+    _signature(book, ws, row + 1, ncols)
+
+
+def _days_format(value: Decimal | None) -> str:
+    return "#,##0" if value is None or value == value.to_integral_value() else "#,##0.0"
+
+
+def _sheet_simplification(book: _Book, figures: dict[str, Any]) -> None:
+    province = figures["agency"]["code"] is None
+    ws = book.sheet("Rà soát, đơn giản hóa", [5, 44, 12, 11] + ([20] if province else []) + [11, 11, 10, 10, 28])
+    text_columns = [("procedure_code", SIMPLIFICATION_COLUMNS["procedure_code"]),
+                    ("authority_level", SIMPLIFICATION_COLUMNS["authority_level"])]
+    if province:
+        text_columns.append(("agency_name", "Cơ quan"))
+    first = 2 + len(text_columns)
+    ncols = first + 5
+    top = _heading(book, ws, figures, ncols, None,
+                   "KẾT QUẢ RÀ SOÁT, ĐƠN GIẢN HÓA THỦ TỤC HÀNH CHÍNH (CẮT GIẢM THỜI HẠN GIẢI QUYẾT)",
+                   "Ngày làm việc; %")
+    row = _headers(book, ws, top, [
+        (0, 0, 1, 0, "STT"), (0, 1, 1, 1, SIMPLIFICATION_COLUMNS["procedure_name"]),
+        *[(0, 2 + i, 1, 2 + i, label) for i, (_, label) in enumerate(text_columns)],
+        (0, first, 0, first + 1, "Thời hạn giải quyết (ngày)"), (1, first, 1, first, "Trước cắt giảm"),
+        (1, first + 1, 1, first + 1, "Sau cắt giảm"),
+        (0, first + 2, 1, first + 2, "Số ngày cắt giảm"), (0, first + 3, 1, first + 3, "Tỷ lệ cắt giảm (%)"),
+        (0, first + 4, 1, first + 4, SIMPLIFICATION_COLUMNS["decision"]),
+    ], ncols)
+
+    def days_and_ratio(values: dict[str, Any], bold: bool = False) -> None:
+        for i, key in enumerate(("days_before", "days_after", "days_cut")):
+            book.number(ws, row, first + i, values[key], num_format=_days_format(values[key]), bold=bold)
+        book.number(ws, row, first + 3, values["ratio"], num_format="#,##0.00", bold=bold)
+
+    for number, item in enumerate(figures["simplification"]["rows"], start=1):
+        _labels(book, ws, row, number, item["procedure_name"],
+                extra=[item["procedure_code"], LEVEL_LABELS.get(item["authority_level"], item["authority_level"])]
+                + ([item["agency_name"]] if province else []))
+        days_and_ratio(item)
+        book.text(ws, row, first + 4, item["decision"], text_wrap=True, border=1)
+        row += 1
+    total = figures["simplification"]["total"]
+    _labels(book, ws, row, "", f"{TOTAL_LABEL} ({fmt_int(total['procedures'])} TTHC)", bold=True,
+            extra=[""] * len(text_columns))
+    days_and_ratio(total, bold=True)
+    book.text(ws, row, first + 4, "", border=1)
+    row = _note(book, ws, row + 1, ncols,
+                "Tỷ lệ cắt giảm = tổng số ngày cắt giảm ÷ tổng thời hạn trước cắt giảm × 100 "
+                "(Thông tư số 02/2017/TT-VPCP), làm tròn 2 chữ số thập phân.")
+    _signature(book, ws, row, ncols)
+
+
+def _sheet_inputs(book: _Book, figures: dict[str, Any], name: str, title: str, keys: Sequence[str]) -> None:
+    ws = book.sheet(name, [5, 60, 40])
+    ncols = 3
+    top = _heading(book, ws, figures, ncols, None, title, "")
+    row = _headers(book, ws, top, [(0, 0, 0, 0, "STT"), (0, 1, 0, 1, "Nội dung"), (0, 2, 0, 2, "Số liệu")], ncols)
+    labels = {f.key: (f.label, f.kind) for f in REPORT_INPUT_FIELDS}
+    for number, key in enumerate(keys, start=1):
+        label, kind = labels[key]
+        value = figures["inputs"].get(key)
+        _labels(book, ws, row, number, label)
+        if kind == "text":
+            book.text(ws, row, 2, value, text_wrap=True, border=1)
+        else:
+            book.number(ws, row, 2, value, num_format="#,##0" if kind != "score" else "0.0")
+        row += 1
+    row = _note(book, ws, row, ncols, "Ô để trống: đơn vị chưa nhập số liệu.")
+    _signature(book, ws, row, ncols)
+
+
+def _sheet_diff(book: _Book, figures: dict[str, Any]) -> None:
+    ws = book.sheet("Chênh lệch", [14, 44, 34, 12, 12])
+    ncols = 5
+    top = _heading(book, ws, figures, ncols, None,
+                   "SỐ LIỆU ĐÃ CHỐT KHÁC DỮ LIỆU HIỆN TẠI (DỮ LIỆU NHẬP SAU KHI CHỐT)", "")
+    row = _headers(book, ws, top, [(0, 0, 0, 0, "Biểu"), (0, 1, 0, 1, "Dòng"), (0, 2, 0, 2, "Chỉ tiêu"),
+                                   (0, 3, 0, 3, "Đã chốt"), (0, 4, 0, 4, "Hiện tại")], ncols)
+    for item in figures["diff"]:
+        book.text(ws, row, 0, item["section"], border=1)
+        book.text(ws, row, 1, item["row"], text_wrap=True, border=1)
+        book.text(ws, row, 2, item["label"], text_wrap=True, border=1)
+        for col, value in ((3, item["frozen"]), (4, item["live"])):
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                book.number(ws, row, col, value, num_format="#,##0.##" if isinstance(value, Decimal) else "#,##0")
+            else:
+                book.text(ws, row, col, value, text_wrap=True, border=1)
+        row += 1
+
+
+def _sheet_warning(book: _Book, figures: dict[str, Any]) -> None:
+    """Visible first sheet listing the balance-check failures: the workbook is not ready to sign."""
+    ws = book.sheet(WARNING_SHEET, [6, 120])
+    ws.set_tab_color("red")
+    red = {"font_color": "#C00000"}
+    book.merged(ws, 0, 0, 0, 1, "SỐ LIỆU CHƯA CÂN ĐỐI — KIỂM TRA LẠI TRƯỚC KHI TRÌNH KÝ",
+                bold=True, font_size=14, **red)
+    book.merged(ws, 1, 0, 1, 1, f"Kỳ báo cáo: {figures['period']['name']} ({figures['period']['range_label']}) — "
+                f"{figures['agency']['name']}", italic=True)
+    book.text(ws, 3, 0, "STT", bold=True, border=1, align="center")
+    book.text(ws, 3, 1, "Lỗi cân đối", bold=True, border=1)
+    for number, failure in enumerate(figures["checks"], start=1):
+        book.number(ws, 3 + number, 0, number, num_format="0", align="center")
+        book.text(ws, 3 + number, 1, failure["message"], text_wrap=True, border=1, **red)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+def _build(target: str | io.BytesIO, figures: dict[str, Any]) -> None:
+    book = _Book(target)
+    if figures["checks"]:
+        _sheet_warning(book, figures)
+    _sheet_dossiers(book, figures)
+    _sheet_one_stop(book, figures)
+    _sheet_catalogue(book, figures)
+    _sheet_four_on_site(book, figures)
+    _sheet_simplification(book, figures)
+    _sheet_inputs(book, figures, "PAKN", "TIẾP NHẬN, XỬ LÝ PHẢN ÁNH, KIẾN NGHỊ VỀ QUY ĐỊNH, THỦ TỤC HÀNH CHÍNH",
+                  ("feedback_received", "feedback_handled", "feedback_pending"))
+    _sheet_inputs(book, figures, "Số liệu khác", "SỐ LIỆU KHÁC CỦA BÁO CÁO",
+                  ("budget", "one_stop_self_score", "one_stop_appraised_score", "initiatives", "notes"))
+    if figures.get("diff"):
+        _sheet_diff(book, figures)
+    book.close()
+
+
+def workbook_bytes(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
+                   figures: dict[str, Any] | None = None) -> bytes:
+    """The workbook as bytes (the page's download button)."""
+    figures = figures or report_figures(db, period, mode, agency)
+    buffer = io.BytesIO()
+    _build(buffer, figures)
+    return buffer.getvalue()
+
+
+def write_workbook(db: str | Engine | None, period: Period | str, out: str | Path, mode: str = "report",
+                   agency: str | None = None, figures: dict[str, Any] | None = None) -> Path:
+    """Write the annexes of the period (frozen figures when the period was frozen) to ``out``."""
+    out = Path(out)
+    out.write_bytes(workbook_bytes(db, period, mode, agency, figures))
+    return out
