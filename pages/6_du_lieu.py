@@ -1,0 +1,74 @@
+"""Dữ liệu: bring an export in, and check the data before signing a report.
+
+Upload a dossier or procedure export (CSV or XLSX); every row is checked first and every rejected row
+is listed with its line, column and reason before anything is written; then import (all rows, or
+only the valid ones when asked). Below, the data-quality summary: missing due dates, unknown
+procedures and fields, and the identities of form II.06a for the selected period.
+"""
+import streamlit as st
+
+from tthc_core import ui
+from tthc_core.formatting import fmt_datetime, fmt_int, fmt_share
+
+f = ui.filters()
+
+st.subheader("Nhập tệp hồ sơ hoặc danh mục thủ tục", anchor=False)
+st.caption("Tệp CSV hoặc XLSX xuất từ Hệ thống thông tin giải quyết TTHC. Mọi dòng được kiểm tra trước; "
+           "chưa ghi gì vào cơ sở dữ liệu cho đến khi bấm «Nhập dữ liệu».")
+if done := st.session_state.pop("_import_done", None):
+    st.success(done, icon=":material/check_circle:")
+if failed := st.session_state.pop("_import_failed", None):
+    st.error(failed, icon=":material/block:")
+
+agencies = ui.agency_names(f)
+pick_kind, pick_agency = st.columns(2)
+kind = pick_kind.segmented_control("Loại tệp", list(ui.IMPORT_KINDS), key="dl_kind", default="auto",
+                                   format_func=ui.IMPORT_KINDS.get, required=True)
+agency = pick_agency.selectbox("Cơ quan của các dòng không ghi cơ quan", ["", *agencies], key="dl_agency",
+                               index=([""] + list(agencies)).index(f.agency) if f.agency in agencies else 0,
+                               format_func=lambda code: agencies.get(code, "Cơ quan mặc định của dữ liệu"))
+uploaded = st.file_uploader("Chọn tệp", type=["csv", "xlsx"], key=ui.upload_key())
+
+if uploaded is not None:
+    data = uploaded.getvalue()
+    kind_arg = None if kind == "auto" else kind
+    check = ui.check_upload(f, data, uploaded.name, kind_arg, agency or None)
+    if check.problems:
+        st.error(f"**{check.summary()}** Các dòng bị loại và lý do:", icon=":material/block:")
+        ui.show_table(ui.problems_table(check), text_columns=["Cột", "Lý do", "Giá trị"], key="dl_problems")
+        ui.download_csv(check.rejects_frame(), "Tải các dòng bị loại (CSV)", f"dong-bi-loai_{uploaded.name}.csv")
+    else:
+        st.success(check.summary(), icon=":material/task_alt:")
+    if len(check.preview):
+        preview = ui.preview_table(check)
+        more = " đầu tiên" if len(check.preview) > len(preview) else ""
+        st.markdown(f"**Xem trước** các dòng hợp lệ ({fmt_int(len(preview))} dòng{more}):")
+        ui.show_table(preview, text_columns=preview.columns, key="dl_preview")
+    skip = st.checkbox("Bỏ qua các dòng lỗi, chỉ nhập các dòng hợp lệ", key="dl_skip",
+                       disabled=not check.problems or bool(check.file_problems))
+    ready = check.rows_valid > 0 and not check.file_problems and (not check.problems or skip)
+    st.button("Nhập dữ liệu", type="primary", disabled=not ready, key="dl_import", icon=":material/upload:",
+              on_click=ui.import_upload, args=(f, data, uploaded.name, kind_arg, agency or None, skip))
+
+st.subheader("Chất lượng dữ liệu", anchor=False)
+quality = ui.data_quality(f)
+total = quality["dossiers"]
+ui.metric_row([
+    ("Hồ sơ trong cơ sở dữ liệu", fmt_int(total),
+     f"Từ {fmt_datetime(quality['first_received']) or '–'} đến {fmt_datetime(quality['last_activity']) or '–'}"),
+    ("Thiếu ngày hẹn trả", fmt_int(quality["missing_due"]), fmt_share(quality["missing_due"], total)),
+    ("Hẹn trả tính theo ngày làm việc", fmt_int(quality["estimated_due"]),
+     "dữ liệu không ghi ngày hẹn, tính từ thời hạn giải quyết"),
+    ("Chưa xác định thủ tục", fmt_int(quality["unknown_procedure"]), fmt_share(quality["unknown_procedure"], total)),
+    ("Chưa xác định lĩnh vực", fmt_int(quality["unknown_field"]), fmt_share(quality["unknown_field"], total)),
+])
+
+st.markdown(f"**Kiểm tra các đẳng thức của biểu II.06a** — {f.scope_name}, {f.period.label}")
+problems = ui.checks(f)
+if problems:
+    for problem in problems:
+        st.warning(problem["message"], icon=":material/rule:")
+else:
+    st.success("Mọi đẳng thức đều khớp: (3) = (4) + (5) + (6); (3) = (7) + (11); (7) = (8) + (9) + (10); "
+               "(11) = (12) + (13); số chuyển từ kỳ trước bằng số đang giải quyết cuối kỳ trước; số TTHC do Trung "
+               "ương và địa phương quy định cộng lại bằng tổng số.", icon=":material/verified:")

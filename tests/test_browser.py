@@ -1,0 +1,242 @@
+"""The dashboard in a real browser: ``streamlit run dashboard.py`` on a free port, driven by
+Playwright with Debian's Chromium (``/usr/bin/chromium``, no browser download).
+
+Each page is opened with the reference filters in the URL, waited for until its figures and charts
+are drawn, checked for error boxes, and photographed into ``tests/artifacts/`` (git-ignored) so a
+person can look at what a director would see. The browser runs in English on purpose: numbers must
+still read the Vietnamese way (formatting happens on the server).
+
+Without Chromium these tests are skipped, except under CI where that is a failure.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_pages import BAD_CSV, copy_database
+
+from tthc_core.formatting import fmt_int
+from tthc_core.stats import compute_stats
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+REFERENCE = "agency=SLDTBXH&period=2022-Q2"
+# url path → (screenshot name, text that proves the page drew its figures for Sở LĐTBXH, Q2/2022)
+PAGES = {
+    "": ("1_tong_quan", "3.238"),
+    "thu_tuc": ("2_thu_tuc", "Thủ tục hành chính"),
+    "giai_quyet": ("3_giai_quyet", "3.238"),
+    "mot_cua": ("4_mot_cua", "56 TTHC"),
+    "truc_tuyen": ("5_truc_tuyen", "3.031 hồ sơ mới"),
+    "du_lieu": ("6_du_lieu", "Chất lượng dữ liệu"),
+}
+# The script run is over, no placeholder is left and every chart is drawn.
+SETTLED = """() => {
+  const state = document.querySelector('[data-test-script-state]');
+  if (!state || state.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stSkeleton"], [data-stale="true"]')) return false;
+  return [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'));
+}"""
+
+
+def _require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing under CI: install Debian's chromium package.")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(base: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                if answer.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer within {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server_db(demo_url, tmp_path_factory) -> str:
+    """The copy of the demo database the browser tests' server reads (and one test writes to)."""
+    return copy_database(demo_url, tmp_path_factory.mktemp("browser"))
+
+
+@pytest.fixture(scope="module")
+def server(server_db, tmp_path_factory):
+    """A fresh ``streamlit run dashboard.py`` on a copy of the demo database; killed at the end."""
+    _require_chromium()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "TTHC_DATABASE_URL": server_db}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process, log)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    # English browser on purpose: Vietnamese formatting must not depend on the browser's language.
+    context = browser.new_context(viewport={"width": 1440, "height": 2400}, locale="en-US")
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def settle(tab) -> None:
+    """Wait until the page is drawn and stays so (a chart may still be finishing its transition)."""
+    for _ in range(2):
+        tab.wait_for_function(SETTLED, timeout=60_000)
+        tab.wait_for_timeout(600)
+    tab.wait_for_function(SETTLED, timeout=60_000)
+
+
+def open_page(tab, base: str, path: str, query: str, expected: str) -> None:
+    tab.goto(f"{base}/{path}?{query}")
+    tab.get_by_text(expected, exact=False).first.wait_for(timeout=60_000)
+    settle(tab)
+
+
+def assert_no_error_box(tab) -> None:
+    assert tab.locator('[data-testid="stException"]').count() == 0
+    errors = tab.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def snapshot(tab, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_shared_link_to_a_page_opens_that_page_on_a_fresh_server(page, server):
+    # The very first request of the server process, straight to an inner page (a link sent on Zalo).
+    open_page(page, server, "giai_quyet", REFERENCE, "Biểu II.06a")
+    assert page.get_by_role("heading", name="Giải quyết hồ sơ").count() == 1
+    assert page.locator('[data-testid="stSidebar"]').get_by_text("Bộ lọc").count() == 1
+    assert_no_error_box(page)
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_renders_in_chromium(page, server, path):
+    name, expected = PAGES[path]
+    open_page(page, server, path, REFERENCE, expected)
+    assert_no_error_box(page)
+    assert page.get_by_text("Dữ liệu minh họa").count() >= 1
+    assert page.get_by_text("Quý II năm 2022 (15/03/2022 – 14/06/2022)").count() >= 1
+    snapshot(page, name)
+
+
+def test_overview_shows_kpis_in_vietnamese_in_an_english_browser(page, server):
+    open_page(page, server, "", REFERENCE, "3.238")
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert values[:5] == ["3.238", "2.525", "100,00 %", "0", "1,06 %"]
+    assert page.get_by_text("3,238").count() == 0
+    # Plotly axes too: thousands with a dot (the monthly trend reaches past 1.000 dossiers).
+    ticks = page.locator('[data-testid="stPlotlyChart"] .ytick text').all_text_contents()
+    assert "1.000" in ticks and "1,000" not in ticks
+    assert "agency=SLDTBXH" in page.url and "period=2022-Q2" in page.url
+
+
+def test_sidebar_filter_changes_the_figures_and_the_shareable_link(page, server, demo_url):
+    everyone = compute_stats(demo_url, "2022-Q2")["dossiers"]["total"]["received_total"]
+    open_page(page, server, "", REFERENCE, "3.238")
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name="Tất cả cơ quan, đơn vị").click()
+    page.get_by_text("Xếp hạng theo cơ quan, đơn vị", exact=True).first.wait_for(timeout=60_000)
+    settle(page)
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == fmt_int(everyone)
+    assert "agency=all" in page.url
+    assert_no_error_box(page)
+
+
+def test_meeting_mode_big_type_one_screen_at_a_time(page, server):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_page(page, server, "", REFERENCE + "&meeting=1", "3.238")
+    assert page.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "true"
+    value = page.locator('[data-testid="stMetricValue"] p').first
+    size = value.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 44
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0  # screen 1: the KPI cards
+    snapshot(page, "meeting_1_chi_so")
+    page.get_by_role("button", name="Sau ▶").click()
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for(timeout=30_000)
+    settle(page)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 1
+    assert_no_error_box(page)
+    snapshot(page, "meeting_2_xep_hang")
+
+
+def test_upload_of_a_bad_file_shows_every_rejected_row_before_writing(page, server, tmp_path):
+    bad = tmp_path / "ho-so-loi.csv"
+    bad.write_bytes(BAD_CSV)
+    open_page(page, server, "du_lieu", REFERENCE, "Chất lượng dữ liệu")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(bad))
+    page.get_by_text("2 dòng bị loại", exact=False).first.wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_role("button", name="Nhập dữ liệu").is_disabled()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    snapshot(page, "6_du_lieu_tep_loi")
+
+
+def test_kpi_cards_refresh_on_their_own_after_an_import(page, server, server_db):
+    # Sở Y tế, Q2/2022: no other test looks at it, so writing to it disturbs nothing.
+    from tthc_core.importer import import_file
+
+    before = compute_stats(server_db, "2022-Q2", agency="SYT")["dossiers"]["total"]["received_total"]
+    open_page(page, server, "", "agency=SYT&period=2022-Q2", fmt_int(before))
+    rows = "".join(f"HS-LIVE-{i},20/04/2022,Trực tuyến\n" for i in range(3))
+    result = import_file(server_db, ("Mã hồ sơ,Ngày tiếp nhận,Hình thức nộp\n" + rows).encode(), agency="SYT",
+                         filename="live.csv")
+    assert result.written, result.summary()
+    # No reload, no click: the cards' fragment reruns every 30 s and reads the new data version.
+    first_card = page.locator('[data-testid="stMetricValue"]').first
+    page.wait_for_function("([el, text]) => el.innerText === text",
+                           arg=[first_card.element_handle(), fmt_int(before + 3)], timeout=60_000)
+    page.get_by_text("Số liệu vừa được cập nhật", exact=False).wait_for(timeout=10_000)
