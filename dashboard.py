@@ -48,7 +48,8 @@ if (HERE / "pages" / "7_bao_cao_quy.py").exists():
 
 page = st.navigation(PAGES, position="sidebar", expanded=True)
 with ui.shown_errors("ứng dụng"):
-    filters = ui.sidebar_filters(url)
+    access = ui.sign_in(url)
+    filters = ui.sidebar_filters(url, access)
     ui.page_header(page.title, filters)
     ui.frame_banners(filters)
     ui.run_page(page, filters)

@@ -20,16 +20,25 @@ if done := st.session_state.pop("_import_done", None):
 if failed := st.session_state.pop("_import_failed", None):
     st.error(failed, icon=":material/block:")
 
-agencies = ui.agency_names(f)
-pick_kind, pick_agency = st.columns(2)
-kind = pick_kind.segmented_control("Loại tệp", list(ui.IMPORT_KINDS), key="dl_kind", default="auto",
-                                   format_func=ui.IMPORT_KINDS.get, required=True)
-agency = pick_agency.selectbox("Cơ quan của các dòng không ghi cơ quan", ["", *agencies], key="dl_agency",
-                               index=([""] + list(agencies)).index(f.agency) if f.agency in agencies else 0,
-                               format_func=lambda code: agencies.get(code, "Cơ quan mặc định của dữ liệu"))
-uploaded = st.file_uploader("Chọn tệp", type=["csv", "xlsx"], key=ui.upload_key())
+uploaded = None
+if not f.access.can_import:
+    st.info("Vai trò của tài khoản này chỉ xem và tải số liệu; việc nhập dữ liệu do cán bộ đơn vị thực hiện.",
+            icon=":material/visibility:")
+else:
+    agencies = ui.agency_names(f)
+    pick_kind, pick_agency = st.columns(2)
+    kind = pick_kind.segmented_control("Loại tệp", list(ui.IMPORT_KINDS), key="dl_kind", default="auto",
+                                       format_func=ui.IMPORT_KINDS.get, required=True)
+    agency = pick_agency.selectbox("Cơ quan của các dòng không ghi cơ quan", ["", *agencies], key="dl_agency",
+                                   index=([""] + list(agencies)).index(f.agency) if f.agency in agencies else 0,
+                                   format_func=lambda code: agencies.get(code, "Cơ quan mặc định của dữ liệu"))
+    uploaded = st.file_uploader("Chọn tệp", type=["csv", "xlsx"], key=ui.upload_key(),
+                                help=f"Tối đa {ui.MAX_UPLOAD_MB} MB một tệp.")
 
-if uploaded is not None:
+if uploaded is not None and uploaded.size > ui.MAX_UPLOAD_MB * 2 ** 20:
+    st.error(f"Tệp «{uploaded.name}» lớn hơn {ui.MAX_UPLOAD_MB} MB: chia tệp theo tháng hoặc quý rồi nhập từng "
+             "phần, hoặc nhập bằng dòng lệnh (python -m tthc_core import).", icon=":material/block:")
+elif uploaded is not None:
     data = uploaded.getvalue()
     kind_arg = None if kind == "auto" else kind
     check = ui.check_upload(f, data, uploaded.name, kind_arg, agency or None)
@@ -72,3 +81,8 @@ else:
     st.success("Mọi đẳng thức đều khớp: (3) = (4) + (5) + (6); (3) = (7) + (11); (7) = (8) + (9) + (10); "
                "(11) = (12) + (13); số chuyển từ kỳ trước bằng số đang giải quyết cuối kỳ trước; số TTHC do Trung "
                "ương và địa phương quy định cộng lại bằng tổng số.", icon=":material/verified:")
+
+if f.access.can_import:
+    st.subheader("Nhật ký nhập dữ liệu", anchor=False)
+    st.caption("Ai đã nhập tệp nào, lúc nào, mã băm SHA-256 của tệp và kết quả (kể cả các lần bị từ chối).")
+    ui.show_table(ui.import_log_table(f), text_columns=["Người nhập", "Tệp", "SHA-256", "Kết quả"], key="dl_log")

@@ -21,12 +21,6 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl="6h")
-def report_figures(url: str, version: int, spec: str, mode: str, agency: str) -> dict:
-    # TODO(ui): move next to the other cached queries of tthc_core/ui.py as ui.report_figures(f).
-    return reports.report_figures(url, spec, mode, agency or None)
-
-
 def request(action: str) -> None:
     # A button's own value lasts one script run, and the frame may rerun before the page sees it;
     # a flag set by the click survives until the page handles it.
@@ -48,7 +42,8 @@ def show_notice(where: str) -> None:
 
 
 f = ui.filters()
-figures = report_figures(f.url, f.version, f.period.spec, f.period.mode, f.agency)
+figures = ui.report_figures(f)
+editable = f.access.can_edit_reports
 agency = f.agency or None
 slug = ui.slug(f)
 total = figures["dossiers"]["total"]
@@ -114,7 +109,10 @@ with downloads:
 # --- Report inputs ---------------------------------------------------------------------------
 st.subheader("Số liệu nhập cho báo cáo", anchor=False)
 show_notice("inputs")
-if not agency:
+if not editable:
+    st.info("Vai trò của tài khoản này chỉ xem và tải số liệu; số liệu nhập do cán bộ đơn vị cập nhật.",
+            icon=":material/edit_off:")
+elif not agency:
     st.info("Số liệu nhập (phản ánh kiến nghị, kinh phí, điểm một cửa, rà soát đơn giản hóa) được ghi cho từng cơ "
             "quan. Chọn một cơ quan ở thanh bên để nhập; ở đây là tổng của các cơ quan.", icon=":material/edit_off:")
 else:
@@ -144,9 +142,11 @@ else:
         st.form_submit_button("Lưu số liệu nhập", icon=":material/save:", type="primary", on_click=request,
                               args=("save",))
     if requested("save"):
-        problems = reports.save_report_inputs(f.url, f.agency, f.period, edited_inputs[reports.VALUE_COLUMN].to_dict())
+        problems = reports.save_report_inputs(f.url, f.agency, f.period, edited_inputs[reports.VALUE_COLUMN].to_dict(),
+                                              scope=f.access)
         if not problems:
-            problems = reports.save_simplifications(f.url, f.agency, f.period, edited_reviews.to_dict("records"))
+            problems = reports.save_simplifications(f.url, f.agency, f.period, edited_reviews.to_dict("records"),
+                                                    scope=f.access)
         if problems:
             st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
         else:
@@ -160,18 +160,23 @@ st.subheader("Chốt số liệu", anchor=False)
 st.caption("Chốt số liệu lưu lại các con số như khi trình ký: sau đó trang này và các tệp tải về luôn dùng số liệu "
            "đã chốt, kể cả khi có hồ sơ nhập muộn (phần chênh lệch được liệt kê ở đầu trang).")
 show_notice("freeze")
-blocked = (f"{f.period.name} chưa kết thúc." if f.period.end >= dt.date.today()
+blocked = ("vai trò của tài khoản không được chốt số liệu." if not editable
+           else f"{f.period.name} chưa kết thúc." if f.period.end >= dt.date.today()
            else "Số liệu chưa cân đối." if figures["checks"] and not figures["frozen"] else "")
 with st.container(border=True):
-    st.text_input("Người chốt số liệu", key="freeze_user", placeholder="Họ tên, chức vụ")
+    if f.access.username:  # signed in: the account is who froze the figures
+        st.session_state["freeze_user"] = f.access.username
+    st.text_input("Người chốt số liệu", key="freeze_user", placeholder="Họ tên, chức vụ",
+                  disabled=bool(f.access.username))
     st.button("Chốt lại số liệu" if figures["frozen"] else "Chốt số liệu", key="freeze", icon=":material/lock:",
               disabled=bool(blocked), on_click=request, args=("freeze",))
     if blocked:
         st.caption(f"Chưa chốt được: {blocked}")
 if requested("freeze"):
     try:
-        record = reports.freeze(f.url, f.period, agency=agency, user=st.session_state.get("freeze_user", ""))
-    except reports.ReportError as exc:
+        record = reports.freeze(f.url, f.period, agency=agency, user=st.session_state.get("freeze_user", ""),
+                                scope=f.access)
+    except (reports.ReportError, ui.AccessDenied) as exc:
         st.error(str(exc), icon=":material/error:")
     else:
         notify("freeze", f"Đã chốt số liệu lúc {record.frozen_at:%H:%M %d/%m/%Y}.")

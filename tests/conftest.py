@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -116,3 +118,22 @@ def demo_db(request, postgres, tmp_path_factory) -> str:
     build_demo(url, today=DEMO_TODAY)
     yield url
     cleanup()
+
+
+def copy_database(url: str, folder: Path, name: str = "copy.db") -> str:
+    """A private copy of a SQLite database (through the backup API, so the WAL is included)."""
+    target = folder / name
+    source, destination = sqlite3.connect(make_url(url).database), sqlite3.connect(target)
+    with destination:
+        source.backup(destination)
+    source.close()
+    destination.close()
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def demo_copy(demo_url, tmp_path) -> str:
+    """A copy of the demo database for tests that write (the shared demo is never mutated)."""
+    url = copy_database(demo_url, tmp_path, "demo-copy.db")
+    yield url
+    dispose_engine(url)

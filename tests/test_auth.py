@@ -139,3 +139,23 @@ def test_cli_creates_lists_and_disables_accounts(sqlite_url):
     assert "canbo\tofficer\tA\tvô hiệu hóa" in listed
     with pytest.raises(AuthError, match="vô hiệu hóa"):
         authenticate(sqlite_url, "canbo", PASSWORD)
+
+
+def test_imports_on_behalf_of_an_account_stay_within_its_scope(agencies):
+    from tthc_core.auth import scoped_import
+    from tthc_core.models import Dossier
+
+    header = "code,agency_code,channel,received_at,due_at\n"
+    mine = (header + "HS-1,,direct,2022-04-01 09:00,2022-04-10\n").encode()
+    theirs = (header + "HS-2,A,direct,2022-04-01 09:00,2022-04-10\nHS-3,b,online,2022-04-02,2022-04-10\n").encode()
+    officer, viewer = Scope("canbo", "officer", ("A",)), Scope("v", "viewer", ("A",))
+    with pytest.raises(AccessDenied, match="không được nhập dữ liệu"):
+        scoped_import(agencies, viewer, mine, filename="f.csv")
+    with pytest.raises(AccessDenied, match=r"«b».*dòng 3"):
+        scoped_import(agencies, officer, theirs, filename="f.csv")
+    result = scoped_import(agencies, officer, mine, filename="f.csv")
+    assert result.written and result.added == 1
+    with get_engine(agencies).connect() as conn:
+        from tthc_core.models import Agency
+        rows = conn.execute(select(Dossier.code, Agency.code).join(Agency, Agency.id == Dossier.agency_id)).all()
+    assert [tuple(r) for r in rows] == [("HS-1", "A")]  # rows without an agency go to the officer's own

@@ -19,7 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_pages import BAD_CSV, copy_database
+from conftest import copy_database
+from test_pages import BAD_CSV
 
 from tthc_core.formatting import fmt_int
 from tthc_core.stats import compute_stats

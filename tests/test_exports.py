@@ -6,7 +6,6 @@ print on A4 landscape one page wide, and never turn a name into a formula.
 import copy
 import io
 import json
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -16,9 +15,8 @@ import openpyxl
 import pytest
 from docx import Document
 from sqlalchemy import update
-from sqlalchemy.engine import make_url
 
-from tthc_core.db import dispose_engine, get_engine
+from tthc_core.db import get_engine
 from tthc_core.demo import REF_AGENCY
 from tthc_core.exports import docx_bytes, workbook_bytes, write_docx, write_workbook
 from tthc_core.exports.xlsx import WARNING_SHEET
@@ -49,20 +47,6 @@ def workbook_path(demo_url, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def book(workbook_path):
     return openpyxl.load_workbook(workbook_path)
-
-
-@pytest.fixture
-def demo_copy(demo_url, tmp_path):
-    """A private copy of the demo database for tests that write."""
-    target = tmp_path / "demo-copy.db"
-    source, destination = sqlite3.connect(make_url(demo_url).database), sqlite3.connect(target)
-    with destination:
-        source.backup(destination)
-    source.close()
-    destination.close()
-    url = f"sqlite:///{target}"
-    yield url
-    dispose_engine(url)
 
 
 def row_starting(sheet, first: str, column: int = 1):

@@ -6,10 +6,10 @@ on screen are compared with ``compute_stats`` for the same filters, formatted th
 """
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import copy_database
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -39,17 +39,6 @@ PAGE_TEXT = {
     "truc_tuyen": ["77", "32", "1,06 %", "20,00 / 20"],
     "du_lieu": ["Chất lượng dữ liệu", "Mọi đẳng thức đều khớp"],
 }
-
-
-def copy_database(url: str, folder: Path) -> str:
-    """A private copy of a SQLite database (through the backup API: the WAL is included)."""
-    target = folder / "copy.db"
-    source = sqlite3.connect(url.removeprefix("sqlite:///"))
-    copy = sqlite3.connect(target)
-    source.backup(copy)
-    copy.close()
-    source.close()
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture
@@ -382,7 +371,7 @@ def test_upload_lists_every_rejected_row_and_writes_nothing(app, writable_demo):
     before = data_quality(writable_demo)["dossiers"], data_version(writable_demo)
     at = upload(app("du_lieu", **REFERENCE), "ho-so.csv", BAD_CSV)
     assert not at.exception
-    problems, preview = (frame.value for frame in at.dataframe)
+    problems, preview, log = (frame.value for frame in at.dataframe)
     assert list(problems["Dòng"]) == ["2", "3"]
     assert list(problems["Cột"]) == ["Ngày tiếp nhận", "Hình thức nộp"]
     assert "31/02/2022" in problems.iloc[0]["Lý do"]

@@ -5,15 +5,13 @@ Reads use the shared demo (built once per session); every test that writes works
 import copy
 import datetime as dt
 import json
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
-from tthc_core.db import data_version, dispose_engine, get_engine
+from tthc_core.db import data_version, get_engine
 from tthc_core.demo import REF_AGENCY
 from tthc_core.exports import docx_bytes, workbook_bytes
 from tthc_core.models import Agency, Procedure
@@ -41,21 +39,6 @@ TODAY = dt.date(2026, 11, 27)
 PRINTED = dict(received_total=3238, received_new=3031, received_online=32, received_offline=2999,
                carried_over=207, resolved_total=3525, resolved_early=288, resolved_on_time=2237,
                resolved_late=0, pending_total=713, pending_in_time=713, pending_overdue=0)
-
-
-@pytest.fixture
-def demo_copy(demo_url, tmp_path):
-    """A private copy of the demo database (SQLite's backup API also copies what is still in the WAL)."""
-    target = tmp_path / "demo-copy.db"
-    source = sqlite3.connect(make_url(demo_url).database)
-    destination = sqlite3.connect(target)
-    with destination:
-        source.backup(destination)
-    source.close()
-    destination.close()
-    url = f"sqlite:///{target}"
-    yield url
-    dispose_engine(url)
 
 
 def identities(failures):

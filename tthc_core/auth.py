@@ -256,3 +256,56 @@ def remove_user(db: str | Engine | None, username: str) -> None:
             raise AuthError(f"Không có tài khoản «{username}».")
         conn.execute(delete(UserAgency).where(UserAgency.user_id == user_id))
         conn.execute(delete(User).where(User.id == user_id))
+
+
+def import_agency(scope: Scope | None, agency: str | None) -> str | None:
+    """The agency an import's rows without an agency column go to: an officer's own by default."""
+    if scope is None or scope.agencies is None:
+        return agency
+    if agency:
+        scope.restrict(agency)
+        return agency
+    if len(scope.agencies) == 1:
+        return scope.agencies[0]
+    raise AccessDenied("Chọn cơ quan của dữ liệu trước khi nhập.")
+
+
+def report_agency(scope: Scope | None, agency: str | None) -> str | None:
+    """The one agency a report is about, checked against the scope (``None``: the whole province)."""
+    if scope is None or scope.agencies is None:
+        return agency
+    if agency:
+        scope.restrict(agency)
+        return agency
+    if len(scope.agencies) == 1:
+        return scope.agencies[0]
+    raise AccessDenied("Chọn một cơ quan để xem báo cáo: tài khoản này không xem được báo cáo toàn tỉnh.")
+
+
+def scoped_import(db: str | Engine | None, scope: Scope | None, file: Any, *, agency: str | None = None,
+                  dry_run: bool = False, **options: Any) -> Any:
+    """``importer.import_file`` on behalf of ``scope``: only importing roles, only rows of their agencies.
+
+    The rows' own agency codes are checked on a dry run first, so a file naming another unit's dossiers
+    is refused whole, with the lines that name it, before anything is written.
+    """
+    from .importer import import_file
+
+    if scope is not None:
+        scope.require("import")
+    agency = import_agency(scope, agency)
+    checked = import_file(db, file, agency=agency, dry_run=True, **options)
+    if scope is not None and scope.agencies is not None and checked.preview is not None \
+            and "agency_code" in checked.preview:
+        codes = checked.preview["agency_code"].fillna("").astype(str).str.strip().str.upper()
+        allowed = {code.upper() for code in scope.agencies}
+        outside = checked.preview[(codes != "") & ~codes.isin(allowed)]
+        if len(outside):
+            lines = ", ".join(str(line) for line in outside["line"].head(5))
+            raise AccessDenied(f"Tệp có hồ sơ của cơ quan «{outside['agency_code'].iloc[0]}», ngoài phạm vi của "
+                               f"tài khoản «{scope.username}» (dòng {lines}); không nhập gì.")
+    if dry_run:
+        return checked
+    if isinstance(file, (bytes, bytearray)) is False and hasattr(file, "seek"):
+        file.seek(0)
+    return import_file(db, file, agency=agency, **options)

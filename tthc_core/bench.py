@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import shutil
 import sqlite3
 import statistics

@@ -189,3 +189,14 @@ def period_containing(day: dt.date, kind: str = "quarter", mode: str = "report")
         "year": None,
     }[kind]
     return parse_period(f"{year}-{token}" if token else f"{year}", mode)
+
+
+def months_covering(period: Period, minimum: int = 6, maximum: int = 24) -> tuple[Period, int]:
+    """The last month of ``period`` and how many months a monthly trend shows to cover it (at least
+    ``minimum``, at most ``maximum``); a range ending mid-month ends on its last whole month."""
+    first = period_containing(period.start, "month", period.mode)
+    last = period_containing(period.end, "month", period.mode)
+    if last.end > period.end and last.start > period.start:
+        last = last.previous()
+    count = (last.year - first.year) * 12 + last.index - first.index + 1
+    return last, max(minimum, min(maximum, count))

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from .auth import Scope, report_agency
 from .db import bump_data_version, get_engine
 from .formatting import fmt_decimal, fmt_int, fmt_percent, ratio_percent
 from .models import Agency, Field, FrozenReport, Procedure, ReportInput, SimplificationReview
@@ -37,7 +38,7 @@ from .stats import (
     FORM_COLUMNS,
     LEVEL_LABELS,
     StatsError,
-    _active_at,
+    active_at,
     catalogue,
     catalogue_conditions,
     catalogue_failures,
@@ -54,6 +55,13 @@ TOTAL_LABEL = "Tổng cộng"
 ONLINE_CLASSES_FROM = dt.date(2022, 8, 1)
 # NĐ 61/2018 Ch. V: 9 criteria × 2 points.
 ONE_STOP_MAX_SCORE = Decimal(18)
+
+
+def _may_edit(scope: Scope | None, agency: str | None) -> None:
+    """Report inputs and freezing: importing roles only, within their agencies."""
+    if scope is not None:
+        scope.require("edit_reports")
+        report_agency(scope, agency)
 
 
 class ReportError(ValueError):
@@ -187,8 +195,9 @@ def load_report_inputs(db: str | Engine | None, agency: str | None, period: Peri
 
 
 def save_report_inputs(db: str | Engine | None, agency: str, period: Period | str, values: dict[str, Any],
-                       mode: str = "report") -> list[InputProblem]:
+                       mode: str = "report", scope: Scope | None = None) -> list[InputProblem]:
     """Validate and store the inputs (all or nothing); returns the problems, empty when saved."""
+    _may_edit(scope, agency)
     period = _as_period(period, mode)
     problems, parsed = [], {}
     for key, value in values.items():
@@ -275,8 +284,10 @@ def _simplification_row(index: int, source: dict[str, Any]) -> tuple[dict[str, A
 
 
 def save_simplifications(db: str | Engine | None, agency: str, period: Period | str,
-                         rows: Iterable[dict[str, Any]], mode: str = "report") -> list[InputProblem]:
+                         rows: Iterable[dict[str, Any]], mode: str = "report",
+                         scope: Scope | None = None) -> list[InputProblem]:
     """Replace the agency's simplification reviews for the period (all or nothing); returns the problems."""
+    _may_edit(scope, agency)
     period = _as_period(period, mode)
     clean, problems = [], []
     for index, source in enumerate(rows, start=1):
@@ -404,7 +415,7 @@ def _four_on_site(db, period: Period, agencies: list[dict[str, Any]]) -> dict[st
                        Field.name.label("field"), Field.position)
                 .join(Agency, Agency.id == p.agency_id)
                 .outerjoin(Field, Field.id == p.field_id)
-                .where(catalogue_conditions()["four_on_site"], *_active_at(period.end),
+                .where(catalogue_conditions()["four_on_site"], *active_at(period.end),
                        Agency.code.in_([a["code"] for a in agencies])))
         procedures = conn.execute(stmt).all()
     order = {a["code"]: i for i, a in enumerate(agencies)}
@@ -458,13 +469,15 @@ def live_figures(db: str | Engine | None, period: Period | str, mode: str = "rep
 
 
 def report_figures(db: str | Engine | None, period: Period | str, mode: str = "report",
-                   agency: str | None = None, live: bool = False) -> dict[str, Any]:
+                   agency: str | None = None, live: bool = False, scope: Scope | None = None) -> dict[str, Any]:
     """THE object the page, the workbook and the Word draft render.
 
     When the period was frozen (and ``live`` is false) these are the frozen figures, with
     ``frozen = {"at", "by"}`` and ``diff`` listing the cells where live data now differ; otherwise the
     live figures with ``frozen`` None. ``checks`` is the balance check of the figures returned.
+    ``scope`` (the caller's account) must cover the agency; ``None`` is the whole province.
     """
+    agency = report_agency(scope, agency)
     period = _as_period(period, mode)
     current = live_figures(db, period, agency=agency)
     record = None if live else frozen(db, period, agency=agency)
@@ -590,12 +603,13 @@ def frozen(db: str | Engine | None, period: Period | str, mode: str = "report",
 
 
 def freeze(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
-           user: str = "", today: dt.date | None = None) -> FrozenReport:
+           user: str = "", today: dt.date | None = None, scope: Scope | None = None) -> FrozenReport:
     """Chốt số liệu: store the period's live figures as signed, with who and when.
 
     Refused for a period that has not ended and for figures that do not balance (domain.md §4:
-    refuse to sign off a report that breaks the identities).
+    refuse to sign off a report that breaks the identities), and for roles that may not freeze.
     """
+    _may_edit(scope, agency)
     period = _as_period(period, mode)
     today = today or dt.date.today()
     if period.end >= today:

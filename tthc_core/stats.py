@@ -343,9 +343,44 @@ def catalogue_conditions() -> dict[str, ColumnElement[bool]]:
     }
 
 
-def _active_at(at: dt.date) -> list[ColumnElement[bool]]:
+def active_at(at: dt.date) -> list[ColumnElement[bool]]:
     p = Procedure.__table__.c
     return [or_(p.active_from.is_(None), p.active_from <= at), or_(p.active_to.is_(None), p.active_to >= at)]
+
+
+def list_agencies(db: str | Engine | None, scope: Scope | None = None) -> list[dict[str, str]]:
+    """Agencies the caller may see (code, name, level): provinces first, then by name."""
+    codes = restrict(scope, None)
+    level_order = {level: i for i, level in enumerate(LEVEL_LABELS)}
+    stmt = select(Agency.code, Agency.name, Agency.level)
+    if codes is not None:
+        stmt = stmt.where(Agency.code.in_(codes))
+    with get_engine(db).connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [dict(code=r.code, name=r.name, level=r.level)
+            for r in sorted(rows, key=lambda r: (level_order.get(r.level, 9), r.name))]
+
+
+def list_procedures(db: str | Engine | None, agency: str | Sequence[str] | None = None,
+                    at: dt.date | None = None, scope: Scope | None = None) -> list[dict[str, Any]]:
+    """The procedures under the agencies' authority at a date, with their flags, by field then code."""
+    agency = restrict(scope, agency)
+    p = Procedure.__table__.c
+    stmt = (select(p.code, p.name, Field.name.label("field"), Agency.code.label("agency_code"),
+                   Agency.name.label("agency_name"), p.authority_level, p.regulated_by, p.published, p.publicized,
+                   p.one_stop, p.lien_thong, p.postal, p.online_level, p.online_class, p.four_on_site,
+                   p.internal_process, p.processing_days, Field.position)
+            .select_from(Procedure.__table__.join(Agency.__table__, Agency.id == p.agency_id)
+                         .outerjoin(Field.__table__, Field.id == p.field_id))
+            .where(*active_at(at or dt.date.today())))
+    codes = _agency_codes(agency)
+    if codes is not None:
+        stmt = stmt.where(Agency.code.in_(codes))
+    with get_engine(db).connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    for row in rows:
+        row["field"] = row["field"] or NO_FIELD
+    return sorted(rows, key=lambda r: (r.pop("position") or 0, r["field"], r["code"]))
 
 
 def catalogue_table(conn: Connection, agency_ids: list[int] | None, at: dt.date,
@@ -354,7 +389,7 @@ def catalogue_table(conn: Connection, agency_ids: list[int] | None, at: dt.date,
     p = Procedure.__table__.c
     sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
             for key, cond in catalogue_conditions().items()]
-    where = _active_at(at)
+    where = active_at(at)
     if agency_ids is not None:
         where.append(p.agency_id.in_(agency_ids))
     total_row = conn.execute(select(*sums).where(*where)).one()
@@ -499,6 +534,15 @@ def kpis(counts: dict[str, int]) -> dict[str, Decimal | int | None]:
     }
 
 
+def league(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups with dossiers and their KPIs, the one dragging most first: lowest on-time rate, then most
+    dossiers overdue; groups with nothing resolved go last."""
+    ranked = [{**row, **kpis(row)} for row in rows if row["received_total"]]
+    return sorted(ranked, key=lambda r: (r["on_time_rate"] is None,
+                                         r["on_time_rate"] if r["on_time_rate"] is not None else Decimal(0),
+                                         -r["pending_overdue"], r["label"]))
+
+
 def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "report",
                  agency: str | Sequence[str] | None = None, as_of: dt.date | None = None,
                  scope: Scope | None = None) -> dict[str, Any]:
@@ -523,7 +567,7 @@ def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "rep
         used_stmt = (select(func.count(distinct(d.procedure_id)))
                      .select_from(Dossier.__table__.join(Procedure.__table__, Procedure.id == d.procedure_id))
                      .where(d.channel == "online", d.received_at >= start, d.received_at < cutoff, offered,
-                            *_active_at(period.end)))
+                            *active_at(period.end)))
         if ids is not None:
             used_stmt = used_stmt.where(d.agency_id.in_(ids))
         used = int(conn.scalar(used_stmt) or 0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import os
 import threading
 import unicodedata
 from contextlib import contextmanager
@@ -32,15 +33,15 @@ from typing import Any, Callable, Iterable, Iterator, NoReturn, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import charts, stats
-from .db import data_version, database_exists, default_url, get_engine, is_embedded_default
+from . import auth
+from .auth import OPEN_SCOPE, AccessDenied, AuthError, Scope
+from .db import data_version, database_exists, default_url, is_embedded_default
 from .demo import REF_AGENCY, build_demo, is_demo
 from .formatting import fmt_date, fmt_datetime, fmt_decimal, fmt_delta, fmt_int, fmt_percent, ratio_percent
-from .models import Agency, Field, Procedure
-from .periods import Period, PeriodError, parse_period, period_containing
+from .periods import Period, PeriodError, months_covering, parse_period, period_containing
 
 log = logging.getLogger(__name__)
 
@@ -98,78 +99,60 @@ def _is_demo(url: str, version: int) -> bool:
 
 
 @st.cache_data(**CACHE)
-def _agencies(url: str, version: int) -> list[dict[str, str]]:
-    # TODO(core): move to stats.list_agencies(); pages need the agency list for the picker.
-    level_order = {level: i for i, level in enumerate(stats.LEVEL_LABELS)}
-    with get_engine(url).connect() as conn:
-        rows = conn.execute(select(Agency.code, Agency.name, Agency.level)).all()
-    return [dict(code=r.code, name=r.name, level=r.level)
-            for r in sorted(rows, key=lambda r: (level_order.get(r.level, 9), r.name))]
+def _agencies(url: str, version: int, access: Scope) -> list[dict[str, str]]:
+    return stats.list_agencies(url, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _stats(url: str, version: int, spec: str, mode: str, agency: str, by: str, as_of: dt.date) -> dict[str, Any]:
-    return stats.compute_stats(url, spec, mode, agency=agency or None, by=by, as_of=as_of)
+def _stats(url: str, version: int, access: Scope, spec: str, mode: str, agency: str, by: str,
+           as_of: dt.date) -> dict[str, Any]:
+    return stats.compute_stats(url, spec, mode, agency=agency or None, by=by, as_of=as_of, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _series(url: str, version: int, spec: str, mode: str, agency: str, count: int,
+def _series(url: str, version: int, access: Scope, spec: str, mode: str, agency: str, count: int,
             as_of: dt.date) -> list[tuple[Period, dict[str, int]]]:
-    return stats.series(url, spec, count=count, mode=mode, agency=agency or None, as_of=as_of)
+    return stats.series(url, spec, count=count, mode=mode, agency=agency or None, as_of=as_of, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _qd766(url: str, version: int, spec: str, mode: str, agency: str, as_of: dt.date) -> dict[str, Any]:
-    return stats.qd766_scores(url, spec, mode, agency=agency or None, as_of=as_of)
+def _qd766(url: str, version: int, access: Scope, spec: str, mode: str, agency: str,
+           as_of: dt.date) -> dict[str, Any]:
+    return stats.qd766_scores(url, spec, mode, agency=agency or None, as_of=as_of, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _catalogue(url: str, version: int, agency: str, at: dt.date, by: str | None) -> dict[str, Any]:
-    return stats.catalogue(url, agency or None, at=at, by=by)
+def _catalogue(url: str, version: int, access: Scope, agency: str, at: dt.date, by: str | None) -> dict[str, Any]:
+    return stats.catalogue(url, agency or None, at=at, by=by, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _continuity(url: str, version: int, spec: str, mode: str, agency: str) -> list[dict[str, Any]]:
-    return stats.continuity_failures(url, spec, mode, agency=agency or None)
+def _continuity(url: str, version: int, access: Scope, spec: str, mode: str, agency: str) -> list[dict[str, Any]]:
+    return stats.continuity_failures(url, spec, mode, agency=agency or None, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _quality(url: str, version: int, agency: str) -> dict[str, Any]:
-    return stats.data_quality(url, agency or None)
+def _quality(url: str, version: int, access: Scope, agency: str) -> dict[str, Any]:
+    return stats.data_quality(url, agency or None, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _dossiers(url: str, version: int, spec: str, mode: str, agency: str, count_key: str, group_by: str | None,
-              group_key: str | None, limit: int, as_of: dt.date) -> list[dict[str, Any]]:
+def _dossiers(url: str, version: int, access: Scope, spec: str, mode: str, agency: str, count_key: str,
+              group_by: str | None, group_key: str | None, limit: int, as_of: dt.date) -> list[dict[str, Any]]:
     return stats.list_dossiers(url, spec, mode, agency=agency or None, count_key=count_key, group_by=group_by,
-                               group_key=group_key, limit=limit, as_of=as_of)
+                               group_key=group_key, limit=limit, as_of=as_of, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _report_figures(url: str, version: int, spec: str, mode: str, agency: str) -> dict[str, Any]:
+def _report_figures(url: str, version: int, access: Scope, spec: str, mode: str, agency: str) -> dict[str, Any]:
     from . import reports
 
-    return reports.report_figures(url, spec, mode, agency or None)
+    return reports.report_figures(url, spec, mode, agency or None, scope=access)
 
 
 @st.cache_data(**CACHE)
-def _procedures(url: str, version: int, agency: str, at: dt.date) -> list[dict[str, Any]]:
-    # TODO(core): move to stats.list_procedures(); the catalogue figures exist there, the list does not.
-    p = Procedure.__table__.c
-    stmt = (select(p.code, p.name, Field.name.label("field"), Agency.code.label("agency_code"),
-                   Agency.name.label("agency_name"), p.authority_level, p.regulated_by, p.published, p.publicized,
-                   p.one_stop, p.lien_thong, p.postal, p.online_level, p.online_class, p.four_on_site,
-                   p.internal_process, p.processing_days, Field.position)
-            .select_from(Procedure.__table__.join(Agency.__table__, Agency.id == p.agency_id)
-                         .outerjoin(Field.__table__, Field.id == p.field_id))
-            .where(*stats._active_at(at)))
-    if agency:
-        stmt = stmt.where(Agency.code == agency)
-    with get_engine(url).connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(stmt)]
-    for row in rows:
-        row["field"] = row["field"] or stats.NO_FIELD
-    return sorted(rows, key=lambda r: (r.pop("position") or 0, r["field"], r["code"]))
+def _procedures(url: str, version: int, access: Scope, agency: str, at: dt.date) -> list[dict[str, Any]]:
+    return stats.list_procedures(url, agency or None, at=at, scope=access)
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,6 +171,7 @@ class Filters:
     meeting: bool
     demo: bool
     as_of: dt.date
+    access: Scope  # who is looking: every cached query is keyed by it and the core enforces it
 
     @property
     def scope_name(self) -> str:
@@ -252,7 +236,7 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
     """First run of a session: take the filters from the URL (a shared link), else the defaults."""
     state, params, warnings = st.session_state, st.query_params, []
     codes = {a["code"] for a in agencies}
-    default_agency = REF_AGENCY if REF_AGENCY in codes else ""
+    default_agency = REF_AGENCY if REF_AGENCY in codes else (next(iter(codes)) if len(codes) == 1 else "")
     agency = params.get("agency", "")
     if agency == ALL_AGENCIES:
         agency = ""
@@ -319,11 +303,86 @@ def _period_from_widgets(kind: str, mode: str) -> Period:
     return parse_period(f"{year}{token}", mode)
 
 
-def sidebar_filters(url: str) -> Filters:
-    """Draw the shared sidebar and return the filters; mirrors them into the URL."""
+OPEN_ENV = "TTHC_OPEN"  # "1": a deployment opened on purpose, no sign-in
+
+
+def _oidc_configured() -> bool:
+    """True when ``.streamlit/secrets.toml`` configures an identity provider for ``st.login``."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all is the common case
+        return False
+
+
+def sign_in(url: str) -> Scope:
+    """Who is looking; draws the sign-in screen and stops the run until someone has signed in.
+
+    The demo database and deployments opened on purpose (``TTHC_OPEN=1``) need no sign-in. Otherwise
+    the province's identity provider (``st.login``, matched by e-mail to an account) when configured,
+    else the built-in accounts (``python -m tthc_core user add``).
+    """
+    if _is_demo(url, data_version(url)) or os.environ.get(OPEN_ENV) == "1":
+        return OPEN_SCOPE
+    state = st.session_state
+    oidc = _oidc_configured()
+    access = state.get("_access")
+    if access is None and oidc and st.user.is_logged_in:
+        try:
+            access = state["_access"] = auth.scope_for_email(url, st.user.email)
+        except AuthError as exc:
+            st.error(str(exc), icon=":material/block:")
+            st.button("Đăng xuất", on_click=st.logout)
+            st.stop()
+    if access is None:
+        _sign_in_screen(url, oidc)
+        st.stop()
+    with st.sidebar:
+        who = f"**{access.username}** · {auth.ROLE_LABELS[access.role]}"
+        st.caption(f"Đang đăng nhập: {who}")
+        st.button("Đăng xuất", key="sign_out", on_click=_sign_out, args=(oidc,), icon=":material/logout:")
+    return access
+
+
+def _sign_out(oidc: bool) -> None:
+    st.session_state.clear()
+    if oidc:
+        st.logout()
+
+
+def _sign_in_screen(url: str, oidc: bool) -> None:
+    st.title("Thống kê thủ tục hành chính", anchor=False)
+    st.caption("Đăng nhập để xem số liệu của cơ quan, đơn vị được giao.")
+    if oidc:
+        st.button("Đăng nhập bằng tài khoản của tỉnh", on_click=st.login, type="primary", icon=":material/login:")
+        return
+    if refused := st.session_state.pop("_sign_in_refused", None):
+        st.error(refused, icon=":material/block:")
+    with st.form("sign_in"):
+        st.text_input("Tên đăng nhập hoặc e-mail", key="_sign_in_user")
+        st.text_input("Mật khẩu", type="password", key="_sign_in_password")
+        # A callback, not the button's return value: it runs before the next script run, whatever
+        # reruns the frame makes (see _rerun_inside_frame).
+        st.form_submit_button("Đăng nhập", type="primary", on_click=_attempt_sign_in, args=(url,))
+
+
+def _attempt_sign_in(url: str) -> None:
+    state = st.session_state
+    try:
+        state["_access"] = auth.authenticate(url, state.get("_sign_in_user", ""), state.get("_sign_in_password", ""))
+    except AuthError as exc:
+        state["_sign_in_refused"] = str(exc)
+    state["_sign_in_password"] = ""  # never kept in the session
+
+
+def sidebar_filters(url: str, access: Scope) -> Filters:
+    """Draw the shared sidebar and return the filters; mirrors them into the URL.
+
+    The agency picker offers only the agencies ``access`` may see; "every agency" means every one of
+    them (the whole province for admin and province accounts).
+    """
     state = st.session_state
     version = data_version(url)
-    agencies = _agencies(url, version)
+    agencies = _agencies(url, version, access)
     demo = _is_demo(url, version)
     today = dt.date.today()
     if "_spec" not in state:
@@ -337,7 +396,8 @@ def sidebar_filters(url: str) -> Filters:
             st.warning(warning, icon=":material/link_off:")
         _set_default("f_agency", state["_agency"] if state["_agency"] in names else "")
         agency = st.selectbox(
-            "Cơ quan, đơn vị", ["", *names], key="f_agency",
+            "Cơ quan, đơn vị", [*names] if len(names) == 1 and access.agencies is not None else ["", *names],
+            key="f_agency",
             format_func=lambda code: names.get(code, ALL_AGENCIES_LABEL),
         )
         _set_default("f_mode", current.mode)
@@ -363,7 +423,7 @@ def sidebar_filters(url: str) -> Filters:
         st.toggle("Chế độ trình chiếu", key="f_meeting",
                   help="Chữ lớn, mỗi màn hình một biểu đồ, có nút chuyển Trước / Sau. Thanh bên được thu gọn.")
         meeting = bool(state["f_meeting"])
-        quality = _quality(url, version, "")
+        quality = _quality(url, version, access, "")
         st.divider()
         st.caption(f"Dữ liệu đến: **{fmt_datetime(quality['last_activity']) or 'chưa có'}**  \n"
                    f"{fmt_int(quality['dossiers'])} hồ sơ · phiên bản dữ liệu {fmt_int(version)}")
@@ -371,7 +431,7 @@ def sidebar_filters(url: str) -> Filters:
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
     _write_query_params(agency, period, meeting)
     f = Filters(url=url, version=version, agency=agency, agency_name=names.get(agency, ALL_AGENCIES_LABEL),
-                period=period, meeting=meeting, demo=demo, as_of=today)
+                period=period, meeting=meeting, demo=demo, as_of=today, access=access)
     return f
 
 
@@ -402,7 +462,7 @@ def _write_query_params(agency: str, period: Period, meeting: bool) -> None:
 
 def agency_names(f: Filters) -> dict[str, str]:
     """Agency code → name, provinces first."""
-    return {a["code"]: a["name"] for a in _agencies(f.url, f.version)}
+    return {a["code"]: a["name"] for a in _agencies(f.url, f.version, f.access)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,7 +503,7 @@ def frame_banners(f: Filters) -> None:
     elif f.demo:
         st.info("**Dữ liệu minh họa** — số liệu quý II/2022 của Sở LĐTBXH Lạng Sơn được tái hiện kèm dữ liệu giả "
                 "định của một số cơ quan khác. Nhập dữ liệu thật ở trang **Dữ liệu**.", icon=":material/science:")
-    elif _quality(f.url, f.version, "")["dossiers"] == 0:
+    elif _quality(f.url, f.version, f.access, "")["dossiers"] == 0:
         st.info("Cơ sở dữ liệu chưa có hồ sơ nào. Vào trang **Dữ liệu** để nhập tệp hồ sơ hoặc danh mục thủ tục.",
                 icon=":material/upload_file:")
 
@@ -454,7 +514,7 @@ def shown_errors(where: str = "trang này") -> Iterator[None]:
     goes to the server log). Streamlit's own rerun/stop signals are not errors and pass through."""
     try:
         yield
-    except (stats.StatsError, PeriodError) as exc:
+    except (stats.StatsError, PeriodError, AccessDenied, AuthError) as exc:
         st.error(str(exc), icon=":material/error:")
     except SQLAlchemyError:
         log.exception("database error in %s", where)
@@ -482,65 +542,54 @@ def run_page(page: Any, f: Filters) -> None:
 
 def dossier_stats(f: Filters, by: str = "field") -> dict[str, Any]:
     """``stats.compute_stats`` for the filters: the II.06a table grouped ``by``, catalogue, checks."""
-    return _stats(f.url, f.version, f.period.spec, f.period.mode, f.agency, by, f.as_of)
+    return _stats(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency, by, f.as_of)
 
 
 def history(f: Filters, count: int = 6) -> list[tuple[Period, dict[str, int]]]:
     """Totals of the last ``count`` periods of the same kind, ending with the selected one."""
-    return _series(f.url, f.version, f.period.spec, f.period.mode, f.agency, count, f.as_of)
-
-
-def months_covering(period: Period, minimum: int = 6, maximum: int = 24) -> tuple[Period, int]:
-    """The last month of ``period`` and how many months the trend shows so that it covers the period
-    (at least ``minimum``). TODO(core): ``periods.months_of(period)``; exports/chartpack.py has a copy."""
-    first = period_containing(period.start, "month", period.mode)
-    last = period_containing(period.end, "month", period.mode)
-    if last.end > period.end and last.start > period.start:  # a range ending mid-month: last whole month
-        last = last.previous()
-    count = (last.year - first.year) * 12 + last.index - first.index + 1
-    return last, max(minimum, min(maximum, count))
+    return _series(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency, count, f.as_of)
 
 
 def monthly_history(f: Filters) -> list[tuple[Period, dict[str, int]]]:
     last, count = months_covering(f.period)
-    return _series(f.url, f.version, last.spec, last.mode, f.agency, count, f.as_of)
+    return _series(f.url, f.version, f.access, last.spec, last.mode, f.agency, count, f.as_of)
 
 
 def qd766(f: Filters) -> dict[str, Any]:
-    return _qd766(f.url, f.version, f.period.spec, f.period.mode, f.agency, f.as_of)
+    return _qd766(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency, f.as_of)
 
 
 def catalogue(f: Filters, by: str | None = None) -> dict[str, Any]:
     """Catalogue figures on the period's last day, like compute_stats' ``procedures``."""
-    return _catalogue(f.url, f.version, f.agency, f.period.end, by)
+    return _catalogue(f.url, f.version, f.access, f.agency, f.period.end, by)
 
 
 def checks(f: Filters) -> list[dict[str, Any]]:
     """Every identity the period's table breaks, and the carried-over continuity (domain.md §4)."""
     found = list(dossier_stats(f)["checks"])
     if f.period.kind != "custom":
-        found += _continuity(f.url, f.version, f.period.spec, f.period.mode, f.agency)
+        found += _continuity(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency)
     return found
 
 
 def data_quality(f: Filters) -> dict[str, Any]:
-    return _quality(f.url, f.version, f.agency)
+    return _quality(f.url, f.version, f.access, f.agency)
 
 
 def dossiers(f: Filters, count_key: str, group_by: str | None = None, group_key: str | None = None,
              limit: int = 5000) -> list[dict[str, Any]]:
-    return _dossiers(f.url, f.version, f.period.spec, f.period.mode, f.agency, count_key, group_by, group_key,
-                     limit, f.as_of)
+    return _dossiers(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency, count_key, group_by,
+                     group_key, limit, f.as_of)
 
 
 def report_figures(f: Filters) -> dict[str, Any]:
     """``reports.report_figures`` for the filters (the quarterly report page and its exports)."""
-    return _report_figures(f.url, f.version, f.period.spec, f.period.mode, f.agency)
+    return _report_figures(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency)
 
 
 def procedures(f: Filters) -> list[dict[str, Any]]:
     """The procedures under the agency's authority on the period's last day, with their flags."""
-    return _procedures(f.url, f.version, f.agency, f.period.end)
+    return _procedures(f.url, f.version, f.access, f.agency, f.period.end)
 
 
 def procedure_results(f: Filters) -> list[dict[str, Any]]:
@@ -599,16 +648,8 @@ def online_by_field(f: Filters) -> list[dict[str, Any]]:
 
 
 def league_rows(f: Filters) -> list[dict[str, Any]]:
-    """Agencies (or the chosen agency's fields) with their KPIs, the one dragging most first:
-    lowest on-time rate, then most dossiers overdue; groups with nothing resolved go last."""
-    rows = []
-    for row in dossier_stats(f, by=f.league_by)["dossiers"]["rows"]:
-        if not row["received_total"]:
-            continue
-        rows.append({**row, **stats.kpis(row)})
-    return sorted(rows, key=lambda r: (r["on_time_rate"] is None,
-                                       r["on_time_rate"] if r["on_time_rate"] is not None else Decimal(0),
-                                       -r["pending_overdue"], r["label"]))
+    """Agencies (or the chosen agency's fields) with their KPIs, the one dragging most first."""
+    return stats.league(dossier_stats(f, by=f.league_by)["dossiers"]["rows"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -994,18 +1035,32 @@ def slug(f: Filters) -> str:
 # --------------------------------------------------------------------------------------------
 
 IMPORT_KINDS = {"auto": "Tự nhận biết", "dossiers": "Hồ sơ", "procedures": "Danh mục thủ tục"}
+# Our own limit, stated in Vietnamese; Streamlit's server.maxUploadSize (config.toml) sits above it.
+MAX_UPLOAD_MB = 200
+
+
+def import_log_table(f: Filters, limit: int = 50) -> pd.DataFrame:
+    """The latest imports, newest first, formatted for display."""
+    rows = auth.import_log(f.url, limit)
+    return pd.DataFrame([{
+        "Lúc": fmt_datetime(r["at"]), "Người nhập": r["username"] or "(không đăng nhập)", "Tệp": r["filename"],
+        "SHA-256": r["sha256"][:16] + "…", "Đọc": fmt_int(r["rows_read"]), "Thêm mới": fmt_int(r["added"]),
+        "Cập nhật": fmt_int(r["updated"]), "Bị loại": fmt_int(r["rejected"]), "Kết quả": r["summary"],
+    } for r in rows], columns=["Lúc", "Người nhập", "Tệp", "SHA-256", "Đọc", "Thêm mới", "Cập nhật", "Bị loại",
+                               "Kết quả"])
 
 
 def check_upload(f: Filters, data: bytes, file_name: str, kind: str | None, agency: str | None) -> Any:
     """Dry run of the importer for an uploaded file (nothing written), kept for the session so a
-    rerun does not read the file again."""
-    from .importer import import_file
+    rerun does not read the file again. The core refuses roles that may not import and rows of
+    agencies outside the account's scope."""
+    from .auth import scoped_import
 
-    key = ("_upload_check", file_name, len(data), hash(data), kind, agency, f.version)
+    key = ("_upload_check", file_name, len(data), hash(data), kind, agency, f.version, f.access)
     cached = st.session_state.get("_upload_check")
     if cached and cached[0] == key:
         return cached[1]
-    result = import_file(f.url, data, kind=kind, agency=agency, filename=file_name, dry_run=True)
+    result = scoped_import(f.url, f.access, data, kind=kind, agency=agency, filename=file_name, dry_run=True)
     st.session_state["_upload_check"] = (key, result)
     return result
 
@@ -1014,12 +1069,16 @@ def import_upload(f: Filters, data: bytes, file_name: str, kind: str | None, age
                   skip_invalid: bool) -> None:
     """The «Nhập dữ liệu» button's callback: write the file, then leave the outcome for the next run
     (a callback runs before the page, so the new data version is already there when it draws)."""
-    from .auth import log_import
-    from .importer import import_file
+    from .auth import log_import, scoped_import
 
-    result = import_file(f.url, data, kind=kind, agency=agency, filename=file_name, skip_invalid=skip_invalid)
-    # Who imported what, written or refused (no sign-in in the dashboard yet: the user name stays empty).
-    log_import(f.url, None, file_name, data, result)
+    try:
+        result = scoped_import(f.url, f.access, data, kind=kind, agency=agency, filename=file_name,
+                               skip_invalid=skip_invalid)
+    except AccessDenied as exc:
+        st.session_state["_import_failed"] = str(exc)
+        return
+    # Who imported what, written or refused.
+    log_import(f.url, f.access, file_name, data, result)
     st.session_state.pop("_upload_check", None)
     if result.written:
         st.session_state["_import_done"] = result.summary()

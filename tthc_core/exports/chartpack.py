@@ -12,16 +12,15 @@ import io
 import re
 import tempfile
 import zipfile
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from .. import charts
-from ..periods import Period, parse_period, period_containing
+from ..periods import Period, months_covering, parse_period
 from ..reports import report_figures
-from ..stats import compute_stats, kpis, series
+from ..stats import compute_stats, league, series
 
 PNG_WIDTH = 1600
 PNG_SCALE = 1.5
@@ -46,24 +45,6 @@ def chart_pack_available() -> tuple[bool, str]:
     return True, ""
 
 
-def _months(period: Period) -> tuple[Period, int]:
-    """The last month of the period and how many months the trend shows (at least six)."""
-    last = period_containing(period.end, "month", period.mode)
-    if last.end > period.end:  # a custom range ending mid-month: stop at the last whole month
-        last = last.previous()
-    first = period_containing(period.start, "month", period.mode)
-    count = (last.year - first.year) * 12 + last.index - first.index + 1
-    return last, max(6, min(24, count))
-
-
-def _league_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Groups with dossiers, the one dragging most first (lowest on-time rate, most overdue)."""
-    ranked = [{**row, **kpis(row)} for row in rows if row["received_total"]]
-    return sorted(ranked, key=lambda r: (r["on_time_rate"] is None,
-                                         r["on_time_rate"] if r["on_time_rate"] is not None else Decimal(0),
-                                         -r["pending_overdue"], r["label"]))
-
-
 def chart_figures(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
                   figures: dict[str, Any] | None = None) -> list[tuple[str, Any]]:
     """``(file name, Plotly figure)`` of each chart in the pack."""
@@ -71,14 +52,14 @@ def chart_figures(db: str | Engine | None, period: Period | str, mode: str = "re
     figures = figures or report_figures(db, period, agency=agency)
     ctx = charts.ChartContext(scope=figures["agency"]["name"], period=period.label, meeting=True)
     total = figures["dossiers"]["total"]
-    league_by, group_title = ("field", "Lĩnh vực") if agency else ("agency", "Cơ quan, đơn vị")
-    league = (figures["dossiers"]["rows"] if agency
+    group_title = "Lĩnh vực" if agency else "Cơ quan, đơn vị"
+    groups = (figures["dossiers"]["rows"] if agency
               else compute_stats(db, period, agency=None, by="agency")["dossiers"]["rows"])
-    last, count = _months(period)
+    last, count = months_covering(period)
     return [
         ("01-tinh-trang-ho-so.png", charts.outcome_donut(total, ctx)),
         ("02-kenh-tiep-nhan.png", charts.channel_donut(total, ctx)),
-        ("03-xep-hang.png", charts.league(_league_rows(league), ctx, group_title)),
+        ("03-xep-hang.png", charts.league(league(groups), ctx, group_title)),
         ("04-xu-huong-theo-thang.png",
          charts.monthly_trend(series(db, last, count=count, agency=agency), ctx, (period.start, period.end))),
         ("05-giai-quyet-theo-linh-vuc.png", charts.resolution_by_group(figures["dossiers"]["rows"], ctx)),
