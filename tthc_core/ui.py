@@ -241,8 +241,10 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
     if agency == ALL_AGENCIES:
         agency = ""
     elif agency and agency not in codes:
-        warnings.append(f"Không có cơ quan mã «{agency}» trong dữ liệu; đang hiển thị {ALL_AGENCIES_LABEL.lower()}.")
-        agency = ""
+        # Unknown, or outside the account's scope: the same answer, so the link reveals nothing.
+        agency = default_agency if len(codes) == 1 else ""
+        shown = next((a["name"] for a in agencies if a["code"] == agency), ALL_AGENCIES_LABEL.lower())
+        warnings.append(f"Không có cơ quan mã «{params.get('agency')}» trong dữ liệu được xem; đang hiển thị {shown}.")
     elif not agency:
         agency = default_agency
     period = _default_period(demo, today)
