@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import charts, stats
 from . import auth
+from .exports import csv as exports_csv
 from .auth import OPEN_SCOPE, AccessDenied, AuthError, Scope
 from .db import data_version, database_exists, default_url, is_embedded_default
 from .demo import REF_AGENCY, build_demo, is_demo
@@ -1010,26 +1011,15 @@ def dossier_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 DOSSIER_TEXT_COLUMNS = ("Mã hồ sơ", "Thủ tục", "Mã TTHC", "Lĩnh vực", "Cơ quan", "Kênh", "Kết quả", "Ghi chú")
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV for Excel (UTF-8 with BOM); a cell starting like a formula gets a leading quote so a
-    spreadsheet never runs it (CSV injection)."""
-    safe = frame.map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
-    buffer = io.StringIO()
-    safe.to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
 def download_csv(frame: pd.DataFrame, label: str, file_name: str, key: str | None = None) -> None:
-    st.download_button(label, csv_bytes(frame), file_name=file_name, mime="text/csv", key=key,
-                       icon=":material/download:", on_click="ignore")
+    """A CSV download: formula-like cells neutralised, the file name made safe (exports/csv.py)."""
+    st.download_button(label, exports_csv.csv_bytes(frame), file_name=exports_csv.safe_filename(file_name),
+                       mime="text/csv", key=key, icon=":material/download:", on_click="ignore")
 
 
 def slug(f: Filters) -> str:
-    """``SLDTBXH_2022-Q2_report`` for file names."""
-    return f"{f.agency or 'tat-ca'}_{f.period.spec.replace('..', '_')}_{f.period.mode}"
+    """``SLDTBXH_2022-Q2_report`` for file names (agency codes come from imported files: made safe)."""
+    return exports_csv.safe_filename(f"{f.agency or 'tat-ca'}_{f.period.spec.replace('..', '_')}_{f.period.mode}")
 
 
 # --------------------------------------------------------------------------------------------
