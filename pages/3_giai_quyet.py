@@ -19,16 +19,7 @@ result = ui.dossier_stats(f, by=by)
 rows, total = result["dossiers"]["rows"], result["dossiers"]["total"]
 group_title = ui.GROUP_TITLES[by]
 
-ui.metric_row([
-    ("Tổng số hồ sơ tiếp nhận", fmt_int(total["received_total"]),
-     f"Trực tuyến {fmt_int(total['received_online'])} · trực tiếp, bưu chính {fmt_int(total['received_offline'])}"
-     f" · kỳ trước {fmt_int(total['carried_over'])}"),
-    ("Đã giải quyết", fmt_int(total["resolved_total"]),
-     f"Trước hạn {fmt_int(total['resolved_early'])} · đúng hạn {fmt_int(total['resolved_on_time'])} · quá hạn "
-     f"{fmt_int(total['resolved_late'])}"),
-    ("Đang giải quyết", fmt_int(total["pending_total"]),
-     f"Trong hạn {fmt_int(total['pending_in_time'])} · quá hạn {fmt_int(total['pending_overdue'])}"),
-])
+ui.metric_row(ui.dossier_metrics(total))
 
 ui.chart_deck(f, "dossiers", [
     [charts.channels_by_group(rows, f.chart, group_title), charts.channel_donut(total, f.chart)],

@@ -62,14 +62,7 @@ if figures["frozen"]:
                       text_columns=["Biểu", "Dòng", "Chỉ tiêu"], key="diff_table")
 
 ui.metric_row([
-    ("Hồ sơ tiếp nhận", fmt_int(total["received_total"]),
-     f"Mới {fmt_int(total['received_online'] + total['received_offline'])} · "
-     f"kỳ trước {fmt_int(total['carried_over'])}"),
-    ("Đã giải quyết", fmt_int(total["resolved_total"]),
-     f"Trước hạn {fmt_int(total['resolved_early'])} · đúng hạn {fmt_int(total['resolved_on_time'])} · quá hạn "
-     f"{fmt_int(total['resolved_late'])}"),
-    ("Đang giải quyết", fmt_int(total["pending_total"]),
-     f"Trong hạn {fmt_int(total['pending_in_time'])} · quá hạn {fmt_int(total['pending_overdue'])}"),
+    *ui.dossier_metrics(total),
     ("TTHC thuộc thẩm quyền", fmt_int(figures["procedures"]["total"]),
      f"Một cửa {fmt_int(figures['procedures']['one_stop'])} · "
      f"4 tại chỗ {fmt_int(figures['procedures']['four_on_site'])}"),

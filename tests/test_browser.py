@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,19 +85,18 @@ def server_db(demo_url, tmp_path_factory) -> str:
     return copy_database(demo_url, tmp_path_factory.mktemp("browser"))
 
 
-@pytest.fixture(scope="module")
-def server(server_db, tmp_path_factory):
-    """A fresh ``streamlit run dashboard.py`` on a copy of the demo database; killed at the end."""
-    _require_chromium()
+@contextmanager
+def streamlit_server(database_url: str, log: Path, **env: str):
+    """``streamlit run dashboard.py`` on a free port for ``database_url``; yields the base URL, then stops
+    it and checks that its log has no traceback."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "TTHC_DATABASE_URL": server_db}
+    environ = {k: v for k, v in os.environ.items() if k != "TTHC_OPEN"} | {"TTHC_DATABASE_URL": database_url} | env
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -110,6 +110,14 @@ def server(server_db, tmp_path_factory):
             process.kill()
             process.wait()
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def server(server_db, tmp_path_factory):
+    """A fresh ``streamlit run dashboard.py`` on a copy of the demo database; killed at the end."""
+    _require_chromium()
+    with streamlit_server(server_db, tmp_path_factory.mktemp("server") / "streamlit.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

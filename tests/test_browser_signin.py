@@ -1,14 +1,10 @@
 """Sign-in in a real browser: a viewer of one unit sees only that unit; an officer gets the uploader."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from conftest import copy_database
 from sqlalchemy import delete
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _require_chromium, _wait_healthy, settle
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _require_chromium, settle, streamlit_server
 
 from tthc_core.auth import create_user
 from tthc_core.db import dispose_engine, get_engine
@@ -29,22 +25,8 @@ def private_server(demo_url, tmp_path_factory):
     create_user(url, "giamdoc", "viewer", PASSWORD, ["STP"])
     create_user(url, "canbo", "officer", PASSWORD, ["SLDTBXH"])
     dispose_engine(url)
-    port = _free_port()
-    log = tmp_path_factory.mktemp("signin-server") / "streamlit.log"
-    env = {k: v for k, v in os.environ.items() if k != "TTHC_OPEN"} | {"TTHC_DATABASE_URL": url}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process, log)
+    with streamlit_server(url, tmp_path_factory.mktemp("signin-server") / "streamlit.log") as base:
         yield base, url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-    assert "Traceback" not in log.read_text()
 
 
 @pytest.fixture(scope="module")

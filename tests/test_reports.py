@@ -304,7 +304,7 @@ def test_the_report_page_shows_the_figures_freezes_them_and_lists_late_changes(d
 
     at = run_report_page(demo_copy, monkeypatch)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Hồ sơ tiếp nhận"] == "3.238" and metrics["Tỷ lệ cắt giảm thời hạn"] == "59,38 %"
+    assert metrics["Tổng số hồ sơ tiếp nhận"] == "3.238" and metrics["Tỷ lệ cắt giảm thời hạn"] == "59,38 %"
     assert any("Số liệu cân đối" in s.value for s in at.success)
     assert {b.label for b in at.get("download_button")} >= {"Phụ lục Excel (.xlsx)", "Dự thảo báo cáo Word (.docx)"}
 
@@ -327,7 +327,7 @@ def test_the_report_page_shows_the_figures_freezes_them_and_lists_late_changes(d
     assert any("thay đổi" in w.value for w in at.warning)
     diff = next(d.value for d in at.dataframe if "Đã chốt" in d.value.columns)
     assert ["3.238", "3.239"] in diff[["Đã chốt", "Hiện tại"]].values.tolist()
-    assert {m.label: m.value for m in at.metric}["Hồ sơ tiếp nhận"] == "3.238"
+    assert {m.label: m.value for m in at.metric}["Tổng số hồ sơ tiếp nhận"] == "3.238"
 
     # Saving the report inputs from the page (unchanged values) stores them again and says so.
     version = data_version(demo_copy)

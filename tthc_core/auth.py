@@ -258,8 +258,12 @@ def remove_user(db: str | Engine | None, username: str) -> None:
         conn.execute(delete(User).where(User.id == user_id))
 
 
-def import_agency(scope: Scope | None, agency: str | None) -> str | None:
-    """The agency an import's rows without an agency column go to: an officer's own by default."""
+def single_agency(scope: Scope | None, agency: str | None, when_several: str) -> str | None:
+    """The one agency an import or a report is about, checked against the scope.
+
+    ``None`` stays ``None`` (the whole province) for unscoped calls and province-wide roles; an account
+    limited to one agency gets that one; an account with several must choose (``when_several``).
+    """
     if scope is None or scope.agencies is None:
         return agency
     if agency:
@@ -267,19 +271,18 @@ def import_agency(scope: Scope | None, agency: str | None) -> str | None:
         return agency
     if len(scope.agencies) == 1:
         return scope.agencies[0]
-    raise AccessDenied("Chọn cơ quan của dữ liệu trước khi nhập.")
+    raise AccessDenied(when_several)
+
+
+def import_agency(scope: Scope | None, agency: str | None) -> str | None:
+    """The agency an import's rows without an agency column go to: an officer's own by default."""
+    return single_agency(scope, agency, "Chọn cơ quan của dữ liệu trước khi nhập.")
 
 
 def report_agency(scope: Scope | None, agency: str | None) -> str | None:
-    """The one agency a report is about, checked against the scope (``None``: the whole province)."""
-    if scope is None or scope.agencies is None:
-        return agency
-    if agency:
-        scope.restrict(agency)
-        return agency
-    if len(scope.agencies) == 1:
-        return scope.agencies[0]
-    raise AccessDenied("Chọn một cơ quan để xem báo cáo: tài khoản này không xem được báo cáo toàn tỉnh.")
+    """The agency a report is about (``None``: the whole province, for accounts that see it)."""
+    return single_agency(scope, agency, "Chọn một cơ quan để xem báo cáo: tài khoản này không xem được báo cáo "
+                                        "toàn tỉnh.")
 
 
 def scoped_import(db: str | Engine | None, scope: Scope | None, file: Any, *, agency: str | None = None,

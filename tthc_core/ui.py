@@ -20,7 +20,6 @@ mechanism) are marked ``TODO(core)`` and belong in ``stats.py``.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import os
 import threading
@@ -867,6 +866,20 @@ def form_table(result: dict[str, Any], by: str = "field") -> pd.DataFrame:
     total = result["dossiers"]["total"]
     rows.append({group: "Tổng cộng", **{label: fmt_int(total[k]) for k, label in columns.items()}})
     return pd.DataFrame(rows)
+
+
+def dossier_metrics(total: dict[str, int]) -> list[tuple[str, str, str]]:
+    """The three dossier cards of a report view: received, resolved, pending, each with its parts."""
+    return [
+        ("Tổng số hồ sơ tiếp nhận", fmt_int(total["received_total"]),
+         f"Trực tuyến {fmt_int(total['received_online'])} · trực tiếp, bưu chính {fmt_int(total['received_offline'])}"
+         f" · kỳ trước {fmt_int(total['carried_over'])}"),
+        ("Đã giải quyết", fmt_int(total["resolved_total"]),
+         f"Trước hạn {fmt_int(total['resolved_early'])} · đúng hạn {fmt_int(total['resolved_on_time'])} · quá hạn "
+         f"{fmt_int(total['resolved_late'])}"),
+        ("Đang giải quyết", fmt_int(total["pending_total"]),
+         f"Trong hạn {fmt_int(total['pending_in_time'])} · quá hạn {fmt_int(total['pending_overdue'])}"),
+    ]
 
 
 def league_table(rows: Sequence[dict[str, Any]], group_title: str) -> pd.DataFrame:
