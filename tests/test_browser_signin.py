@@ -73,7 +73,7 @@ def test_a_viewer_signs_in_and_sees_only_their_unit(chromium, private_server):
     tab.screenshot(path=str(ARTIFACTS / "signin_viewer.png"), full_page=True)
     # Within the app (a reload starts a new session, which asks to sign in again).
     tab.get_by_role("link", name="Dữ liệu").click()
-    tab.get_by_text("Chất lượng dữ liệu").wait_for(timeout=60_000)
+    tab.get_by_role("heading", name="Chất lượng dữ liệu").wait_for(timeout=60_000)
     settle(tab)
     assert "chỉ xem và tải số liệu" in tab.inner_text("body")
     assert not tab.query_selector('[data-testid="stFileUploader"]')
