@@ -110,3 +110,45 @@ def test_a_deployment_opened_on_purpose_needs_no_sign_in(private_db, monkeypatch
     at = start(agency="SLDTBXH")
     assert not at.text_input or at.text_input[0].label != "Tên đăng nhập hoặc e-mail"
     assert {m.label: m.value for m in at.metric}["Hồ sơ tiếp nhận"] == "3.238"
+
+
+PAGE_FILES = sorted(str(p.relative_to(Path(APP).parent)) for p in (Path(APP).parent / "pages").glob("*.py"))
+
+
+def test_a_viewer_sees_none_of_another_units_figures_on_any_page(private_db):
+    at = sign_in(start(agency="SLDTBXH"), "giamdoc")
+    sldtbxh = compute_stats(private_db, "2022-Q2", agency="SLDTBXH")["dossiers"]["total"]
+    for page in PAGE_FILES:
+        at.switch_page(page).run()
+        assert not at.exception, page
+        text = shown(at) + "\n".join(str(frame.value.to_dict()) for frame in at.dataframe)
+        assert "Sở Lao động" not in text and "SLDTBXH" not in text.replace("«SLDTBXH»", ""), page
+        assert fmt_int(sldtbxh["received_total"]) not in text, page
+
+
+@pytest.mark.parametrize("role, agencies", [("province", []), ("admin", [])])
+def test_province_wide_roles_see_every_agency(private_db, role, agencies):
+    create_user(private_db, f"tk-{role}", role, PASSWORD, agencies)
+    at = sign_in(start(agency="SLDTBXH"), f"tk-{role}")
+    assert {m.label: m.value for m in at.metric}["Hồ sơ tiếp nhận"] == "3.238"
+    assert len(at.sidebar.selectbox[0].options) == 1 + 8  # every agency, and all of them together
+
+
+def test_a_viewers_exports_hold_only_their_unit(private_db):
+    import io
+    import zipfile
+
+    from tthc_core.auth import AccessDenied, Scope
+    from tthc_core.exports import docx_bytes, workbook_bytes
+    from tthc_core.reports import report_figures
+
+    viewer = Scope("giamdoc", "viewer", ("STP",))
+    figures = report_figures(private_db, "2022-Q2", scope=viewer)
+    assert figures["agency"]["code"] == "STP"
+    for data in (workbook_bytes(private_db, "2022-Q2", figures=figures), docx_bytes(private_db, "2022-Q2",
+                                                                                      figures=figures)):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            text = " ".join(archive.read(name).decode("utf-8", "ignore") for name in archive.namelist())
+        assert "Sở Tư pháp" in text and "Sở Lao động" not in text
+    with pytest.raises(AccessDenied):
+        report_figures(private_db, "2022-Q2", agency="SLDTBXH", scope=viewer)
