@@ -24,6 +24,8 @@ def private_server(demo_url, tmp_path_factory):
         conn.execute(delete(Setting).where(Setting.key == "demo"))
     create_user(url, "giamdoc", "viewer", PASSWORD, ["STP"])
     create_user(url, "canbo", "officer", PASSWORD, ["SLDTBXH"])
+    create_user(url, "tinh", "province", PASSWORD)
+    create_user(url, "quantri", "admin", PASSWORD)
     dispose_engine(url)
     with streamlit_server(url, tmp_path_factory.mktemp("signin-server") / "streamlit.log") as base:
         yield base, url
@@ -85,4 +87,14 @@ def test_an_officer_signs_in_and_may_upload(chromium, private_server):
     context, tab = signed_in(chromium, base, "canbo", "du_lieu")
     assert tab.query_selector('[data-testid="stFileUploader"]')
     assert "Nhật ký nhập dữ liệu" in tab.inner_text("body")
+    context.close()
+
+
+@pytest.mark.parametrize("username", ["tinh", "quantri"])
+def test_province_wide_roles_sign_in_and_see_the_reference_quarter(chromium, private_server, username):
+    base, _ = private_server
+    context, tab = signed_in(chromium, base, username)
+    body = tab.inner_text("body")
+    assert "3.238" in body and "Sở Lao động" in body
+    assert not tab.query_selector('[data-testid="stException"]')
     context.close()
