@@ -22,8 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tthc_core import store
-from tthc_core.db import data_version, get_engine
+from tthc_core import importer, store
+from tthc_core.db import data_version, dispose_engine, get_engine
 from tthc_core.importer import (DOSSIER_ALIASES, PROCEDURE_ALIASES, ImportResult, Problem, import_file,
                                 normalize, parse_timestamps, write_rejects)
 from tthc_core.models import Agency, Dossier, Field, Procedure
@@ -363,6 +363,45 @@ def test_line_numbers_count_blank_lines_and_multiline_cells_as_excel_shows_them(
     assert result.rows_read == 3
 
 
+_csv_text = st.lists(st.sampled_from(['a', 'é', ',', ';', '"', '\n', ' ', '\t', 'code', 'Mã hồ sơ',
+                                       'Ngày tiếp nhận', '2022-04-01']), max_size=40).map("".join)
+
+
+def _grid_both_ways(text: str, monkeypatch) -> tuple:
+    def read(data):
+        try:
+            table = importer.read_table(data, "a.csv")
+        except importer._FileProblem as problem:
+            return ("problem", problem.message)
+        return (table.headers, table.header_line, table.body.to_dict("split"), [str(t) for t in table.body.dtypes])
+
+    fast = read(text.encode())
+    with monkeypatch.context() as m:
+        m.setattr(importer, "_arrow_grid", lambda *args: None)
+        plain = read(text.encode())
+    return fast, plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(_csv_text)
+def test_the_bulk_csv_reader_reads_any_text_as_the_pandas_reader_does(text):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        fast, plain = _grid_both_ways(text, monkeypatch)
+    assert fast == plain
+
+
+@pytest.mark.parametrize("text", [
+    'code,channel,received_at\nHS-1,direct,"2022-04-01\n',  # a quoted cell still open at the end
+    'code,channel,received_at\nHS-1,direct,2022-04-01\n"HS-2,direct,2022-04-02\n',
+    'code,channel,received_at\nHS-1,"di""rect",2022-04-01\nHS-2,direct\n',  # a short record
+    'code,channel,received_at\nHS-1,"a"b,2022-04-01\n\n\nHS-2,direct,2022-04-02,x\n',  # a long one
+    'code;channel;received_at\n"HS;1";direct;"2022-04-01"\n',
+])
+def test_the_bulk_csv_reader_leaves_odd_files_to_the_pandas_reader(text, monkeypatch):
+    fast, plain = _grid_both_ways(text, monkeypatch)
+    assert fast == plain
+
+
 def test_xlsx_real_date_cells_and_title_rows_keep_sheet_line_numbers(db_url):
     data = xlsx_bytes([
         ["DANH SÁCH HỒ SƠ"],
@@ -439,6 +478,35 @@ def test_day_first_and_iso_text_parse_back_to_the_same_moment(moment):
     parsed, bad = parse_timestamps(pd.Series(texts))
     assert not bad.any()
     assert [p.to_pydatetime() for p in parsed] == [moment] * 4
+
+
+# Text near the layouts the bulk reader takes (digits, separators and lengths a little off, years and
+# days out of range, other Unicode digits) and anything else.
+_near_date = st.builds(
+    lambda parts, seps: "".join(p + s for p, s in zip(parts, seps + [""] * len(parts))),
+    st.lists(st.one_of(st.integers(0, 2200).map(str), st.integers(0, 99).map(lambda n: f"{n:02d}"),
+                       st.integers(0, 99).map(str), st.sampled_from(["2022", "1899", "2100", "0000", "२०२२", "x"])),
+             min_size=1, max_size=6),
+    st.lists(st.sampled_from(["-", "/", ".", " ", "T", ":", ", ", "  ", ""]), max_size=6))
+_timestamp_text = st.one_of(
+    _near_date, st.text(max_size=20),
+    st.tuples(st.datetimes(dt.datetime(1890, 1, 1), dt.datetime(2110, 1, 1)),
+              st.sampled_from(["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y", "%d/%m/%Y %H:%M:%S"])
+              ).map(lambda pair: pair[0].strftime(pair[1])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_timestamp_text, st.sampled_from([
+    "2022-06-14", "2022-06-14 16:30", "2022-06-14T16:30", "2022-06-14 16:30:15", "2022-06-14T16:30:15",
+    "14/06/2022", "14/06/2022 16:30", "14/06/2022 16:30:15", "31/02/2022", "29/02/2024", "29/02/2023",
+    "2022-06-14T24:00", "2022-06-14 23:60", "2100-01-01", "1899-12-31 23:59", "00/00/2022", "2022-00-10",
+    "2022-6-14T16:30", "2022-06-14T16:30:15.5", "14/06/2022T16:30", ""])), max_size=40),
+       st.booleans())
+def test_bulk_reading_of_common_layouts_equals_the_general_reading(texts, excel_serials):
+    text = pd.Series(texts, dtype=str)
+    fast, fast_bad = parse_timestamps(text, excel_serials)
+    general, general_bad = importer._parse_general(text, excel_serials)
+    assert fast.equals(general) and fast_bad.equals(general_bad)
 
 
 def test_month_first_reading_is_never_used_in_a_whole_import(sqlite_url):
@@ -656,6 +724,7 @@ def test_a_failure_while_writing_rolls_back_agencies_fields_and_procedures(db_ur
 
     monkeypatch.setattr(store, "write_dossiers", broken)
     monkeypatch.setattr(store, "insert_dossiers", broken)
+    monkeypatch.setattr(store, "write_dossier_frame", broken)
     with pytest.raises(RuntimeError):
         import_file(db_url, dossier_file(good_row(agency_code="NEW-AGENCY", procedure_code="9.999")),
                     filename="a.csv")
@@ -788,6 +857,64 @@ def test_unknown_procedure_without_a_name_is_left_unlinked(sqlite_url):
         assert conn.scalar(select(func.count()).select_from(Procedure)) == 0
 
 
+def test_procedures_known_only_from_dossiers_are_created_in_file_order(sqlite_url):
+    data = dossier_file(*[good_row(f"HS-{i}", agency_code=agency, procedure_code=code, procedure_name=f"Tên {code}")
+                          for i, (agency, code) in enumerate([("B", "9.2"), ("A", "9.3"), ("B", "9.1"), ("A", "9.2")])])
+
+    import_file(sqlite_url, data, filename="a.csv")
+
+    with get_engine(sqlite_url).connect() as conn:
+        created = conn.execute(select(Agency.code, Procedure.code).join(Agency, Agency.id == Procedure.agency_id)
+                               .order_by(Procedure.id)).all()
+    assert [tuple(r) for r in created] == [("B", "9.2"), ("A", "9.3"), ("B", "9.1"), ("A", "9.2")]
+
+
+def test_a_procedure_known_only_from_dossiers_is_not_counted_as_published_or_publicized(db_url):
+    import_file(db_url, SAMPLES / "thu-tuc-mau.csv")
+    before = catalogue(db_url, agency="SLDTBXH")["total"]
+
+    import_file(db_url, dossier_file(good_row("HS-1", procedure_code="9.999", procedure_name="Thủ tục lạ")),
+                filename="a.csv")
+
+    after = catalogue(db_url, agency="SLDTBXH")["total"]
+    with get_engine(db_url).connect() as conn:
+        created = conn.execute(select(Procedure.published, Procedure.publicized)
+                               .where(Procedure.code == "9.999")).one()
+    assert tuple(created) == (False, False)
+    assert (after["total"], after["published"], after["publicized"]) == (
+        before["total"] + 1, before["published"], before["publicized"])
+    assert dossier(db_url, "HS-1").procedure_id is not None
+
+
+def test_agency_codes_in_a_file_match_stored_agencies_regardless_of_case(db_url):
+    import_file(db_url, SAMPLES / "thu-tuc-mau.csv")  # creates SLDTBXH
+    data = dossier_file(good_row("HS-1", agency_code="sldtbxh", procedure_code="1.001700"),
+                        good_row("HS-2", agency_code="SldTbXh", procedure_code="1.001700"))
+
+    dry = import_file(db_url, data, filename="a.csv", dry_run=True)
+    result = import_file(db_url, data, filename="a.csv")
+    by_argument = import_file(db_url, dossier_file(good_row("HS-3", agency_code="")), filename="b.csv",
+                              agency="sldtbxh")
+
+    assert dry.problems == [] and result.written and by_argument.written
+    with get_engine(db_url).connect() as conn:
+        assert conn.execute(select(Agency.code)).scalars().all() == ["SLDTBXH"]
+        linked = conn.execute(select(Dossier.code, Agency.code, Procedure.code)
+                              .join(Agency, Agency.id == Dossier.agency_id)
+                              .join(Procedure, Procedure.id == Dossier.procedure_id, isouter=True)
+                              .order_by(Dossier.code)).all()
+    assert [tuple(r) for r in linked] == [("HS-1", "SLDTBXH", "1.001700"), ("HS-2", "SLDTBXH", "1.001700"),
+                                          ("HS-3", "SLDTBXH", "1.001700")]
+
+
+def test_a_dry_run_creates_no_default_agency(sqlite_url):
+    result = import_file(sqlite_url, dossier_file(good_row("HS-1", agency_code="")), filename="a.csv", dry_run=True)
+
+    assert (result.rows_valid, result.added) == (1, 1)
+    with get_engine(sqlite_url).connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Agency)) == 0
+
+
 def test_empty_due_date_is_filled_from_the_procedure_processing_time(db_url):
     import_file(db_url, SAMPLES / "thu-tuc-mau.csv")
     # 1.005548: 7 working days, counted from the next working day: Thu 02/06 … Fri 10/06/2022.
@@ -800,6 +927,105 @@ def test_empty_due_date_is_filled_from_the_procedure_processing_time(db_url):
     filled, unknown = dossier(db_url, "HS-1"), dossier(db_url, "HS-2")
     assert (filled.due_at, filled.due_estimated) == (dt.datetime(2022, 6, 10), True)
     assert (unknown.due_at, unknown.due_estimated) == (None, False)
+
+
+# --------------------------------------------------------------------------------------------
+# The bulk write path stores exactly what the row-by-row path stores
+# --------------------------------------------------------------------------------------------
+
+def _row_by_row(conn, frame, calendar=None):
+    """The plain path: the dossiers as row dicts through store.write_dossiers."""
+    rows = []
+    for record in frame.astype(object).to_dict("records"):
+        rows.append({k: (None if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+                         else v.to_pydatetime() if isinstance(v, pd.Timestamp) else v) for k, v in record.items()})
+    updated = len(store.existing_dossier_codes(conn, [r["code"] for r in rows]))
+    store.write_dossiers(conn, rows, calendar)
+    return updated
+
+
+def _every_table(url: str) -> dict[str, list[tuple]]:
+    from tthc_core.models import Base
+
+    with get_engine(url).connect() as conn:
+        tables = {name: [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
+                  for name, table in Base.metadata.tables.items() if name not in ("settings",)}
+        tables["data_version"] = [(data_version(url),)]
+    return tables
+
+
+@pytest.fixture
+def plain_url(db_url, postgres, tmp_path):
+    """A second empty database on the engine of ``db_url``."""
+    if db_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path}/plain.db"
+        get_engine(url)
+        yield url
+        dispose_engine(url)
+    else:
+        url = postgres.create()
+        get_engine(url)
+        yield url
+        postgres.drop(url)
+
+
+def test_bulk_and_row_by_row_imports_store_the_same_rows(db_url, plain_url, tmp_path, monkeypatch):
+    from tthc_core.synthetic import generate, write_csv
+
+    province = generate(3000, years=1, end=dt.date(2022, 12, 31), seed=9)
+    dossiers = province.dossiers
+    dossiers.loc[::7, "due_at"] = ""  # due dates to compute
+    dossiers.loc[::5, "field"] = ""  # fields to take from the procedure
+    dossiers["procedure_name"] = ""
+    unknown = dossiers.index[::11]  # procedures the catalogue lacks, named in some rows: created
+    dossiers.loc[unknown, "procedure_code"] = [f"9.{i % 4}" for i in range(len(unknown))]
+    dossiers.loc[unknown[::3], "procedure_name"] = "Thủ tục chưa có trong danh mục"
+    procedures_csv, dossiers_csv = write_csv(province, tmp_path)
+    again = province.dossiers.iloc[::3].copy()  # a second file: a third of the codes again, changed
+    again["status"] = "withdrawn"
+    again_csv = tmp_path / "lai.csv"
+    again.to_csv(again_csv, index=False)
+    monkeypatch.setattr(store, "REBUILD_INDEXES_FROM", 100)  # the bulk path's index rebuild too
+
+    def load(url):
+        results = [import_file(url, procedures_csv), import_file(url, dossiers_csv, agency="SO01"),
+                   import_file(url, again_csv), import_file(url, SAMPLES / "ho-so-mau-tieng-viet.csv",
+                                                           agency="sldtbxh")]
+        return [(r.written, r.added, r.updated, r.rows_valid, r.summary(), [p.text() for p in r.problems])
+                for r in results]
+
+    bulk = load(db_url)
+    with monkeypatch.context() as m:
+        m.setattr(store, "write_dossier_frame", _row_by_row)
+        plain = load(plain_url)
+
+    assert bulk == plain
+    assert bulk[2][1:3] == (0, 1000)
+    assert _every_table(db_url) == _every_table(plain_url)
+    if db_url.startswith("sqlite"):  # and byte for byte: the text and type SQLite stores
+        cells = ", ".join(f"typeof({c}), quote({c})" for c in Dossier.__table__.columns.keys())
+        with get_engine(db_url).connect() as conn:
+            raw = conn.exec_driver_sql(f"SELECT {cells} FROM dossiers ORDER BY id").all()
+        with get_engine(plain_url).connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT {cells} FROM dossiers ORDER BY id").all() == raw
+
+
+def test_a_bad_row_in_a_large_file_writes_nothing_on_either_path(db_url, tmp_path, monkeypatch):
+    import_file(db_url, SAMPLES / "ho-so-mau.csv")
+    before = (dossier_table(db_url), data_version(db_url))
+    rows = [good_row(f"HS-{i:05d}", agency_code="NEW-AGENCY", procedure_code="8.8") for i in range(3000)]
+    rows[2500] = good_row("HS-BAD", received_at="31/02/2022")
+    monkeypatch.setattr(store, "REBUILD_INDEXES_FROM", 100)
+
+    bulk = import_file(db_url, dossier_file(*rows), filename="a.csv")
+    with monkeypatch.context() as m:
+        m.setattr(store, "write_dossier_frame", _row_by_row)
+        plain = import_file(db_url, dossier_file(*rows), filename="a.csv")
+
+    assert [(r.written, r.summary(), [p.text() for p in r.problems]) for r in (bulk, plain)] == [
+        (False, "Không ghi gì: 1 dòng lỗi.",
+         ["Dòng 2502, cột «received_at»: không đọc được ngày «31/02/2022» (ngày hoặc giờ không tồn tại)."])] * 2
+    assert (dossier_table(db_url), data_version(db_url)) == before
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import Engine, Table, create_engine, event, select, update
+from sqlalchemy import Column, Engine, MetaData, Table, bindparam, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 
 from .models import Base, Setting
 
@@ -125,8 +127,12 @@ def bump_data_version(conn: Connection, dossiers: bool = False) -> None:
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str],
-           chunk: int = 5000) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE on SQLite and PostgreSQL alike."""
+           chunk: int = 5000, update: Iterable[str] | None = None) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE on SQLite and PostgreSQL alike.
+
+    ``update`` names the columns an existing row takes from the new one (default: every column the rows
+    have besides the keys); with none, an existing row is left as it is.
+    """
     if not rows:
         return
     keys = list(keys)
@@ -134,14 +140,15 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
     if insert is None:
         raise NotImplementedError(f"upsert is not available on {dialect}")
-    columns = [c for c in rows[0] if c not in keys]
+    columns = [c for c in (rows[0] if update is None else update) if c not in keys]
     # SQLite allows 32766 bound parameters per statement; stay well under it.
     per_chunk = max(1, min(chunk, 30000 // max(1, len(rows[0]))))
     for start in range(0, len(rows), per_chunk):
         stmt = insert(table).values(list(rows[start:start + per_chunk]))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: stmt.excluded[c] for c in columns}
-        )
+        if columns:
+            stmt = stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in columns})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
         conn.execute(stmt)
 
 
@@ -170,3 +177,104 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     compiled = table.insert().compile(dialect=conn.dialect, column_keys=keys)
     order = compiled.positiontup
     conn.exec_driver_sql(str(compiled), [tuple(_sqlite_value(row[k]) for k in order) for row in rows])
+
+
+# SQLite checks a row's CHECK constraints (``channel IN (…)``) with a list it builds again at every run
+# of a statement, which made a one-row executemany about twice as slow as the insert itself: rows go in
+# many to a statement. SQLite allows 32766 bound parameters per statement since 3.32, 999 before.
+SQLITE_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+SQLITE_ROWS_PER_STATEMENT = 200
+
+
+def insert_columns(conn: Connection, table: Table, columns: Sequence[str], chunks: Iterable[Sequence[list]],
+                   keys: Sequence[str] = ()) -> None:
+    """Insert many rows; with ``keys``, update the rows already there.
+
+    ``chunks`` yields blocks of rows as one list of cells per column, in ``columns`` order (a bounded
+    number of rows at a time). The bulk path for millions of rows: cells must be what both drivers take
+    as they are (str, int, bool, None) with timestamps as SQLite's DateTime text
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, which PostgreSQL reads too). SQLite: the driver's executemany on
+    statements SQLAlchemy compiles from the table, many rows to a statement. PostgreSQL: COPY, through a
+    temporary table for an upsert.
+    """
+    columns = list(columns)
+    if conn.dialect.name == "sqlite":
+        _sqlite_insert_columns(conn, table, columns, chunks, keys)
+        return
+    if conn.dialect.name != "postgresql":
+        raise NotImplementedError(f"bulk insert is not available on {conn.dialect.name}")
+    if not keys:
+        _copy(conn, table, columns, chunks)
+        return
+    staging = Table(f"staging_{uuid.uuid4().hex[:12]}", MetaData(),
+                    *[Column(c, table.c[c].type) for c in columns], prefixes=["TEMPORARY"])
+    # Created inside the caller's transaction, so a rollback takes it away too.
+    staging.create(conn)
+    _copy(conn, staging, columns, chunks)
+    stmt = postgresql.insert(table).from_select(columns, select(*staging.c))
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_={
+        c: stmt.excluded[c] for c in columns if c not in keys}))
+    staging.drop(conn)
+
+
+def _sqlite_insert_columns(conn: Connection, table: Table, columns: list[str], chunks: Iterable[Sequence[list]],
+                           keys: Sequence[str]) -> None:
+    """SQLite: each block's rows ``many`` to a statement (their cells one after the other), the rest
+    one by one. Building the parameters from columns (slice assignment) costs a fraction of building
+    them from the rows of a 2-D array (measured: 4,2 s against 6,4 s for 2.000.000 rows, insert included)."""
+    width = len(columns)
+    many = max(1, min(SQLITE_ROWS_PER_STATEMENT, SQLITE_MAX_PARAMETERS // width))
+    full = _sqlite_insert(conn, table, tuple(columns), tuple(keys), many)
+    single = _sqlite_insert(conn, table, tuple(columns), tuple(keys), 1)
+    cursor = conn.connection.driver_connection.cursor()
+    step = many * width
+    try:
+        for cells in chunks:
+            rows = len(cells[0]) if cells else 0
+            whole = rows - rows % many
+            if whole:
+                flat: list = [None] * (whole * width)
+                for position, column in enumerate(cells):  # row after row: the cells of each column in turn
+                    flat[position::width] = column[:whole]
+                cursor.executemany(full, [flat[start:start + step] for start in range(0, len(flat), step)])
+            if whole < rows:
+                cursor.executemany(single, zip(*(column[whole:] for column in cells)))
+    except conn.dialect.loaded_dbapi.Error as error:
+        # The driver's own error, as SQLAlchemy would have raised it (IntegrityError for a CHECK, …).
+        raise DBAPIError.instance(full, None, error, conn.dialect.loaded_dbapi.Error) from error
+    finally:
+        cursor.close()
+
+
+_sqlite_statements: dict[tuple, str] = {}
+
+
+def _sqlite_insert(conn: Connection, table: Table, columns: tuple[str, ...], keys: tuple[str, ...],
+                   rows: int) -> str:
+    """INSERT of ``rows`` rows (… ON CONFLICT (keys) DO UPDATE), parameters row after row in ``columns`` order."""
+    key = (table, columns, keys, rows)
+    if key not in _sqlite_statements:
+        stmt = sqlite.insert(table).values([{c: bindparam(f"r{i}_{c}") for c in columns} for i in range(rows)])
+        if keys:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={
+                c: stmt.excluded[c] for c in columns if c not in keys})
+        compiled = stmt.compile(dialect=conn.dialect)
+        if list(compiled.positiontup) != [f"r{i}_{c}" for i in range(rows) for c in columns]:
+            raise AssertionError("unexpected parameter order")  # pragma: no cover - SQLAlchemy's own order
+        _sqlite_statements[key] = str(compiled)
+    return _sqlite_statements[key]
+
+
+def _copy(conn: Connection, table: Table, columns: list[str], chunks: Iterable[Sequence[list]]) -> None:
+    """PostgreSQL's COPY … FROM STDIN through psycopg, inside the connection's transaction."""
+    quote = conn.dialect.identifier_preparer
+    statement = (f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) "
+                 "FROM STDIN")
+    try:
+        with conn.connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for cells in chunks:
+                for row in zip(*cells):
+                    copy.write_row(row)
+    except conn.dialect.loaded_dbapi.Error as error:
+        # The driver's own error, as SQLAlchemy would have raised it (IntegrityError for a CHECK, …).
+        raise DBAPIError.instance(statement, None, error, conn.dialect.loaded_dbapi.Error) from error

@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
@@ -36,14 +37,11 @@ from sqlalchemy.engine import Connection
 from . import store
 from .db import get_engine
 from .formatting import fmt_date, fmt_int
-from .models import Agency, Dossier, Procedure
-from .workdays import load_calendar
+from .models import Agency, Procedure
 
 KINDS = ("dossiers", "procedures")
 KIND_NOUNS = {"dossiers": "hồ sơ", "procedures": "thủ tục"}
 
-# SQLite allows at most 999 bound parameters per statement in old builds: stay under it.
-LOOKUP_CHUNK = 900
 # How many top rows may hold titles above the header row.
 HEADER_SEARCH_ROWS = 30
 
@@ -280,6 +278,23 @@ _EXCEL_SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")
 _FAST_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d",
                  "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 
+# The layouts of nearly every export (digits shown as 0) and where their fields sit: cells of these
+# layouts are read by slicing, in bulk. Trying every format on every cell (the general path below)
+# costs a failed parse per cell and format, which dominated large imports. A value is taken only when
+# it exists and falls in 1900-2099, where every format and regex of the general path reads it alike;
+# any other cell goes through the general path, so the result is the same either way
+# (tests/test_importer.py compares the two on generated text).
+_LAYOUTS = {
+    "0000-00-00": {"y": 0, "m": 5, "d": 8},
+    "0000-00-00 00:00": {"y": 0, "m": 5, "d": 8, "H": 11, "M": 14},
+    "0000-00-00T00:00": {"y": 0, "m": 5, "d": 8, "H": 11, "M": 14},
+    "0000-00-00 00:00:00": {"y": 0, "m": 5, "d": 8, "H": 11, "M": 14, "S": 17},
+    "0000-00-00T00:00:00": {"y": 0, "m": 5, "d": 8, "H": 11, "M": 14, "S": 17},
+    "00/00/0000": {"d": 0, "m": 3, "y": 6},
+    "00/00/0000 00:00": {"d": 0, "m": 3, "y": 6, "H": 11, "M": 14},
+    "00/00/0000 00:00:00": {"d": 0, "m": 3, "y": 6, "H": 11, "M": 14, "S": 17},
+}
+
 
 def parse_timestamps(text: pd.Series, excel_serials: bool = False) -> tuple[pd.Series, pd.Series]:
     """Parse ISO and day-first timestamps; returns (datetime64 Series, mask of non-empty unreadable cells).
@@ -287,6 +302,76 @@ def parse_timestamps(text: pd.Series, excel_serials: bool = False) -> tuple[pd.S
     ``31/02/2022`` is unreadable (the day does not exist), not rolled over. With ``excel_serials`` a
     plain number is an Excel day serial (a date cell whose format was lost).
     """
+    values, todo = _parse_layouts(text)
+    result = pd.Series(values, index=text.index)
+    if todo.any():
+        rest = text[todo]
+        result[rest.index], _ = _parse_general(rest, excel_serials)
+    return result, result.isna() & (text != "")
+
+
+def _parse_layouts(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The cells in one of :data:`_LAYOUTS` with a valid value in 1900-2099, read from their bytes;
+    returns (datetime64[us] values, NaT elsewhere; mask of the cells left for the general path)."""
+    values = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    todo = np.ones(len(text), dtype=bool)
+    if not len(text):
+        return values, todo
+    data, starts, lengths = _utf8_bytes(text)
+    for layout, fields in _LAYOUTS.items():
+        at = np.flatnonzero((lengths == len(layout)) & todo)
+        if not len(at):
+            continue
+        width = len(layout)
+        if (starts[at] == starts[at[0]] + width * np.arange(len(at))).all():  # back to back: a view
+            cell = data[starts[at[0]]:starts[at[0]] + width * len(at)].reshape(len(at), width)
+        else:  # one row of bytes per cell
+            cell = data[starts[at, None] + np.arange(width)]
+        expected = np.frombuffer(layout.encode(), dtype=np.uint8)
+        digits = expected == ord("0")
+        digit = cell - np.uint8(ord("0"))  # a digit's value; anything else wraps round to > 9
+        shaped = (digit[:, digits] <= 9).all(axis=1) & (cell[:, ~digits] == expected[~digits]).all(axis=1)
+        if not shaped.all():
+            at, digit = at[shaped], digit[shaped]
+
+        def number(name: str) -> np.ndarray:
+            if name not in fields:
+                return np.zeros(len(at), dtype=np.int32)
+            start, size = fields[name], 4 if name == "y" else 2
+            total = digit[:, start].astype(np.int32)
+            for position in range(start + 1, start + size):
+                total = total * 10 + digit[:, position]
+            return total
+
+        year, month, day, hour, minute, second = (number(name) for name in "ymdHMS")
+        valid = ((year >= 1900) & (year <= 2099) & (month >= 1) & (month <= 12) & (day >= 1)
+                 & (hour < 24) & (minute < 60) & (second < 60))
+        month_number = ((year - 1970) * 12 + month - 1).astype(np.int64)
+        first_day = month_number.astype("datetime64[M]").astype("datetime64[D]")
+        valid &= day <= ((month_number + 1).astype("datetime64[M]").astype("datetime64[D]") - first_day).astype(np.int64)
+        moment = (first_day + (day - 1).astype("timedelta64[D]")).astype("datetime64[us]") + (
+            ((hour * 60 + minute) * 60 + second).astype(np.int64) * 1_000_000).astype("timedelta64[us]")
+        values[at[valid]] = moment[valid]
+        todo[at[valid]] = False
+    return values, todo
+
+
+def _utf8_bytes(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of a text column (Arrow's buffer, no copy when pandas keeps it in Arrow) and each
+    cell's start and length in them."""
+    import pyarrow as pa
+
+    cells = pa.array(text, type=pa.large_string())
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    _, offsets, data = cells.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[cells.offset:cells.offset + len(cells) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return data, offsets[:-1], np.diff(offsets)
+
+
+def _parse_general(text: pd.Series, excel_serials: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Every accepted shape: the exact formats above, then the regexes, then (option) Excel serials."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     todo = text != ""
     for fmt in _FAST_FORMATS:
@@ -303,7 +388,8 @@ def parse_timestamps(text: pd.Series, excel_serials: bool = False) -> tuple[pd.S
         if excel_serials:
             serial = rest.str.match(_EXCEL_SERIAL.pattern) & result[rest.index].isna()
             if serial.any():
-                days = pd.to_numeric(rest[serial])
+                # errors="coerce": \d also matches other scripts' digits ("२०२२"), which are no serial.
+                days = pd.to_numeric(rest[serial], errors="coerce")
                 result[serial.index[serial.to_numpy()]] = (
                     pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")).dt.round("s")
     bad = result.isna() & (text != "")
@@ -329,9 +415,15 @@ def _parse_by_pattern(text: pd.Series) -> pd.Series:
 
 
 def _mapped(text: pd.Series, words: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
-    """Map cells through a normalised word table; returns (values, mask of cells not in the table)."""
-    normal = text.map({v: normalize(v) for v in text.unique()})
-    return normal.map(words), ~normal.isin(words.keys())
+    """Map cells through a normalised word table; returns (values, mask of cells not in the table).
+
+    Each distinct cell is looked up once (a column of millions holds a handful of words).
+    """
+    codes, uniques = pd.factorize(text)
+    distinct = pd.Series(uniques, dtype=text.dtype)
+    normal = distinct.map({v: normalize(v) for v in distinct})
+    values = pd.Series(normal.map(words).array.take(codes), index=text.index)
+    return values, pd.Series(~normal.isin(words.keys()).to_numpy()[codes], index=text.index)
 
 
 def parse_booleans(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -417,7 +509,12 @@ def _read_grid(data: bytes, name: str) -> tuple[pd.DataFrame, bool]:
                            "dưới dạng .xlsx hoặc «CSV UTF-8»")
     if data.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
         return _xlsx_grid(data), True
-    return _csv_grid(_decode(data)), False
+    text = _decode(data)
+    # The file's own bytes are ``text`` in UTF-8 unless it is UTF-16 or has CRs: no need to encode it again.
+    utf8 = None
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\r" not in data:
+        utf8 = memoryview(data)[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    return _csv_grid(text, utf8), False
 
 
 def _decode(data: bytes) -> str:
@@ -435,7 +532,7 @@ def _decode(data: bytes) -> str:
     if "\x00" in text:
         raise _FileProblem("Tệp không đọc được: không phải CSV hay XLSX")
     # Old Mac exports end lines with CR alone; the csv module wants \n.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _header_score(cells: Iterable[str]) -> int:
@@ -468,8 +565,9 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _csv_grid(text: str) -> pd.DataFrame:
-    if not text.strip():
+def _csv_grid(text: str, utf8: bytes | memoryview | None = None) -> pd.DataFrame:
+    """The cells of CSV ``text``; ``utf8`` is the same text encoded, when the caller has it."""
+    if not text or text.isspace():  # not text.strip(): no copy of a file of hundreds of MB
         raise _FileProblem("Tệp rỗng")
     delimiter = _sniff_delimiter(text)
     try:
@@ -477,23 +575,94 @@ def _csv_grid(text: str) -> pd.DataFrame:
     except csv.Error:
         sample = []
     width = max((len(r) for _, r in sample), default=1) or 1
+    utf8 = text.encode("utf-8") if utf8 is None else utf8
+    grid = _arrow_grid(utf8, delimiter, width)
+    if grid is not None:
+        return grid
     try:
-        # Fast path: the C parser. A record is what Excel shows as one row, so record n is line n.
-        grid = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, names=range(width), index_col=False,
-                           dtype=str, keep_default_na=False, skip_blank_lines=False, engine="c")
+        # The C parser. A record is what Excel shows as one row, so record n is line n.
+        # Given bytes, not text: pandas would re-encode a text buffer in small pieces, slowly.
+        grid = pd.read_csv(io.BytesIO(utf8), encoding="utf-8", sep=delimiter, header=None,
+                           names=range(width), index_col=False, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False, engine="c")
     except (pd.errors.ParserError, ValueError):
         # A later row has more cells than the first ones: read row by row, padding short rows.
         try:
             rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-        except csv.Error as exc:
+        except csv.Error:
             raise _FileProblem("Tệp CSV hỏng: có ô quá dài hoặc dấu ngoặc kép không được đóng") from None
         width = max((len(r) for r in rows), default=1) or 1
         grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=str)
-    grid = grid.fillna("")
+    return _stripped(grid.fillna(""))
+
+
+def _stripped(grid: pd.DataFrame) -> pd.DataFrame:
+    """Cells without surrounding spaces, rows numbered from 1 (the record numbers)."""
     for column in grid.columns:
         grid[column] = grid[column].astype(str).str.strip()
     grid.index = pd.RangeIndex(1, len(grid) + 1)
     return grid
+
+
+# Appended as a last record to see whether the file ends inside a quoted cell (Arrow closes it
+# silently; pandas refuses the file and the reader falls back to the csv module).
+_END = "\x01"
+
+
+def _arrow_grid(utf8: bytes | memoryview, delimiter: str, width: int) -> pd.DataFrame | None:
+    """The grid read by Arrow's CSV reader, several times faster than pandas' on large exports.
+
+    Only for a plain rectangle of ``width`` cells a record, which both readers read alike (a test
+    compares them on generated text); None for anything else (a record with more or fewer cells, a
+    quoted cell left open at the end, an unreadable file), for the readers of :func:`_csv_grid`.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:  # pragma: no cover - pyarrow comes with pandas and Streamlit
+        return None
+    names = [str(i) for i in range(width)]
+    end = delimiter.join([_END] * width).encode()
+    parts = [utf8, b"" if bytes(utf8[-1:]) == b"\n" else b"\n", end]
+    try:
+        table = pa_csv.read_csv(
+            pa.PythonFile(_Concatenated(parts), mode="r"),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                                              newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows == 0 or table.slice(table.num_rows - 1).to_pylist() != [dict.fromkeys(names, _END)]:
+        return None
+    table = table.slice(0, table.num_rows - 1)
+    return _stripped(pd.DataFrame({i: pd.Series(table.column(i), dtype=str) for i in range(width)}))
+
+
+class _Concatenated(io.RawIOBase):
+    """The bytes of ``parts`` one after the other, read as a file: Arrow reads a file of hundreds of MB
+    plus the end record without a joined copy of it."""
+
+    def __init__(self, parts: Sequence[bytes | memoryview]):
+        super().__init__()
+        self._parts = [memoryview(p).cast("B") for p in parts if len(p)]
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._parts and self._at >= len(self._parts[0]):
+            self._parts.pop(0)
+            self._at = 0
+        if not self._parts:
+            return 0
+        part = self._parts[0]
+        size = min(len(buffer), len(part) - self._at)
+        buffer[:size] = part[self._at:self._at + size]
+        self._at += size
+        return size
 
 
 def _cell_text(value: Any) -> str:
@@ -564,7 +733,9 @@ def _table(grid: pd.DataFrame, excel: bool) -> _Table:
     while headers and headers[-1] == "":
         headers.pop()
     below = grid.index > header_line
-    body = grid[below & non_empty]
+    keep = below & non_empty
+    # Usually every line below the header has data: a slice then, not a copy of every column.
+    body = grid.iloc[int(below.argmax()):] if keep.sum() == below.sum() and below.any() else grid[keep]
     return _Table(headers=headers, header_line=header_line, body=body, excel=excel)
 
 
@@ -731,7 +902,10 @@ def _check_dossiers(table: _Table, columns: dict[str, int]) -> tuple[pd.DataFram
                                                    f"{fmt_date(out.at[n, 'received_at'])}")
 
     text = check.text("apology_count")
-    count = pd.to_numeric(text.where(text != "", "0"), errors="coerce")
+    count = pd.Series(0.0, index=text.index)
+    given = text != ""
+    if given.any():  # usually an empty or absent column: nothing to read
+        count[given] = pd.to_numeric(text[given], errors="coerce")
     wrong = count.isna() | (count < 0) | (count % 1 != 0) | (count > 1000)
     check.add(wrong.fillna(True).astype(bool), "apology_count",
               lambda v, n: f"số phiếu xin lỗi «{v}» không phải số nguyên từ 0 đến 1.000")
@@ -741,30 +915,28 @@ def _check_dossiers(table: _Table, columns: dict[str, int]) -> tuple[pd.DataFram
     return out, check
 
 
-def _dossier_rows(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series) -> list[dict]:
-    """Rows for :func:`store.write_dossiers`: ids of fields and procedures, created when missing."""
+def _dossier_frame(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series) -> pd.DataFrame:
+    """The columns :func:`store.write_dossier_frame` takes: ids of fields and procedures, created when missing."""
     fields = store.field_ids(conn, frame["field"].unique())
-    procedure_of = _procedure_ids(conn, frame, agency_of)
-    field_of = frame["field"].map(fields).astype(object).where(frame["field"] != "", None)
-    columns = {
-        "code": frame["code"].tolist(),
-        "agency_id": agency_of.tolist(),
-        "procedure_id": procedure_of.tolist(),
-        "field_id": [None if pd.isna(v) else int(v) for v in field_of],
-        "channel": frame["channel"].tolist(),
-        "status": frame["status"].tolist(),
-        "received_at": _python_datetimes(frame["received_at"]),
-        "due_at": _python_datetimes(frame["due_at"]),
-        "resolved_at": _python_datetimes(frame["resolved_at"]),
-        "apology_count": frame["apology_count"].tolist(),
-        "due_estimated": [False] * len(frame),  # store.fill_due_date sets it when it computes a due date
-    }
-    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+    return pd.DataFrame({
+        "code": frame["code"],
+        "agency_id": agency_of,
+        "procedure_id": _procedure_ids(conn, frame, agency_of),
+        "field_id": _lookup(frame["field"], fields),
+        "channel": frame["channel"],
+        "status": frame["status"],
+        "received_at": frame["received_at"],
+        "due_at": frame["due_at"],
+        "resolved_at": frame["resolved_at"],
+        "apology_count": frame["apology_count"],
+    }, index=frame.index)
 
 
-def _python_datetimes(series: pd.Series) -> list[dt.datetime | None]:
-    values = series.dt.to_pydatetime()
-    return [None if pd.isna(v) else v for v in values]
+def _lookup(values: pd.Series, mapping: dict) -> pd.Series:
+    """``mapping[value]`` for each value (None when absent), looked up once per distinct value."""
+    codes, uniques = pd.factorize(values)
+    found = np.array([mapping.get(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(found[codes], index=values.index, dtype=object)
 
 
 def _procedure_ids(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series) -> pd.Series:
@@ -774,42 +946,56 @@ def _procedure_ids(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series) 
     by_code: dict[str, list[int]] = {}
     for (_, code), row in index.items():
         by_code.setdefault(code, []).append(row.id)
-    wanted = pd.DataFrame({"agency_id": agency_of, "code": frame["procedure_code"],
-                           "name": frame["procedure_name"], "field": frame["field"]})
-    wanted = wanted[wanted["code"] != ""]
-    found: dict[tuple[int, str], int | None] = {}
-    missing: dict[tuple[int, str], dict] = {}
-    for key, group in wanted.groupby(["agency_id", "code"], sort=False):
-        agency_id, code = int(key[0]), key[1]
+    # One number per (agency, code) pair, so that each distinct pair is resolved once.
+    code_of, codes = pd.factorize(frame["procedure_code"])
+    agency = agency_of.to_numpy(dtype="int64")
+    pairs, first, pair_of = np.unique(agency * len(codes) + code_of, return_index=True, return_inverse=True)
+    found = np.full(len(pairs), None, dtype=object)
+    missing = []
+    for pair, row_number in sorted(enumerate(first.tolist()), key=lambda p: p[1]):  # in file order
+        agency_id, code = int(agency[row_number]), codes[code_of[row_number]]
+        if code == "":
+            continue
         row = index.get((agency_id, code))
         if row is not None:
-            found[(agency_id, code)] = row.id
+            found[pair] = row.id
         elif len(by_code.get(code, [])) == 1:
-            found[(agency_id, code)] = by_code[code][0]
+            found[pair] = by_code[code][0]
         else:
-            names = group["name"][group["name"] != ""]
-            fields = group["field"][group["field"] != ""]
-            found[(agency_id, code)] = None
-            if len(names):
-                missing[(agency_id, code)] = {"agency_id": agency_id, "code": code, "name": names.iloc[0],
-                                              "field": fields.iloc[0] if len(fields) else ""}
+            missing.append((pair, agency_id, code))
     if missing:
-        _create_minimal_procedures(conn, list(missing.values()))
-        index = store.procedure_index(conn)
-        for key in missing:
-            found[key] = index[key].id
-    keys = list(zip(agency_of.astype(int), frame["procedure_code"]))
-    return pd.Series([found.get(k) if k[1] else None for k in keys], index=frame.index, dtype=object)
+        # The first name and field the file gives the procedure; without a name it stays unknown.
+        first_name, first_field = (_first_given(frame[column], pair_of) for column in ("procedure_name", "field"))
+        named = [{"agency_id": agency_id, "code": code, "name": first_name[pair], "field": first_field.get(pair, "")}
+                 for pair, agency_id, code in missing if pair in first_name]
+        if named:
+            _create_minimal_procedures(conn, named)
+            index = store.procedure_index(conn)
+            for pair, agency_id, code in missing:
+                if pair in first_name:
+                    found[pair] = index[(agency_id, code)].id
+    return pd.Series(found[pair_of.reshape(-1)], index=frame.index, dtype=object)
+
+
+def _first_given(values: pd.Series, group_of: np.ndarray) -> dict[int, str]:
+    """Group number → the first non-empty value of the group's rows."""
+    rows = np.flatnonzero((values != "").to_numpy())
+    groups, at = np.unique(group_of.reshape(-1)[rows], return_index=True)
+    return dict(zip(groups.tolist(), values.iloc[rows[at]].tolist()))
 
 
 def _create_minimal_procedures(conn: Connection, rows: list[dict]) -> None:
-    """A procedure known only from dossiers: code, name and field, at its agency's level."""
+    """A procedure known only from dossiers: code, name and field, at its agency's level.
+
+    Not published nor publicized: nothing says the agency's catalogue has it, so it must not swell the
+    published and publicized figures (it still counts in the total under the agency's authority).
+    """
     fields = store.field_ids(conn, {r["field"] for r in rows})
     levels = dict(conn.execute(select(Agency.id, Agency.level)
                                .where(Agency.id.in_({r["agency_id"] for r in rows}))).all())
     conn.execute(Procedure.__table__.insert(), [
         {"agency_id": r["agency_id"], "code": r["code"], "name": r["name"], "field_id": fields.get(r["field"]),
-         "authority_level": levels.get(r["agency_id"], "province")}
+         "authority_level": levels.get(r["agency_id"], "province"), "published": False, "publicized": False}
         for r in rows
     ])
 
@@ -866,8 +1052,8 @@ def _check_procedures(table: _Table, columns: dict[str, int]) -> tuple[pd.DataFr
 
 def _procedure_rows(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series,
                     columns: dict[str, int]) -> list[dict]:
-    """Rows for :func:`store.write_procedures` from the columns the file has; an existing procedure keeps
-    the values of the others (a file of codes and processing days does not reset its flags)."""
+    """Rows for :func:`store.write_procedures` from the columns the file has (an existing procedure keeps
+    the stored values of the others: a file of codes and processing days does not reset its flags)."""
     values: dict[str, list] = {"agency_id": agency_of.tolist(), "code": frame["code"].tolist(),
                                "name": frame["name"].tolist()}
     if "field" in columns:
@@ -883,31 +1069,7 @@ def _procedure_rows(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series,
             values[column] = [bool(v) for v in series]
         else:
             values[column] = [None if v is None or (isinstance(v, float) and pd.isna(v)) else v for v in series]
-    rows = [dict(zip(values, row)) for row in zip(*values.values())]
-    _keep_columns_the_file_lacks(conn, rows)
-    return rows
-
-
-def _keep_columns_the_file_lacks(conn: Connection, rows: list[dict]) -> None:
-    """Fill an existing procedure's columns that the file does not have with their stored values
-    (store.write_procedures gives left-out columns their defaults, right for new procedures only)."""
-    table = Procedure.__table__
-    lacking = [c.name for c in table.columns if c.name != "id" and c.name not in rows[0]]
-    if not lacking:
-        return
-    wanted = {(r["agency_id"], r["code"]) for r in rows}
-    stored: dict[tuple[int, str], Any] = {}
-    codes = sorted({code for _, code in wanted})
-    for start in range(0, len(codes), LOOKUP_CHUNK):
-        query = select(table.c.agency_id, table.c.code, *[table.c[c] for c in lacking]).where(
-            table.c.code.in_(codes[start:start + LOOKUP_CHUNK]))
-        for found in conn.execute(query):
-            if (found.agency_id, found.code) in wanted:
-                stored[(found.agency_id, found.code)] = found._mapping
-    for row in rows:
-        existing = stored.get((row["agency_id"], row["code"]))
-        if existing is not None:
-            row.update({c: existing[c] for c in lacking})
+    return [dict(zip(values, row)) for row in zip(*values.values())]
 
 
 # --------------------------------------------------------------------------------------------
@@ -917,42 +1079,23 @@ def _keep_columns_the_file_lacks(conn: Connection, rows: list[dict]) -> None:
 def _agency_ids(conn: Connection, frame: pd.DataFrame, fallback: str | None, create: bool) -> pd.Series:
     """The agency of each row: its own column, else the ``agency`` argument, else the default agency.
 
-    Without ``create`` (dry run) nothing is written and an agency not yet in the database gets id -1.
+    Codes match stored agencies regardless of case. Without ``create`` (dry run) nothing is written
+    and an agency not yet in the database gets id -1.
     """
-    codes = set(frame["agency_code"].unique()) - {""}
-    if create:
-        ids = {code: store.ensure_agency(conn, code) for code in sorted(codes)}
-        default = store.ensure_agency(conn, fallback) if fallback else store.default_agency_id(conn)
+    ids = store.agency_ids(conn, frame["agency_code"].unique(), create=create)
+    if fallback:
+        default = store.agency_ids(conn, [fallback], create=create)[fallback]
     else:
-        known = dict(conn.execute(select(Agency.code, Agency.id)
-                                  .where(Agency.code.in_(codes | ({fallback} if fallback else set())))).all())
-        ids = {code: known.get(code, -1) for code in codes}
-        default = known.get(fallback, -1) if fallback else _existing_default_agency(conn)
-    return frame["agency_code"].map(ids).fillna(default).astype(int)
-
-
-def _existing_default_agency(conn: Connection) -> int:
-    """:func:`store.default_agency_id` without creating anything (-1: it would be created)."""
-    found = conn.scalar(select(Agency.id).where(Agency.is_default.is_(True)).order_by(Agency.id))
-    if found is not None:
-        return found
-    only = conn.execute(select(Agency.id).limit(2)).scalars().all()
-    return only[0] if len(only) == 1 else -1
-
-
-def existing_dossier_codes(conn: Connection, codes: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(codes), LOOKUP_CHUNK):
-        chunk = codes[start:start + LOOKUP_CHUNK]
-        found.update(conn.execute(select(Dossier.code).where(Dossier.code.in_(chunk))).scalars())
-    return found
+        default = store.default_agency_id(conn, create=create)
+    ids = {code: -1 if found is None else found for code, found in ids.items()}
+    return _lookup(frame["agency_code"], ids).fillna(-1 if default is None else default).astype("int64")
 
 
 def existing_procedure_keys(conn: Connection, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
     found: set[tuple[int, str]] = set()
     codes = sorted({code for _, code in keys})
-    for start in range(0, len(codes), LOOKUP_CHUNK):
-        chunk = codes[start:start + LOOKUP_CHUNK]
+    for start in range(0, len(codes), store.LOOKUP_CHUNK):
+        chunk = codes[start:start + store.LOOKUP_CHUNK]
         found.update(tuple(r) for r in conn.execute(
             select(Procedure.agency_id, Procedure.code).where(Procedure.code.in_(chunk))).all())
     return found & set(keys)
@@ -962,10 +1105,14 @@ def existing_procedure_keys(conn: Connection, keys: Sequence[tuple[int, str]]) -
 # The entry point
 # --------------------------------------------------------------------------------------------
 
+# Any byte but the blanks and the UTF-8 BOM's bytes: a file with none is empty.
+_NOT_BLANK = re.compile(b"[^ \t\r\n" + re.escape(codecs.BOM_UTF8) + b"]")
+
+
 def read_table(file: str | os.PathLike | bytes | IO[bytes], filename: str | None = None) -> _Table:
     """The header and data rows of a CSV or XLSX file (raises :class:`_FileProblem`)."""
     data, name = _read_bytes(file, filename)
-    if not data.strip(b" \t\r\n" + codecs.BOM_UTF8):
+    if not _NOT_BLANK.search(data):  # data.strip(…) would copy the whole file to find out
         raise _FileProblem("Tệp rỗng")
     try:
         grid, excel = _read_grid(data, name)
@@ -1042,9 +1189,8 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
     with engine.begin() as conn:
         agency_of = _agency_ids(conn, valid, agency, create=True)
         if kind == "dossiers":
-            existing = existing_dossier_codes(conn, valid["code"].tolist())
-            _write_dossiers(conn, _dossier_rows(conn, valid, agency_of), existing)
-            result.added, result.updated = len(valid) - len(existing), len(existing)
+            result.updated = store.write_dossier_frame(conn, _dossier_frame(conn, valid, agency_of))
+            result.added = len(valid) - result.updated
         else:
             result.added, result.updated = _count(conn, kind, valid, agency_of)
             store.write_procedures(conn, _procedure_rows(conn, valid, agency_of, columns))
@@ -1055,31 +1201,11 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
 def _count(conn: Connection, kind: str, valid: pd.DataFrame, agency_of: pd.Series) -> tuple[int, int]:
     """(added, updated): how many codes are new to the database and how many are already there."""
     if kind == "dossiers":
-        updated = len(existing_dossier_codes(conn, valid["code"].tolist()))
+        updated = len(store.existing_dossier_codes(conn, valid["code"]))
     else:
         keys = list(zip(agency_of.tolist(), valid["code"].tolist()))
         updated = len(existing_procedure_keys(conn, keys))
     return len(valid) - updated, updated
-
-
-def _write_dossiers(conn: Connection, rows: list[dict], existing: set[str]) -> None:
-    """Upsert the dossiers already stored; plain bulk INSERT for the new ones (most of a large import).
-
-    The new rows get what :func:`store.write_dossiers` would give them first: the procedure's field
-    when the row has none and a due date from the procedure's processing time.
-    """
-    store.write_dossiers(conn, [r for r in rows if r["code"] in existing])
-    new = [r for r in rows if r["code"] not in existing]
-    if not new:
-        return
-    calendar = load_calendar(conn)
-    procedures = {p.id: p for p in store.procedure_index(conn).values()}
-    for row in new:
-        procedure = procedures.get(row["procedure_id"]) if row["procedure_id"] else None
-        if row["field_id"] is None and procedure is not None:
-            row["field_id"] = procedure.field_id
-        store.fill_due_date(row, procedure, calendar)
-    store.insert_dossiers(conn, new)
 
 
 def _preview(valid: pd.DataFrame) -> pd.DataFrame:
