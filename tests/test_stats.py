@@ -277,3 +277,28 @@ def test_catalogue_figures_and_the_nd42_mapping(db_url):
     by_level = {r["key"]: r["total"] for r in catalogue(db_url, "A", dt.date(2022, 6, 14),
                                                          by="authority_level")["rows"]}
     assert by_level == {"province": 3, "district": 0, "commune": 1}
+
+
+def test_a_period_reads_the_dossiers_active_in_it_not_the_whole_history(demo_url):
+    """The period's rows (report period 15/03-14/06/2022) come through the resolved_at index (open, or
+    resolved since its start), so the cost follows the active dossiers and not the years stored; other
+    engines get the bare rule."""
+    from sqlalchemy import func, select
+    from sqlalchemy.dialects import postgresql
+
+    from tthc_core.models import Dossier
+    from tthc_core.periods import parse_period
+    from tthc_core.stats import in_scope
+
+    d = Dossier.__table__.c
+    stmt = (select(d.field_id, func.count()).where(*in_scope(parse_period("2022-Q2"), None, "include"))
+            .group_by(d.field_id))
+    engine = get_engine(demo_url)
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    assert "likely(dossiers.received_at < '2022-06-15 00:00:00.000000')" in sql
+    with engine.connect() as conn:
+        plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert "ix_dossiers_resolved (resolved_at=?)" in plan and "ix_dossiers_resolved (resolved_at>?)" in plan, plan
+    assert "ix_dossiers_received" not in plan and "SCAN dossiers" not in plan, plan
+    bare = str(stmt.compile(dialect=postgresql.dialect()))
+    assert "likely" not in bare and "dossiers.received_at < %(received_at_1)s" in bare

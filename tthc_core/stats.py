@@ -16,9 +16,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Sequence
 
-from sqlalchemy import Engine, and_, case, distinct, func, or_, select, true
+from sqlalchemy import Boolean, Engine, and_, case, distinct, func, or_, select, true
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from . import columnar
 from .auth import Scope, restrict
@@ -174,12 +176,34 @@ def count_conditions(period: Period, as_of: dt.date | None = None) -> dict[str, 
     }
 
 
+class likely(FunctionElement):  # noqa: N801 - reads like the SQL function it is on SQLite
+    """A condition true for most rows: SQLite's ``likely(…)``, so its planner looks elsewhere for an
+    index; the bare condition on other engines, whose planners have statistics."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "likely"
+
+
+@compiles(likely)
+def _likely_bare(element: likely, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(likely, "sqlite")
+def _likely_sqlite(element: likely, compiler, **kw) -> str:
+    return f"likely({compiler.process(element.clauses, **kw)})"
+
+
 def in_scope(period: Period, agency_ids: list[int] | None, withdrawn_returned: str) -> list[ColumnElement[bool]]:
     """Col. 3 of the form: new in the period, or carried over from before it and still open at its start."""
     d = Dossier.__table__.c
     start, cutoff = _bounds(period)
     # Equivalent to (new) OR (received before S AND open at S) because resolved >= received day.
-    where = [d.received_at < cutoff, or_(d.resolved_at.is_(None), d.resolved_at >= start)]
+    # "Received before the cut-off" holds for nearly all history: the rows come through the resolved_at
+    # index instead (open, or resolved since S), so the cost follows the dossiers active in the period,
+    # not the years stored (bench: 10-year history against 3-year).
+    where = [likely(d.received_at < cutoff), or_(d.resolved_at.is_(None), d.resolved_at >= start)]
     if agency_ids is not None:
         where.append(d.agency_id.in_(agency_ids))
     if withdrawn_returned == "exclude":
