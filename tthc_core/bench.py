@@ -4,10 +4,11 @@ It builds the synthetic province of :mod:`tthc_core.synthetic` (30 agencies, 20 
 over 3 years), imports it through the real importer, and measures, each as the median of several
 runs where a run can be repeated:
 
-- import throughput of the canonical CSV (rows/s, validation included);
-- ``compute_stats`` for one quarter, by field, for the province and for one agency: cold on the SQL
-  path (before the columnar copy exists), cold in a new process that finds the copy's sidecar file,
-  and warm (repeated call);
+- import throughput of the canonical CSV (rows/s, validation included), over up to three imports
+  into a fresh schema;
+- ``compute_stats`` for one quarter, by field, for the province and for one agency: cold as the first
+  call right after each import, on the SQL path alone (before the columnar copy exists), in a new
+  process that finds the copy's sidecar file, and warm (repeated call);
 - the same quarter on a 10-year history of the same yearly volume, against the 3-year one;
 - the same aggregation in DuckDB over the same rows held in memory, and the ratio of ours to it;
 - the quarter's workbook export and an AppTest render of the overview page;
@@ -38,7 +39,7 @@ from . import columnar, stats
 from .db import PROJECT_ROOT, dispose_engine, get_engine
 from .models import Agency, Base
 from .store import ensure_agency
-from .synthetic import generate, write_csv
+from .synthetic import agencies, generate, write_csv
 
 QUARTER = "2026-Q2"  # the last full report quarter of the synthetic history (it ends on 30/06/2026)
 AGENCY = "SO03"
@@ -69,25 +70,45 @@ def _fresh(url: str) -> Engine:
     return engine
 
 
-def _load(url: str, n: int, years: int, folder: Path) -> dict[str, float]:
-    """Generate, write the CSV, import it; the import's rows per second."""
+def _load(url: str, n: int, years: int, folder: Path, imports: int = 1) -> dict[str, Any]:
+    """Generate the province, write its CSV and import it ``imports`` times into a fresh schema.
+
+    Per import: rows per second (validation included, from the file to the commit) and the first
+    ``compute_stats`` calls right after it, province then one agency — the cold figures a director
+    sees after an officer's import (no columnar copy yet: it starts building in the background).
+    Each figure is the median over the imports; the last import stays for what follows.
+    """
     from .importer import import_file
 
     province = generate(n, years=years, end=END)
     procedures_csv, dossiers_csv = write_csv(province, folder)
-    engine = _fresh(url)
-    with engine.begin() as conn:
-        for a in province.agencies.itertuples():
-            ensure_agency(conn, a.code, a.name, a.level)
-    result = import_file(url, procedures_csv, kind="procedures")
-    if result.problems:
-        raise RuntimeError(result.problems[0].text())
-    start = time.perf_counter()
-    result = import_file(url, dossiers_csv, kind="dossiers")
-    seconds = time.perf_counter() - start
-    if result.problems or not result.written:
-        raise RuntimeError(result.problems[0].text() if result.problems else "import wrote nothing")
-    return {"rows": n, "import_s": seconds, "rows_per_s": n / seconds}
+    del province
+    seconds, cold_province, cold_agency = [], [], []
+    for _ in range(imports):
+        engine = _fresh(url)
+        with engine.begin() as conn:
+            for a in agencies().itertuples():
+                ensure_agency(conn, a.code, a.name, a.level)
+        result = import_file(url, procedures_csv, kind="procedures")
+        if result.problems:
+            raise RuntimeError(result.problems[0].text())
+        start = time.perf_counter()
+        result = import_file(url, dossiers_csv, kind="dossiers")
+        seconds.append(time.perf_counter() - start)
+        if result.problems or not result.written or result.added != n:
+            raise RuntimeError(result.problems[0].text() if result.problems else "import wrote nothing")
+        start = time.perf_counter()
+        stats.compute_stats(url, QUARTER)
+        cold_province.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        stats.compute_stats(url, QUARTER, agency=AGENCY)
+        cold_agency.append(time.perf_counter() - start)
+        with engine.connect() as conn:  # let the background build finish before the next import or timing
+            columnar.snapshot(conn, wait=True)
+    median = statistics.median(seconds)
+    return {"rows": n, "imports": imports, "import_s": median, "rows_per_s": n / median,
+            "import_s_each": seconds, "cold_after_import_province": statistics.median(cold_province),
+            "cold_after_import_agency": statistics.median(cold_agency)}
 
 
 def _stats_timings(url: str, runs: int) -> dict[str, float]:
@@ -100,6 +121,11 @@ def _stats_timings(url: str, runs: int) -> dict[str, float]:
         out["cold_sql_agency"] = _median(lambda: stats.compute_stats(url, QUARTER, agency=AGENCY), runs)
     finally:
         stats.USE_COLUMNAR = True
+    # Built from scratch and timed here (the import's own build ran in the background).
+    columnar.CACHE.forget(engine)
+    sidecar = columnar.sidecar_path(engine)
+    if sidecar is not None:
+        sidecar.unlink(missing_ok=True)
     start = time.perf_counter()
     with engine.connect() as conn:
         columnar.snapshot(conn, wait=True)
@@ -237,7 +263,7 @@ def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_ye
                                "machine": machine(), "date": dt.date.today().isoformat()}
     try:
         log(f"3 năm, {dossiers:,} hồ sơ: tạo và nhập…")
-        results["import"] = _load(url3, dossiers, 3, work / "csv3")
+        results["import"] = _load(url3, dossiers, 3, work / "csv3", imports=min(runs, 3))
         log(f"  nhập: {results['import']['rows_per_s']:,.0f} dòng/giây")
         results["stats3"] = _stats_timings(url3, runs)
         log(f"  thống kê quý: {json.dumps(results['stats3'])}")
@@ -249,6 +275,7 @@ def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_ye
         log(f"  AppTest: {json.dumps(results['apptest'])}")
         if long_years:
             n_long = dossiers * long_years // 3
+            results["long_years"] = long_years
             log(f"{long_years} năm, {n_long:,} hồ sơ: tạo và nhập…")
             results["import_long"] = _load(url10, n_long, long_years, work / "csv10")
             results["stats_long"] = _stats_timings(url10, runs)
@@ -287,8 +314,14 @@ def report(r: dict[str, Any]) -> str:
         lines.append(f"| {name} | {value} | {target} | {'—' if met is None else ('yes' if met else '**no**')} |")
 
     imp = r["import"]
-    row("import, canonical CSV (one run)", f"{imp['rows_per_s']:,.0f} rows/s ({imp['import_s']:.1f} s)",
-        "≥ 100,000 rows/s", imp["rows_per_s"] >= 100_000)
+    each = ", ".join(f"{t:.1f}" for t in imp.get("import_s_each", [imp["import_s"]]))
+    row(f"import, canonical CSV, validation included (median of {imp.get('imports', 1)}: {each} s)",
+        f"{imp['rows_per_s']:,.0f} rows/s ({imp['import_s']:.1f} s)", "≥ 100,000 rows/s", imp["rows_per_s"] >= 100_000)
+    if "cold_after_import_province" in imp:
+        row("quarter stats, province, cold: first call after the import",
+            _ms(imp["cold_after_import_province"]), "< 1 s", imp["cold_after_import_province"] < 1)
+        row("quarter stats, one agency, cold: first call after the import",
+            _ms(imp["cold_after_import_agency"]), "< 1 s", imp["cold_after_import_agency"] < 1)
     row("quarter stats, province, warm", _ms(s3["warm_province"]), f"≤ 2 × DuckDB ({_ms(2 * duck['duckdb_province'])})",
         s3["warm_province"] <= 2 * duck["duckdb_province"])
     row("quarter stats, one agency, warm", _ms(s3["warm_agency"]), f"≤ 2 × DuckDB ({_ms(2 * duck['duckdb_agency'])})",
@@ -308,12 +341,16 @@ def report(r: dict[str, Any]) -> str:
     if "stats_long" in r:
         long_ = r["stats_long"]
         ratio = long_["warm_province"] / s3["warm_province"]
-        row("10-year history / 3-year, warm, province", f"{ratio:.2f} ({_ms(long_['warm_province'])})", "≤ 1,5",
+        years = r.get("long_years", 10)
+        row(f"{years}-year history / 3-year, warm, province", f"{ratio:.2f} ({_ms(long_['warm_province'])})", "≤ 1,5",
             ratio <= 1.5)
         ratio_sql = long_["cold_sql_province"] / s3["cold_sql_province"]
-        row("10-year history / 3-year, SQL path, province", f"{ratio_sql:.2f} ({_ms(long_['cold_sql_province'])})",
+        row(f"{years}-year history / 3-year, SQL path, province", f"{ratio_sql:.2f} ({_ms(long_['cold_sql_province'])})",
             "≤ 1,5", ratio_sql <= 1.5)
-        row("10-year import (one run)", f"{r['import_long']['rows_per_s']:,.0f} rows/s", "", None)
+        ratio_agency = long_["cold_sql_agency"] / s3["cold_sql_agency"]
+        row(f"{years}-year history / 3-year, SQL path, one agency",
+            f"{ratio_agency:.2f} ({_ms(long_['cold_sql_agency'])})", "", None)
+        row(f"{years}-year import (one run)", f"{r['import_long']['rows_per_s']:,.0f} rows/s", "", None)
     ex = r["exports"]
     row("workbook export, one agency / province", f"{_ms(ex['workbook_agency'])} / {_ms(ex['workbook_province'])}",
         "< 2 s", max(ex.values()) < 2)
