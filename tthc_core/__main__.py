@@ -87,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
             one.add_argument("--password-stdin", action="store_true")
     user_sub.add_parser("list", help="liệt kê tài khoản")
 
-    bench = sub.add_parser("bench", help="đo tốc độ trên một tỉnh tổng hợp (ghi bench/results.md)")
+    bench = sub.add_parser("bench", help="đo tốc độ trên một tỉnh tổng hợp (ghi bench/results.md)",
+                           description="Đo tốc độ trên một tỉnh tổng hợp. Mặc định chạy trên SQLite trong thư mục "
+                                       "tạm; với --db, bench xóa và tạo lại các bảng TTHC ở đó, nên chỉ dùng một "
+                                       "cơ sở dữ liệu trống dành riêng (nó từ chối một CSDL đã có hồ sơ).")
     bench.add_argument("--dossiers", type=int, default=2_000_000, help="số hồ sơ của lịch sử 3 năm")
     bench.add_argument("--runs", type=int, default=5, help="số lần đo để lấy trung vị")
     bench.add_argument("--long-years", type=int, default=10, help="lịch sử dài để so sánh (0: bỏ qua)")
@@ -96,12 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run
+    from .bench import BenchRefused, run
 
     if args.dossiers < 1000 or args.runs < 1:
         raise UsageError("--dossiers phải từ 1000 và --runs từ 1.")
-    run(args.db, dossiers=args.dossiers, runs=args.runs, long_years=args.long_years, out=args.out,
-        log=lambda line: print(line, flush=True))
+    try:
+        run(args.db, dossiers=args.dossiers, runs=args.runs, long_years=args.long_years, out=args.out,
+            log=lambda line: print(line, flush=True))
+    except BenchRefused as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import statistics
@@ -32,12 +33,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.engine import make_url
 
 from . import columnar, stats
 from .db import PROJECT_ROOT, dispose_engine, get_engine
-from .models import Agency, Base
+from .models import Agency, Base, Dossier, Setting
 from .store import ensure_agency
 from .synthetic import agencies, generate, write_csv
 
@@ -55,8 +56,35 @@ def _median(fn: Callable[[], Any], runs: int) -> float:
     return statistics.median(times)
 
 
+# A settings key the bench writes into every database it creates: only such a database, or one
+# without dossiers, may be wiped by a later run.
+BENCH_MARK = "bench_database"
+
+
+class BenchRefused(Exception):
+    """The target database holds dossiers the bench did not write: it will not drop them."""
+
+
+def check_target(url: str) -> None:
+    """Raise :class:`BenchRefused` unless the bench may drop and recreate the TTHC tables at ``url``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and (not parsed.database or not Path(parsed.database).exists()):
+        return
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if "dossiers" not in tables or conn.scalar(select(Dossier.id).limit(1)) is None:
+            return
+        if "settings" in tables and conn.scalar(select(Setting.value).where(Setting.key == BENCH_MARK)):
+            return
+    raise BenchRefused(f"Cơ sở dữ liệu «{parsed.render_as_string(hide_password=True)}» đã có hồ sơ. Lệnh bench "
+                       "xóa và tạo lại các bảng TTHC ở đó: hãy chỉ định một cơ sở dữ liệu trống dành riêng cho bench.")
+
+
 def _fresh(url: str) -> Engine:
-    """An empty TTHC schema at ``url`` (the bench drops and recreates its own tables there)."""
+    """An empty TTHC schema at ``url`` (the bench drops and recreates its own tables there, after
+    :func:`check_target`), marked as the bench's own."""
+    check_target(url)
     parsed = make_url(url)
     dispose_engine(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
@@ -66,6 +94,8 @@ def _fresh(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         Base.metadata.drop_all(engine)
         Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(Setting).values(key=BENCH_MARK, value=dt.date.today().isoformat()))
     columnar.CACHE.forget(engine)
     return engine
 
@@ -103,12 +133,21 @@ def _load(url: str, n: int, years: int, folder: Path, imports: int = 1) -> dict[
         start = time.perf_counter()
         stats.compute_stats(url, QUARTER, agency=AGENCY)
         cold_agency.append(time.perf_counter() - start)
-        with engine.connect() as conn:  # let the background build finish before the next import or timing
-            columnar.snapshot(conn, wait=True)
+        _await_copy(engine)  # the background build the first call started, before the next import or timing
     median = statistics.median(seconds)
     return {"rows": n, "imports": imports, "import_s": median, "rows_per_s": n / median,
             "import_s_each": seconds, "cold_after_import_province": statistics.median(cold_province),
             "cold_after_import_agency": statistics.median(cold_agency)}
+
+
+def _await_copy(engine: Engine) -> None:
+    """Wait for the columnar copy as the dashboard gets it: built in the background (a child process)."""
+    deadline = time.monotonic() + 3600
+    with engine.connect() as conn:
+        while columnar.snapshot(conn) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the columnar copy was not built within an hour")
+            time.sleep(0.1)
 
 
 def _stats_timings(url: str, runs: int) -> dict[str, float]:
@@ -126,10 +165,11 @@ def _stats_timings(url: str, runs: int) -> dict[str, float]:
     sidecar = columnar.sidecar_path(engine)
     if sidecar is not None:
         sidecar.unlink(missing_ok=True)
+    columnar.LAST_BUILD.clear()
     start = time.perf_counter()
-    with engine.connect() as conn:
-        columnar.snapshot(conn, wait=True)
+    _await_copy(engine)
     out["columnar_build_s"] = time.perf_counter() - start
+    out["columnar_build_peak_mb"] = columnar.LAST_BUILD.get("peak_mb", 0.0)
     out["cold_process_province"] = statistics.median(_cold_process(url, None) for _ in range(runs))
     out["cold_process_agency"] = statistics.median(_cold_process(url, AGENCY) for _ in range(runs))
     stats.compute_stats(url, QUARTER)
@@ -221,11 +261,20 @@ for i in range(int(os.environ["BENCH_RUNS"]) + 1):
     at.run()
     times.append(time.perf_counter() - start)
     assert not at.exception, at.exception
+# Every page, once the columnar copy this process keeps is ready (its memory counts too).
+from tthc_core import columnar
+from tthc_core.db import get_engine
+with get_engine(os.environ["TTHC_DATABASE_URL"]).connect() as conn:
+    deadline = time.monotonic() + 3600
+    while columnar.snapshot(conn) is None and time.monotonic() < deadline:  # as the dashboard gets it
+        time.sleep(0.2)
 for page in pages:
     at.switch_page(page).run()
     assert not at.exception, (page, at.exception)
-print(json.dumps({"first": times[0], "warm": sorted(times[1:])[len(times[1:]) // 2],
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# The peak of this process's own memory (VmHWM). Not getrusage's ru_maxrss, which Linux carries over
+# from the parent across fork and exec (here the bench process, gigabytes after its import).
+rss_mb = columnar.peak_memory_mb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"first": times[0], "warm": sorted(times[1:])[len(times[1:]) // 2], "rss_mb": rss_mb}))
 """ % QUARTER
 
 
@@ -256,6 +305,8 @@ def machine() -> dict[str, str]:
 def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_years: int = 10,
         out: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every measurement; write ``bench/results.md`` (or ``out``); return the numbers."""
+    if db:
+        check_target(db)  # before an hour of work, not after
     work = Path(tempfile.mkdtemp(prefix="tthc-bench-"))
     url3 = db or f"sqlite:///{work}/bench-3y.db"
     url10 = db or f"sqlite:///{work}/bench-10y.db"
@@ -286,7 +337,7 @@ def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_ye
         shutil.rmtree(work, ignore_errors=True)
     target = out or PROJECT_ROOT / "bench" / "results.md"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report(results), encoding="utf-8")
+    write_results(target, results)
     log(f"Đã ghi {target}")
     return results
 
@@ -295,17 +346,84 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms"
 
 
+ENGINES = {"sqlite": "SQLite, the embedded default", "postgresql": "PostgreSQL"}
+_SECTION = re.compile(r"<!-- bench:(\w+) -->\n(.*?)<!-- /bench:\1 -->", re.S)
+_RAW = re.compile(r"```json\n(.*?)\n```", re.S)
+
+
+def write_results(target: Path, results: dict[str, Any]) -> None:
+    """Write ``results`` into ``target``, keeping the other engines' sections already there, with a
+    side-by-side table of the key figures when there are several."""
+    runs: dict[str, dict[str, Any]] = {}
+    if target.exists():
+        for engine, body in _SECTION.findall(target.read_text(encoding="utf-8")):
+            raw = _RAW.search(body)
+            if raw and engine != results["engine"]:
+                runs[engine] = json.loads(raw.group(1))
+    runs[results["engine"]] = results
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(document(runs), encoding="utf-8")
+
+
+def document(runs: dict[str, dict[str, Any]]) -> str:
+    """``bench/results.md``: how it was run, the engines side by side, then each engine's section."""
+    ordered = [runs[e] for e in [*(e for e in ENGINES if e in runs), *sorted(set(runs) - set(ENGINES))]]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `python -m tthc_core bench` (SQLite, the embedded default) and `python -m tthc_core bench "
+        "--db postgresql://…` (PostgreSQL), on a deterministic synthetic province (tthc_core/synthetic.py). "
+        "Each engine's section keeps its own run; running one engine again replaces only its section.",
+        "",
+    ]
+    if len(ordered) > 1:
+        lines += ["## Side by side", "", "| measure | " + " | ".join(ENGINES.get(r["engine"], r["engine"])
+                                                                       for r in ordered) + " |",
+                  "|---|" + "---|" * len(ordered)]
+        for name, value in _KEY_FIGURES:
+            cells = []
+            for r in ordered:
+                try:
+                    cells.append(value(r))
+                except (KeyError, ZeroDivisionError):
+                    cells.append("—")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    for r in ordered:
+        lines += [f"<!-- bench:{r['engine']} -->", report(r), f"<!-- /bench:{r['engine']} -->", ""]
+    return "\n".join(lines)
+
+
+_KEY_FIGURES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("dossiers (3 years)", lambda r: f"{r['dossiers']:,}"),
+    ("import, rows/s", lambda r: f"{r['import']['rows_per_s']:,.0f}"),
+    ("quarter, province, first call after the import", lambda r: _ms(r["import"]["cold_after_import_province"])),
+    ("quarter, province, SQL path", lambda r: _ms(r["stats3"]["cold_sql_province"])),
+    ("quarter, one agency, SQL path", lambda r: _ms(r["stats3"]["cold_sql_agency"])),
+    ("quarter, province, warm", lambda r: _ms(r["stats3"]["warm_province"])),
+    ("ratio to DuckDB, province, warm", lambda r: f"{r['stats3']['warm_province'] / r['duckdb']['duckdb_province']:.2f}"),
+    ("long history / 3 years, SQL path, province",
+     lambda r: f"{r['stats_long']['cold_sql_province'] / r['stats3']['cold_sql_province']:.2f}"),
+    ("workbook export, province", lambda r: _ms(r["exports"]["workbook_province"])),
+    ("overview page, AppTest, warm", lambda r: _ms(r["apptest"]["overview_warm"])),
+    ("dashboard peak memory", lambda r: f"{r['apptest']['dashboard_rss_mb']:,.0f} MB"),
+]
+
+
 def report(r: dict[str, Any]) -> str:
-    """The results as Markdown, each target beside its measurement."""
+    """One engine's results as Markdown, each target beside its measurement."""
     s3, duck = r["stats3"], r["duckdb"]
     lines = [
-        f"# Benchmark — {r['dossiers']:,} dossiers, {r['engine']}",
+        f"## {ENGINES.get(r['engine'], r['engine'])}: {r['dossiers']:,} dossiers",
         "",
-        f"Run on {r['date']} with `python -m tthc_core bench --dossiers {r['dossiers']}`; each figure is the median "
+        f"Run on {r['date']} with `python -m tthc_core bench --dossiers {r['dossiers']}"
+        + ("" if r["engine"] == "sqlite" else " --db <URL>") + f"`; each figure is the median "
         f"of {r['runs']} runs unless it says otherwise. Quarter: {QUARTER} (report mode), by field.",
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in r["machine"].items()),
         "",
+        *([] if r["engine"] == "sqlite" else [
+            "The targets are set for the embedded default; they are shown here for comparison.", ""]),
         "| measure | result | target | met |",
         "|---|---|---|---|",
     ]
@@ -336,8 +454,8 @@ def report(r: dict[str, Any]) -> str:
     row("quarter stats, province, SQL path (before the copy exists)", _ms(s3["cold_sql_province"]), "< 1 s",
         s3["cold_sql_province"] < 1)
     row("quarter stats, one agency, SQL path", _ms(s3["cold_sql_agency"]), "< 1 s", s3["cold_sql_agency"] < 1)
-    row("building the columnar copy from the database (one run, in the background)",
-        f"{s3['columnar_build_s']:.1f} s", "", None)
+    row("building the columnar copy, in a background process (one run; its peak memory)",
+        f"{s3['columnar_build_s']:.1f} s ({s3.get('columnar_build_peak_mb', 0):,.0f} MB)", "", None)
     if "stats_long" in r:
         long_ = r["stats_long"]
         ratio = long_["warm_province"] / s3["warm_province"]
@@ -359,5 +477,5 @@ def report(r: dict[str, Any]) -> str:
     row("overview page, AppTest, first render in a new process", _ms(ap["overview_first"]), "", None)
     row("dashboard process peak memory (AppTest, every page)", f"{ap['dashboard_rss_mb']:,.0f} MB", "< 1,5 GB",
         ap["dashboard_rss_mb"] < 1536)
-    lines += ["", "Raw numbers (seconds):", "", "```json", json.dumps(r, indent=2, default=str), "```", ""]
+    lines += ["", "Raw numbers (seconds):", "", "```json", json.dumps(r, indent=2, default=str), "```"]
     return "\n".join(lines)
