@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Column, Engine, MetaData, Table, bindparam, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
