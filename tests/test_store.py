@@ -416,3 +416,14 @@ def test_agency_codes_match_regardless_of_case(sqlite_url):
         created = store.agency_ids(conn, ["Ubnd-X", "UBND-X"])
         assert created["Ubnd-X"] == created["UBND-X"]
         assert conn.scalar(select(func.count()).select_from(Agency)) == 2
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite's plan is pinned in test_stats
+def test_a_large_import_on_postgresql_leaves_fresh_planner_statistics(db_url, monkeypatch):
+    monkeypatch.setattr(store, "REBUILD_INDEXES_FROM", 10)
+    ids = _catalogue(db_url)
+    with get_engine(db_url).begin() as conn:
+        store.write_dossier_frame(conn, _generated(ids, 40, seed=12))
+    with get_engine(db_url).connect() as conn:
+        analyzed = conn.exec_driver_sql("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'dossiers'")
+        assert analyzed.scalar() is not None
