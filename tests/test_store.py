@@ -286,6 +286,16 @@ def test_sqlite_checks_constraints_again_after_a_bulk_write(sqlite_url):
             store.write_dossiers(conn, bad)
 
 
+def _assert_as_before(db_url, before, version):
+    """The same rows and data version as before, every index back, and (SQLite) an intact file."""
+    assert _stored(db_url) == before and data_version(db_url) == version
+    with get_engine(db_url).connect() as conn:
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("dossiers")}
+        if db_url.startswith("sqlite"):
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert {ix.name for ix in Dossier.__table__.indexes} <= indexes
+
+
 def test_a_failure_after_the_indexes_are_dropped_leaves_everything_as_before(db_url, monkeypatch):
     monkeypatch.setattr(store, "REBUILD_INDEXES_FROM", 10)
     ids = _catalogue(db_url)
@@ -301,12 +311,7 @@ def test_a_failure_after_the_indexes_are_dropped_leaves_everything_as_before(db_
         with get_engine(db_url).begin() as conn:
             store.write_dossier_frame(conn, _generated(ids, 200, seed=9))
 
-    assert _stored(db_url) == before and data_version(db_url) == version
-    with get_engine(db_url).connect() as conn:
-        indexes = {ix["name"] for ix in inspect(conn).get_indexes("dossiers")}
-        if db_url.startswith("sqlite"):
-            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-    assert {ix.name for ix in Dossier.__table__.indexes} <= indexes
+    _assert_as_before(db_url, before, version)
 
 
 KILLED_WRITER = textwrap.dedent("""
@@ -346,12 +351,7 @@ def test_kill_9_in_the_middle_of_a_bulk_write_leaves_the_database_as_before(db_u
                           env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, capture_output=True, timeout=300)
 
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()
-    assert _stored(db_url) == before and data_version(db_url) == version
-    with get_engine(db_url).connect() as conn:
-        indexes = {ix["name"] for ix in inspect(conn).get_indexes("dossiers")}
-        if db_url.startswith("sqlite"):
-            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
-    assert {ix.name for ix in Dossier.__table__.indexes} <= indexes
+    _assert_as_before(db_url, before, version)
 
 
 def test_prepare_dossier_is_what_insert_dossiers_and_write_dossiers_store(sqlite_url):

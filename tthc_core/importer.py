@@ -870,13 +870,20 @@ def _date_message(value: str, line: int) -> str:
     return f"không đọc được ngày «{value}» ({reason})"
 
 
-def _check_dossiers(table: _Table, columns: dict[str, int]) -> tuple[pd.DataFrame, _Checker]:
-    check = _Checker(table, columns, LABELS["dossiers"])
+def _first_checks(table: _Table, columns: dict[str, int], kind: str, limits: dict[str, int]
+                  ) -> tuple[pd.DataFrame, _Checker]:
+    """What every kind of file is checked for first (cells beyond the header, required cells, lengths),
+    and the empty frame of its rows."""
+    check = _Checker(table, columns, LABELS[kind])
     check.extra_cells()
-    for column in REQUIRED["dossiers"]:
+    for column in REQUIRED[kind]:
         check.required(column)
-    check.too_long(MAX_LENGTH)
-    out = pd.DataFrame(index=table.body.index)
+    check.too_long(limits)
+    return pd.DataFrame(index=table.body.index), check
+
+
+def _check_dossiers(table: _Table, columns: dict[str, int]) -> tuple[pd.DataFrame, _Checker]:
+    out, check = _first_checks(table, columns, "dossiers", MAX_LENGTH)
     for column in ("code", "agency_code", "procedure_code", "procedure_name", "field"):
         out[column] = check.text(column)
 
@@ -1012,12 +1019,7 @@ PROCEDURE_EMPTY = {"authority_level": "province", "regulated_by": "central"}
 
 
 def _check_procedures(table: _Table, columns: dict[str, int]) -> tuple[pd.DataFrame, _Checker]:
-    check = _Checker(table, columns, LABELS["procedures"])
-    check.extra_cells()
-    for column in REQUIRED["procedures"]:
-        check.required(column)
-    check.too_long(MAX_LENGTH_PROCEDURE)
-    out = pd.DataFrame(index=table.body.index)
+    out, check = _first_checks(table, columns, "procedures", MAX_LENGTH_PROCEDURE)
     for column in ("code", "name", "agency_code", "field"):
         out[column] = check.text(column)
 
