@@ -758,6 +758,16 @@ def test_skip_invalid_writes_good_rows_and_rejects_file_lists_the_bad_ones(db_ur
                                    "ích); không đọc được ngày «31/02/2022» (ngày hoặc giờ không tồn tại)")
 
 
+def test_written_rejects_keep_a_formula_like_cell_as_text(db_url, tmp_path):
+    data = csv_bytes([["STT", "Mã hồ sơ", "Hình thức nộp", "Ngày tiếp nhận"],
+                      ["1", "=HYPERLINK(\"http://x\")", "Fax", "01/04/2022"]])
+    result = import_file(db_url, data, filename="a.csv", agency="SLDTBXH", skip_invalid=True)
+    path = write_rejects(result, tmp_path / "loai.csv")
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rejects = list(csv.DictReader(f))
+    assert [r["Mã hồ sơ"] for r in rejects] == ["'=HYPERLINK(\"http://x\")"]
+
+
 def test_reimport_updates_existing_codes_and_counts_added_and_updated(db_url):
     import_file(db_url, dossier_file(good_row("HS-1", resolved_at=""), good_row("HS-2", resolved_at="")),
                 filename="a.csv")

@@ -154,8 +154,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .exports.csv import csv_bytes
-    from .importer import import_file
+    from .importer import import_file, write_rejects
 
     if args.rejects and not args.skip_invalid:
         raise UsageError("--rejects chỉ dùng cùng --skip-invalid.")
@@ -165,8 +164,8 @@ def cmd_import(args) -> int:
                          skip_invalid=args.skip_invalid)
     for problem in result.problems:
         print(problem.text(), file=sys.stderr)
-    if args.rejects:  # formula-like cells of the rejected rows neutralised (exports/csv.py)
-        args.rejects.write_bytes(csv_bytes(result.rejects_frame()))
+    if args.rejects:
+        write_rejects(result, args.rejects)
     print(result.summary())
     return 1 if result.problems and not args.skip_invalid else 0
 

@@ -131,9 +131,11 @@ class ImportResult:
 
 
 def write_rejects(result: ImportResult, path: str | os.PathLike) -> Path:
-    """Write the rejected rows as CSV (UTF-8 with BOM, so Excel opens it with the accents right)."""
+    """Write the rejected rows as CSV for Excel (UTF-8 with BOM, formula-like cells neutralised)."""
+    from .exports.csv import csv_bytes  # on demand: the exports package loads the Word and Excel writers
+
     path = Path(path)
-    result.rejects_frame().to_csv(path, index=False, encoding="utf-8-sig")
+    path.write_bytes(csv_bytes(result.rejects_frame()))
     return path
 
 
