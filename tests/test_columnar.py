@@ -151,3 +151,26 @@ def test_the_background_copy_is_built_in_a_child_process_and_equals_the_one_buil
     else:
         assert sidecar is None
         assert not {n for n in set(os.listdir(tempfile.gettempdir())) - leftovers if n.startswith("tthc-columns")}
+
+
+def test_the_sidecar_reads_back_exactly_without_building_any_ast(demo_copy, tmp_path, monkeypatch):
+    """Loaded on a background thread while Streamlit compiles a page: CPython 3.11.7 breaks when two
+    threads build ASTs at once (np.load does, for its headers), so reading the copy must not."""
+    import ast
+
+    engine = get_engine(demo_copy)
+    snap = columnar.load(engine)
+    path = columnar.sidecar_path(engine)
+    assert path.name.endswith(".db.columns") and path.exists()
+
+    def no_ast(*args, **kwargs):
+        raise AssertionError("the sidecar reader built an AST")
+
+    monkeypatch.setattr(ast, "parse", no_ast)
+    monkeypatch.setattr(ast, "literal_eval", no_ast)
+    again = columnar._read_sidecar(path, snap.version)
+    assert again is not None and _arrays(again) == _arrays(snap) and len(again) == 120_683
+    assert columnar._read_sidecar(path, "another version") is None
+    cut = tmp_path / "cut.columns"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert columnar._read_sidecar(cut, None) is None

@@ -88,7 +88,7 @@ def _fresh(url: str) -> Engine:
     parsed = make_url(url)
     dispose_engine(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
-        for suffix in ("", "-wal", "-shm", ".columns.npz"):
+        for suffix in ("", "-wal", "-shm", ".columns"):
             Path(parsed.database + suffix).unlink(missing_ok=True)
     engine = get_engine(url)
     if parsed.get_backend_name() != "sqlite":

@@ -18,6 +18,7 @@ database) that this process loads in a fraction of a second.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -163,29 +164,52 @@ def _partitions(conn, stmt, chunk: int):
 
 
 def sidecar_path(engine: Engine) -> Path | None:
-    """``<database file>.columns.npz`` for a SQLite file; ``None`` for servers and in-memory databases."""
+    """``<database file>.columns`` for a SQLite file; ``None`` for servers and in-memory databases."""
     if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
         return None
-    return Path(engine.url.database + ".columns.npz")
+    return Path(engine.url.database + ".columns")
+
+
+# The copy's file: this line, one line of JSON (version, then each array's name, dtype and length),
+# then the arrays' bytes one after the other. Not numpy's .npz: np.load reads its headers with
+# ast.literal_eval, and CPython 3.11 before 3.11.9 raises "AST constructor recursion depth mismatch"
+# when two threads build ASTs at once, as a background load and Streamlit compiling a page did.
+_SIDECAR_MAGIC = b"TTHC-COLUMNS 1\n"
+_ARRAYS = ("received", "resolved", "deadline", "agency", "field", "procedure", "channel", "status", "resolution",
+           "long_idx")
 
 
 def _read_sidecar(path: Path, version: str | None) -> DossierColumns | None:
     """The copy saved at ``path`` if it is of ``version`` (any version when None), else None."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            stored = str(data["version"])
-            if version is not None and stored != version:
+        with open(path, "rb") as f:
+            if f.readline() != _SIDECAR_MAGIC:
                 return None
-            return DossierColumns(version=stored, **{k: data[k] for k in data.files if k != "version"})
-    except (OSError, ValueError, KeyError):
+            header = json.loads(f.readline())
+            if version is not None and header["version"] != version:
+                return None
+            arrays = {}
+            for name, dtype, length in header["arrays"]:
+                arrays[name] = np.fromfile(f, dtype=np.dtype(dtype), count=length)
+                if len(arrays[name]) != length:
+                    return None  # cut short
+            if set(arrays) != set(_ARRAYS):
+                return None
+            return DossierColumns(version=header["version"], **arrays)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def _write_sidecar(path: Path, snap: DossierColumns) -> None:
-    arrays = {k: getattr(snap, k) for k in snap.__dataclass_fields__ if k != "version"}
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+    arrays = {k: np.ascontiguousarray(getattr(snap, k)) for k in _ARRAYS}
+    header = {"version": snap.version, "arrays": [[k, a.dtype.str, len(a)] for k, a in arrays.items()]}
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        np.savez(tmp, version=np.array(snap.version), **arrays)
+        with open(tmp, "wb") as f:
+            f.write(_SIDECAR_MAGIC)
+            f.write(json.dumps(header).encode() + b"\n")
+            for array in arrays.values():
+                f.write(memoryview(array).cast("B"))
         os.replace(tmp, path)  # readers see the old file or the new one, never half of one
     except OSError:
         tmp.unlink(missing_ok=True)
@@ -267,7 +291,7 @@ def _build_elsewhere(engine: Engine) -> DossierColumns | None:
 
     from .db import PROJECT_ROOT
 
-    out = sidecar or Path(tempfile.gettempdir()) / f"tthc-columns-{os.getpid()}-{threading.get_ident()}.npz"
+    out = sidecar or Path(tempfile.gettempdir()) / f"tthc-columns-{os.getpid()}-{threading.get_ident()}"
     url = engine.url if sidecar is None else engine.url.set(database=str(Path(engine.url.database).resolve()))
     # The URL (password included) goes by environment, not on a command line others can list.
     env = dict(os.environ, **{_CHILD_URL: url.render_as_string(hide_password=False), _CHILD_OUT: str(out)})
