@@ -60,8 +60,8 @@ def test_deadlines_and_resolutions_by_column_are_the_rules(rows):
              for shift in (-1, 0, 1, 86_399_999_999, 86_400_000_000)]
     due, resolved, status = (list(c) for c in zip(*rows))
 
-    deadlines = store.deadlines(_column(due))
-    resolutions = store.resolutions(_column(due), _column(resolved), np.array(status, dtype=object))
+    deadlines = rules.deadlines(_column(due))
+    resolutions = rules.resolutions(_column(due), _column(resolved), np.array(status, dtype=object))
 
     assert [_python(d) for d in deadlines] == [rules.deadline_of(d) for d in due]
     assert list(resolutions) == [rules.resolution_of(d, r, s) for d, r, s in rows]

@@ -1,11 +1,15 @@
 """Row-level counting rules of domain.md §4: a dossier's deadline and how it was resolved.
 
-These are the only places that decide early / on time / late; :mod:`tthc_core.stats` counts the
-stored results per period and adds the period-dependent rules (received, carried over, pending).
+These are the only places that decide early / on time / late, for one row (``deadline_of``,
+``resolution_of``) and for whole columns of a large import (``deadlines``, ``resolutions``, tested
+against the row forms); :mod:`tthc_core.stats` counts the stored results per period and adds the
+period-dependent rules (received, carried over, pending).
 """
 from __future__ import annotations
 
 import datetime as dt
+
+import numpy as np
 
 # Withdrawn and returned dossiers count as resolved on time (provincial practice, domain.md §4).
 ALWAYS_ON_TIME = ("withdrawn", "returned")
@@ -43,3 +47,33 @@ def derive_dossier(row: dict) -> dict:
     row["deadline_at"] = deadline_of(row.get("due_at"))
     row["resolution"] = resolution_of(row.get("due_at"), row.get("resolved_at"), row.get("status", "normal"))
     return row
+
+
+# --- the same rules by column (numpy datetime64 arrays, NaT where missing) ---
+
+_DAY = np.timedelta64(1, "D")
+
+
+def _day_of(moments: np.ndarray) -> np.ndarray:
+    """The calendar day of each moment (datetime64[D], floor, so also right before 1970)."""
+    return moments.astype("datetime64[D]")
+
+
+def deadlines(due: np.ndarray) -> np.ndarray:
+    """:func:`deadline_of` by column: the next midnight for a date-only due date."""
+    midnight = due == _day_of(due)
+    return np.where(midnight, due + _DAY, due)
+
+
+def resolutions(due: np.ndarray, resolved: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """:func:`resolution_of` by column: early / on_time / late, None while open."""
+    midnight = due == _day_of(due)
+    deadline = deadlines(due)
+    early = _day_of(resolved) < _day_of(due)
+    late = np.where(midnight, resolved >= deadline, resolved > deadline)
+    always_on_time = np.isin(status, ALWAYS_ON_TIME) | np.isnat(due)
+    result = np.full(len(due), "on_time", dtype=object)
+    result[early & ~always_on_time] = "early"
+    result[late & ~early & ~always_on_time] = "late"
+    result[np.isnat(resolved)] = None
+    return result

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from .db import SQLITE_MAX_PARAMETERS, bulk_insert, bump_data_version, insert_columns, upsert
 from .models import CHANNELS, RESOLUTIONS, STATUSES, Agency, Dossier, Field, Procedure
-from .rules import ALWAYS_ON_TIME, derive_dossier
+from .rules import deadlines, derive_dossier, resolutions
 from .workdays import WorkCalendar, load_calendar
 
 DEFAULT_AGENCY_CODE = "DEFAULT"
@@ -336,34 +336,6 @@ def _timestamps(values: pd.Series) -> np.ndarray:
         .astype("datetime64[us]")
 
 
-_DAY = np.timedelta64(1, "D")
-
-
-def _day_of(moments: np.ndarray) -> np.ndarray:
-    """The calendar day of each moment (datetime64[D], floor, so also right before 1970)."""
-    return moments.astype("datetime64[D]")
-
-
-def deadlines(due: np.ndarray) -> np.ndarray:
-    """:func:`tthc_core.rules.deadline_of` by column: the next midnight for a date-only due date."""
-    midnight = due == _day_of(due)
-    return np.where(midnight, due + _DAY, due)
-
-
-def resolutions(due: np.ndarray, resolved: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """:func:`tthc_core.rules.resolution_of` by column: early / on_time / late, None while open."""
-    midnight = due == _day_of(due)
-    deadline = deadlines(due)
-    early = _day_of(resolved) < _day_of(due)
-    late = np.where(midnight, resolved >= deadline, resolved > deadline)
-    always_on_time = np.isin(status, ALWAYS_ON_TIME) | np.isnat(due)
-    result = np.full(len(due), "on_time", dtype=object)
-    result[early & ~always_on_time] = "early"
-    result[late & ~early & ~always_on_time] = "late"
-    result[np.isnat(resolved)] = None
-    return result
-
-
 def _due_dates(received: np.ndarray, position: np.ndarray, cutoff: np.ndarray, catalogue: list,
                calendar: WorkCalendar) -> np.ndarray:
     """``calendar.due_date`` for each row, called once per (procedure, day, received after its cut-off).
@@ -371,7 +343,7 @@ def _due_dates(received: np.ndarray, position: np.ndarray, cutoff: np.ndarray, c
     ``position`` is each row's procedure in ``catalogue``; ``cutoff`` its same-day cut-off hour as a
     time of day (NaT: none).
     """
-    day = _day_of(received)
+    day = received.astype("datetime64[D]")
     after = ~np.isnat(cutoff) & (received - day >= cutoff)
     keys = pd.DataFrame({"procedure": position, "day": day, "after": after})
     first = ~keys.duplicated().to_numpy()
