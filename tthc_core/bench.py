@@ -264,11 +264,9 @@ for i in range(int(os.environ["BENCH_RUNS"]) + 1):
     assert not at.exception, at.exception
 # Every page, once the columnar copy this process keeps is ready (its memory counts too).
 from tthc_core import columnar
+from tthc_core.bench import _await_copy
 from tthc_core.db import get_engine
-with get_engine(os.environ["TTHC_DATABASE_URL"]).connect() as conn:
-    deadline = time.monotonic() + 3600
-    while columnar.snapshot(conn) is None and time.monotonic() < deadline:  # as the dashboard gets it
-        time.sleep(0.2)
+_await_copy(get_engine(os.environ["TTHC_DATABASE_URL"]))
 for page in pages:
     at.switch_page(page).run()
     assert not at.exception, (page, at.exception)

@@ -20,7 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, String, case, func, select, type_coerce
 
+from .db import PROJECT_ROOT
 from .models import Dossier, Setting
 
 WINDOW = dt.timedelta(days=180)
@@ -284,13 +289,6 @@ def _build_elsewhere(engine: Engine) -> DossierColumns | None:
             current = _read_sidecar(sidecar, dossiers_version(conn)) if sidecar.exists() else None
         if current is not None:
             return current
-    import subprocess
-    import sys
-    import tempfile
-    import time
-
-    from .db import PROJECT_ROOT
-
     out = sidecar or Path(tempfile.gettempdir()) / f"tthc-columns-{os.getpid()}-{threading.get_ident()}"
     url = engine.url if sidecar is None else engine.url.set(database=str(Path(engine.url.database).resolve()))
     # The URL (password included) goes by environment, not on a command line others can list.
