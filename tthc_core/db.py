@@ -82,7 +82,32 @@ def _create(url: str) -> Engine:
             url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
         engine = create_engine(url, pool_pre_ping=True)
     Base.metadata.create_all(engine)
+    add_missing_columns(engine)
     return engine
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Bring a database written by an earlier version up to the models: add the columns it lacks.
+
+    Only additive changes happen between versions (new nullable columns, or columns with a server
+    default), so ``ALTER TABLE … ADD COLUMN`` is the whole migration; new tables come from
+    ``create_all``. Returns ``table.column`` for each column added.
+    """
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.schema import CreateColumn
+
+    inspector = sa_inspect(engine)
+    added: list[str] = []
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {ddl}')
+                added.append(f"{table.name}.{column.name}")
+    return added
 
 
 def dispose_engine(db: str | Engine) -> None:

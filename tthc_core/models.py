@@ -33,7 +33,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 AGENCY_LEVELS = ("province", "district", "commune")
 CHANNELS = ("online", "direct", "postal")
-STATUSES = ("normal", "withdrawn", "returned", "suspended")
+# ``stopped``: TrangThaiHoSo 8 (Dừng xử lý), ended like a withdrawal (domain.md §4b; a setting may
+# count it as suspended instead).
+STATUSES = ("normal", "withdrawn", "returned", "suspended", "stopped")
+# Whether the one-stop desk accepted the dossier: TrangThaiHoSo 1 (Mới đăng ký) and 3 (Không được tiếp
+# nhận) were never received and stay outside every II.06a column (domain.md §4b).
+INTAKES = ("accepted", "not_accepted", "refused")
+# DuocThanhToanTrucTuyen 1 / 2 (qd766.md 3.6); NULL: not paid online.
+PAYMENT_PLATFORMS = ("dvcqg", "local_gateway")
+APPLICANT_TYPES = {1: "citizen", 2: "business", 3: "state_agency", 4: "organisation"}
+FEEDBACK_STATES = ("waiting", "processing", "handled")
 RESOLUTIONS = ("early", "on_time", "late")
 
 
@@ -88,6 +97,19 @@ class Procedure(Base):
     same_day_cutoff: Mapped[dt.time | None] = mapped_column()
     active_from: Mapped[dt.date | None] = mapped_column(Date)
     active_to: Mapped[dt.date | None] = mapped_column(Date)
+    # --- QĐ 766 catalogue facts (qd766.md §5); NULL = not known, never read as "no" ---
+    has_fee: Mapped[bool | None] = mapped_column(Boolean)  # the catalogue fee is set and not 0
+    requires_paper_result: Mapped[bool | None] = mapped_column(Boolean)
+    # comma-separated APPLICANT_TYPES values, e.g. "citizen,business"
+    applicant_types: Mapped[str | None] = mapped_column(String(128))
+    eligible_full_online: Mapped[bool | None] = mapped_column(Boolean)
+    decision_at: Mapped[dt.date | None] = mapped_column(Date)  # ngày quyết định công bố (QĐCB)
+    legal_basis_effective_at: Mapped[dt.date | None] = mapped_column(Date)  # latest effective date
+    publicized_at: Mapped[dt.date | None] = mapped_column(Date)
+    # how many of the seven parts of NĐ 63/2010 Art. 8(2) the publicized record carries (0..7)
+    public_parts: Mapped[int | None] = mapped_column(Integer)
+    # the procedure's maximum time in its own unit, for 2.1 without a due date
+    time_unit: Mapped[str | None] = mapped_column(String(16))  # hours / days / working_days / months
 
     __table_args__ = (
         UniqueConstraint("agency_id", "code", name="uq_procedure_agency_code"),
@@ -116,9 +138,40 @@ class Dossier(Base):
     apology_count: Mapped[int] = mapped_column(Integer, default=0)
     deadline_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(String(16))
+    # --- the national sync record's lifecycle (dvcqg-sync.md §3, domain.md §4b); NULL = not sent ---
+    source_status: Mapped[int | None] = mapped_column(Integer)  # TrangThaiHoSo 1..10 as received
+    intake: Mapped[str] = mapped_column(String(16), server_default="accepted")
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NgayNopHoSo
+    refused_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NgayTuChoi
+    result_returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NgayTra (status 10)
+    # status 7 without NgayKetThucXuLy: the citizen asked to withdraw; still pending
+    withdrawal_requested: Mapped[bool] = mapped_column(Boolean, server_default="0")
+    applicant_type: Mapped[int | None] = mapped_column(Integer)  # LoaiDoiTuong 1..4
+    result_by_post: Mapped[bool | None] = mapped_column(Boolean)  # HinhThuc 1
+    handling_unit: Mapped[str | None] = mapped_column(String(255))  # PhongBanXuLy of the latest step
+    procedure_code: Mapped[str | None] = mapped_column(String(64))  # MaTTHC as sent
+    fee_lines: Mapped[int] = mapped_column(Integer, server_default="0")
+    fee_total: Mapped[Decimal | None] = mapped_column(Numeric(16, 0))  # Σ Gia (VND); NULL: no fee line
+    paid_online_via: Mapped[str | None] = mapped_column(String(16))  # PAYMENT_PLATFORMS or NULL
+    has_digitised_components: Mapped[bool | None] = mapped_column(Boolean)  # HoSoCoThanhPhanSoHoa
+    components: Mapped[int] = mapped_column(Integer, server_default="0")  # TaiLieuNop, not deleted
+    components_digitised: Mapped[int] = mapped_column(Integer, server_default="0")
+    components_reused: Mapped[int] = mapped_column(Integer, server_default="0")
+    components_from_store: Mapped[int] = mapped_column(Integer, server_default="0")
+    e_results: Mapped[int] = mapped_column(Integer, server_default="0")  # results with code + link
+    e_result_url: Mapped[str | None] = mapped_column(Text)
+    vneid_authenticated: Mapped[bool | None] = mapped_column(Boolean)
+    db_connections: Mapped[str | None] = mapped_column(String(255))  # DSKetNoiCSDL MaCSDL, comma-separated
+    filed_on_national_portal: Mapped[bool | None] = mapped_column(Boolean)  # NoiNopHoSo 1 (inferred)
+    synced_to_portal: Mapped[bool | None] = mapped_column(Boolean)  # 766 1.4
+    # supplement rounds stored in supplement_rounds; the count lets period queries skip the rest
+    supplement_rounds: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
         CheckConstraint(f"channel IN {CHANNELS}", name="ck_dossier_channel"),
+        CheckConstraint(f"intake IN {INTAKES}", name="ck_dossier_intake"),
+        CheckConstraint(f"paid_online_via IS NULL OR paid_online_via IN {PAYMENT_PLATFORMS}",
+                        name="ck_dossier_paid_online"),
         CheckConstraint(f"status IN {STATUSES}", name="ck_dossier_status"),
         CheckConstraint(f"resolution IS NULL OR resolution IN {RESOLUTIONS}", name="ck_dossier_resolution"),
         # A named index rather than an inline UNIQUE constraint: SQLite cannot drop the latter, and a
@@ -130,6 +183,76 @@ class Dossier(Base):
         Index("ix_dossiers_agency_received", "agency_id", "received_at"),
         Index("ix_dossiers_received", "received_at"),
         Index("ix_dossiers_resolved", "resolved_at"),
+    )
+
+
+class SupplementRound(Base):
+    """One supplement (bổ sung) round of a dossier: DanhSachHoSoBoSung (dvcqg-sync.md §3.3).
+
+    The rounds make a past cut-off exact whatever the dossier's current status (domain.md §4b): a
+    dossier is suspended at C while a round requested by C is not supplied by C, and the due date in
+    force at C is the ``due_before`` of the first round requested after C.
+    """
+
+    __tablename__ = "supplement_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order of the request
+    requested_at: Mapped[dt.datetime] = mapped_column(DateTime)  # NgayBoSung
+    supplied_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NgayTiepNhanBoSung
+    due_before: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NgayHenTraTruoc
+    due_after: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NgayHenTraMoi
+
+    __table_args__ = (Index("ix_supplement_rounds_dossier", "dossier_id", "requested_at"),)
+
+
+class ProgressStep(Base):
+    """One processing step of a dossier: CapNhatTienDoHoSoMC (dvcqg-sync.md §5)."""
+
+    __tablename__ = "progress_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)  # ThoiDiemXuLy
+    status: Mapped[int | None] = mapped_column(Integer)  # TrangThai, the §4.1 code after the step
+    unit: Mapped[str | None] = mapped_column(String(255))  # PhongBanXuLy
+    handler: Mapped[str | None] = mapped_column(String(255))  # NguoiXuLy
+    handler_title: Mapped[str | None] = mapped_column(String(255))  # ChucDanh
+    content: Mapped[str | None] = mapped_column(Text)  # NoiDungXuLy
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NgayBatDau
+    step_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # NgayKetThucTheoQuyDinh
+
+    __table_args__ = (UniqueConstraint("dossier_id", "at", "status", name="uq_progress_step"),)
+
+
+class Feedback(Base):
+    """A citizen's feedback or petition (phản ánh, kiến nghị, PAKN) and its handling steps (qd766.md §4)."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(128), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    procedure_code: Mapped[str | None] = mapped_column(String(64))
+    dossier_code: Mapped[str | None] = mapped_column(String(128))  # 5.4: a PAKN about a dossier
+    classification: Mapped[str | None] = mapped_column(String(32))  # procedure / conduct (5.1)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime)  # the citizen sent it
+    transferred_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # latest transfer (VPCP, agency)
+    first_received_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    rejected_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    first_supplement_request_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    answer_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # "chờ công khai" step
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    dislikes: Mapped[int] = mapped_column(Integer, default=0)
+    follow_up_dissatisfied: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        CheckConstraint(f"state IN {FEEDBACK_STATES}", name="ck_feedback_state"),
+        Index("ix_feedback_agency_sent", "agency_id", "sent_at"),
     )
 
 
