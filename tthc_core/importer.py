@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection
 
 from . import store
 from .db import get_engine
+from .problems import Problem
 from .formatting import fmt_date, fmt_int
 from .models import Agency, Procedure
 
@@ -49,23 +50,6 @@ HEADER_SEARCH_ROWS = 30
 # --------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------
-
-@dataclass
-class Problem:
-    """One reason a row (or the whole file) was rejected."""
-
-    line: int  # as the user sees it in the file or sheet; the header is usually line 1
-    column: str  # the header as written in the file, else the canonical column; "" for the whole row
-    message: str  # Vietnamese
-    value: str = ""  # the raw text of the cell
-    raw: dict[str, str] | None = None  # the original row (header → text); None for file problems
-
-    def text(self) -> str:
-        """``Dòng 5, cột «Ngày tiếp nhận»: không đọc được ngày «31/02/2022».``"""
-        where = f"Dòng {self.line}" + (f", cột «{self.column}»" if self.column else "")
-        message = self.message if self.message.endswith((".", "!", "?")) else self.message + "."
-        return f"{where}: {message}"
-
 
 @dataclass
 class ImportResult:
