@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from tthc_core import ui
+from tthc_core import columnar, ui
 
 HERE = Path(__file__).parent
 
@@ -23,6 +23,7 @@ st.set_page_config(
 )
 
 url = ui.prepare_database()
+columnar.use_fast_path(url)  # the figures come from the in-memory columnar copy once it is built
 
 PAGES = [
     st.Page("pages/1_tong_quan.py", title="Tổng quan", icon=":material/dashboard:", url_path="tong_quan",

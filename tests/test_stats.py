@@ -288,10 +288,10 @@ def test_a_period_reads_the_dossiers_active_in_it_not_the_whole_history(demo_url
 
     from tthc_core.models import Dossier
     from tthc_core.periods import parse_period
-    from tthc_core.stats import in_scope
+    from tthc_core.counting import CountingSettings, sql_scope
 
     d = Dossier.__table__.c
-    stmt = (select(d.field_id, func.count()).where(*in_scope(parse_period("2022-Q2"), None, "include"))
+    stmt = (select(d.field_id, func.count()).where(*sql_scope(parse_period("2022-Q2"), None, CountingSettings()))
             .group_by(d.field_id))
     engine = get_engine(demo_url)
     sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))

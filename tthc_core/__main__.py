@@ -171,9 +171,11 @@ def cmd_import(args) -> int:
 
 
 def cmd_stats(args) -> int:
+    from .columnar import use_fast_path
     from .formatting import fmt_int
     from .stats import COUNT_KEYS, compute_stats
 
+    use_fast_path(args.db)
     result = compute_stats(args.db, args.period, mode=args.mode, agency=args.agency, by=args.by)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=_json_default, indent=2))
@@ -203,9 +205,11 @@ def cmd_stats(args) -> int:
 def cmd_export(args) -> int:
     if not args.out and not args.docx:
         raise UsageError("Cần --out FILE.xlsx hoặc --docx FILE.docx.")
+    from .columnar import use_fast_path
     from .exports import write_docx, write_workbook
     from .reports import frozen_note, report_figures
 
+    use_fast_path(args.db)
     # One set of figures for both files; a frozen period prints its signed figures.
     figures = report_figures(args.db, args.period, args.mode, args.agency)
     note = frozen_note(figures)

@@ -36,7 +36,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.engine import make_url
 
-from . import columnar, stats
+from . import columnar, counting, stats
 from .db import PROJECT_ROOT, dispose_engine, get_engine
 from .models import Agency, Base, Dossier, Setting
 from .store import ensure_agency
@@ -97,6 +97,7 @@ def _fresh(url: str) -> Engine:
     with engine.begin() as conn:
         conn.execute(insert(Setting).values(key=BENCH_MARK, value=dt.date.today().isoformat()))
     columnar.CACHE.forget(engine)
+    columnar.use_fast_path(engine)  # as the dashboard and the CLI count
     return engine
 
 
@@ -152,14 +153,13 @@ def _await_copy(engine: Engine) -> None:
 
 def _stats_timings(url: str, runs: int) -> dict[str, float]:
     """Cold (SQL path), cold in a new process with the sidecar, and warm, for province and agency."""
-    engine = get_engine(url)
+    engine = columnar.use_fast_path(url, enabled=False)
     out: dict[str, float] = {}
-    stats.USE_COLUMNAR = False
     try:
         out["cold_sql_province"] = _median(lambda: stats.compute_stats(url, QUARTER), runs)
         out["cold_sql_agency"] = _median(lambda: stats.compute_stats(url, QUARTER, agency=AGENCY), runs)
     finally:
-        stats.USE_COLUMNAR = True
+        columnar.use_fast_path(engine)
     # Built from scratch and timed here (the import's own build ran in the background).
     columnar.CACHE.forget(engine)
     sidecar = columnar.sidecar_path(engine)
@@ -181,9 +181,8 @@ def _stats_timings(url: str, runs: int) -> dict[str, float]:
 _COLD = """
 import sys, time, json
 from tthc_core import columnar, stats
-from tthc_core.db import get_engine
 url, agency = sys.argv[1], sys.argv[2] or None
-engine = get_engine(url)
+engine = columnar.use_fast_path(url)
 start = time.perf_counter()
 if engine.dialect.name == "sqlite":  # the copy's sidecar; a server has none, its first call is the SQL path's
     with engine.connect() as conn:
@@ -209,15 +208,15 @@ def _duckdb(url: str, runs: int) -> dict[str, float]:
     with engine.connect() as conn:
         snap = columnar.snapshot(conn, wait=True)
         period = stats.parse_period(QUARTER)
-        start, cutoff = stats._bounds(period)
-        judged = stats.overdue_moment(period)
+        start, cutoff = counting.bounds(period)
+        judged = counting.overdue_moment(period)
     frame = pd.DataFrame({k: getattr(snap, k) for k in ("received", "resolved", "deadline", "agency", "field",
                                                         "channel", "status", "resolution")})
     con = duckdb.connect()
     con.register("frame", frame)
     con.execute("CREATE TABLE d AS SELECT * FROM frame")
     con.unregister("frame")
-    s, c, j = columnar.to_us(start), columnar.to_us(cutoff), columnar.to_us(judged)
+    s, c, j = counting.to_us(start), counting.to_us(cutoff), counting.to_us(judged)
     with engine.connect() as conn:
         agency_id = conn.scalar(select(Agency.id).where(Agency.code == AGENCY))
 

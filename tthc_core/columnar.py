@@ -1,12 +1,11 @@
 """A columnar in-memory copy of the dossiers, keyed by the dossiers' version: the fast path of II.06a.
 
 SQL over a few hundred thousand active rows costs SQLite about a second; the same counts over numpy
-arrays cost milliseconds. :func:`grouped_counts` applies exactly the conditions of
-:func:`tthc_core.stats.count_conditions` (tests compare both paths on randomised data), and only to
-the dossiers that can be active in the period, so the cost follows the period, not the history:
-
-- arrays are sorted by ``received_at``; a period [S, E] reads the slice received in
-  [S - WINDOW, E] plus the few dossiers that stayed open longer than WINDOW (``long_idx``).
+arrays cost milliseconds. This module keeps the copy (arrays sorted by ``received_at``, with
+``long_idx`` listing the dossiers open longer than ``counting.WINDOW``); the rules that count over it
+are :func:`tthc_core.counting.column_grouped_counts`, beside their SQL form. An engine counts from the
+copy only when the application asks for it (:func:`use_fast_path`): the dashboard and the CLI do,
+library calls and tests count in SQL.
 
 The copy is built in the background the first time it is asked for (or when the dossiers' version
 changed); until it is ready, callers use the SQL path, so nobody waits for it. The build runs in a
@@ -17,7 +16,6 @@ database) that this process loads in a fraction of a second.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -25,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,22 +33,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, String, case, func, select, type_coerce
 
-from .db import PROJECT_ROOT
+from .counting import CHANNEL_CODES, NEVER, RESOLUTION_CODES, STATUS_CODES, WINDOW_US
+from .db import PROJECT_ROOT, get_engine
 from .models import Dossier, Setting
 
-WINDOW = dt.timedelta(days=180)
-NEVER = np.iinfo(np.int64).max
-CHANNELS = {"online": 0, "direct": 1, "postal": 2}
-STATUSES = {"normal": 0, "withdrawn": 1, "returned": 2, "suspended": 3}
-RESOLUTIONS = {None: 0, "early": 1, "on_time": 2, "late": 3}
 VERSION_KEY = "dossiers_version"
-_EPOCH = dt.datetime(1970, 1, 1)
-
-
-def to_us(moment: dt.datetime) -> int:
-    """Microseconds since 1970 of a naive timestamp (the database's own convention)."""
-    delta = moment - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 @dataclass(frozen=True)
@@ -121,7 +109,8 @@ def load(engine: Engine, chunk: int = 100_000) -> DossierColumns:
         # while the dashboard answers from SQL meanwhile.
         stmt = select(stamp(d.received_at), stamp(d.resolved_at), stamp(d.deadline_at),
                       *(func.coalesce(c, -1) for c in (d.agency_id, d.field_id, d.procedure_id)),
-                      _codes(d.channel, CHANNELS), _codes(d.status, STATUSES), _codes(d.resolution, RESOLUTIONS),
+                      _codes(d.channel, CHANNEL_CODES), _codes(d.status, STATUS_CODES),
+                      _codes(d.resolution, RESOLUTION_CODES),
                       ).order_by(d.id)
         for rows in _partitions(conn, stmt, chunk):
             received, resolved, deadline, agency, field, procedure, channel, status, resolution = zip(*rows)
@@ -141,7 +130,7 @@ def load(engine: Engine, chunk: int = 100_000) -> DossierColumns:
     arrays = {k: v[order] for k, v in arrays.items()}
     with np.errstate(over="ignore"):
         long_open = ((arrays["resolved"] == NEVER)
-                     | (arrays["resolved"] - arrays["received"] > int(WINDOW.total_seconds() * 1e6)))
+                     | (arrays["resolved"] - arrays["received"] > WINDOW_US))
     snap = DossierColumns(version=version, long_idx=np.flatnonzero(long_open), **arrays)
     if sidecar is not None:
         _write_sidecar(sidecar, snap)
@@ -355,52 +344,23 @@ def snapshot(conn, wait: bool = False) -> DossierColumns | None:
     return CACHE.get(conn.engine, dossiers_version(conn), wait=wait)
 
 
-def grouped_counts(cols: DossierColumns, start: dt.datetime, cutoff: dt.datetime, judged_at: dt.datetime,
-                   agency_ids: list[int] | None, by: str, exclude_withdrawn_returned: bool) -> dict[Any, dict[str, int]]:
-    """``{group id (None when unknown): counts}``, the same as the SQL GROUP BY of stats."""
-    s, c, j = to_us(start), to_us(cutoff), to_us(judged_at)
-    lo = int(np.searchsorted(cols.received, s - int(WINDOW.total_seconds() * 1e6)))
-    hi = int(np.searchsorted(cols.received, c))
-    extra = cols.long_idx[: int(np.searchsorted(cols.long_idx, lo))]
-    group_of = {"field": cols.field, "agency": cols.agency, "level": cols.agency, "procedure": cols.procedure}[by]
-    size = cols.group_size
-    totals: dict[str, np.ndarray] = {}
-    for part in (slice(lo, hi), extra):
-        t, q = cols.received[part], cols.resolved[part]
-        scope = (t < c) & (q >= s)
-        if agency_ids is not None:
-            scope &= np.isin(cols.agency[part], np.asarray(agency_ids, dtype=np.int64))
-        status = cols.status[part]
-        if exclude_withdrawn_returned:
-            scope &= (status != STATUSES["withdrawn"]) & (status != STATUSES["returned"])
-        idx = np.flatnonzero(scope)
-        if not len(idx):
-            continue
-        t, q, status = t[idx], q[idx], status[idx]
-        g = group_of[part][idx] + 1
-        channel, resolution, deadline = cols.channel[part][idx], cols.resolution[part][idx], cols.deadline[part][idx]
-        new = t >= s
-        resolved = q < c
-        pending = ~resolved
-        in_time = (status == STATUSES["suspended"]) | (deadline >= j)
-        masks = {
-            "received_total": None,
-            "received_online": new & (channel == CHANNELS["online"]),
-            "received_offline": new & (channel != CHANNELS["online"]),
-            "received_postal": new & (channel == CHANNELS["postal"]),
-            "carried_over": ~new,
-            "resolved_total": resolved,
-            "resolved_early": resolved & (resolution == RESOLUTIONS["early"]),
-            "resolved_on_time": resolved & (resolution == RESOLUTIONS["on_time"]),
-            "resolved_late": resolved & (resolution == RESOLUTIONS["late"]),
-            "pending_total": pending,
-            "pending_in_time": pending & in_time,
-            "pending_overdue": pending & ~in_time,
-        }
-        for key, mask in masks.items():
-            counted = np.bincount(g if mask is None else g[mask], minlength=size)
-            totals[key] = totals[key] + counted if key in totals else counted
-    if not totals:
-        return {}
-    present = np.flatnonzero(totals["received_total"])
-    return {(None if gid == 0 else int(gid) - 1): {k: int(v[gid]) for k, v in totals.items()} for gid in present}
+# Engines whose counts come from the copy (counting.column_grouped_counts) once it is ready. Off by
+# default: a library call, a test, a one-off script count in SQL and never start a background build.
+_FAST_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+def use_fast_path(db: str | Engine | None = None, enabled: bool = True) -> Engine:
+    """Count from the columnar copy on this engine (the dashboard, the CLI's ``stats`` and ``export``)."""
+    engine = get_engine(db)
+    if enabled:
+        _FAST_ENGINES.add(engine)
+    else:
+        _FAST_ENGINES.discard(engine)
+    return engine
+
+
+def fast_snapshot(conn) -> DossierColumns | None:
+    """The copy to count from on ``conn``: None when its engine counts in SQL or the copy is not ready."""
+    if conn.engine not in _FAST_ENGINES:
+        return None
+    return snapshot(conn)

@@ -8,7 +8,10 @@
   conditions that count them.
 - :func:`kpis`, :func:`qd766_scores`, :func:`identity_failures`, :func:`data_quality`.
 
-Aggregation runs in the database (one GROUP BY per table); Python only arranges the rows.
+The counting rules themselves (scope and every count, in SQL and by column) are in
+:mod:`tthc_core.counting`; here they are grouped, labelled and checked. Aggregation runs in the
+database (one GROUP BY per table), or over the columnar copy when the application turned that on for
+its engine (:func:`tthc_core.columnar.use_fast_path`); Python only arranges the rows.
 """
 from __future__ import annotations
 
@@ -16,24 +19,29 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Sequence
 
-from sqlalchemy import Boolean, Engine, and_, case, distinct, func, or_, select, true
+from sqlalchemy import Engine, and_, case, distinct, func, or_, select, true
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from . import columnar
 from .auth import Scope, restrict
+from .counting import (
+    COUNT_KEYS,
+    CountingSettings,
+    bounds,
+    column_grouped_counts,
+    counting_settings,
+    overdue_moment,
+    sql_conditions,
+    sql_grouped_counts,
+    sql_scope,
+    sum_counts,
+    zero_counts,
+)
 from .db import get_engine
 from .formatting import fmt_int, ratio_percent
-from .models import Agency, Dossier, Field, Procedure, Setting
+from .models import Agency, Dossier, Field, Procedure
 from .periods import Period, parse_period
-
-COUNT_KEYS = (
-    "received_total", "received_online", "received_offline", "received_postal", "carried_over",
-    "resolved_total", "resolved_early", "resolved_on_time", "resolved_late",
-    "pending_total", "pending_in_time", "pending_overdue",
-)
 
 # Column numbers of form II.06a for each count (received_postal is not on the form).
 FORM_COLUMNS = {
@@ -93,7 +101,6 @@ LEVEL_LABELS = {"province": "Cấp tỉnh", "district": "Cấp huyện", "commun
 NO_FIELD = "Chưa xác định lĩnh vực"
 NO_PROCEDURE = "Chưa xác định thủ tục"
 BY_CHOICES = ("field", "agency", "procedure", "level")
-WITHDRAWN_RETURNED = ("on_time", "exclude")
 
 
 class StatsError(ValueError):
@@ -101,15 +108,8 @@ class StatsError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# Scope and conditions
+# Arguments
 # --------------------------------------------------------------------------------------------
-
-def _bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
-    """Start of day S and the cut-off moment: the end of day E, as the next midnight."""
-    start = dt.datetime.combine(period.start, dt.time())
-    cutoff = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time())
-    return start, cutoff
-
 
 def _as_period(period: Period | str, mode: str) -> Period:
     return period if isinstance(period, Period) else parse_period(period, mode)
@@ -134,138 +134,26 @@ def _agency_ids(conn: Connection, codes: list[str] | None) -> list[int] | None:
     return list(found.values())
 
 
-def withdrawn_returned_setting(conn: Connection) -> str:
-    value = conn.scalar(select(Setting.value).where(Setting.key == "withdrawn_returned"))
-    return value if value in WITHDRAWN_RETURNED else "on_time"
-
-
-def overdue_moment(period: Period, as_of: dt.date | None = None) -> dt.datetime:
-    """When open dossiers are judged in time or overdue: the cut-off (end of day E), or the end of
-    ``as_of`` (default today) for a period still running — a dossier due next week is not overdue now."""
-    _, cutoff = _bounds(period)
-    today_end = dt.datetime.combine((as_of or dt.date.today()) + dt.timedelta(days=1), dt.time())
-    return min(cutoff, today_end)
-
-
-def count_conditions(period: Period, as_of: dt.date | None = None) -> dict[str, ColumnElement[bool]]:
-    """Each count of domain.md §4 as a condition on a dossier already in the period's scope.
-
-    The scope (:func:`in_scope`) is col. 3: received by the end of the period and still open at its start.
-    """
-    d = Dossier.__table__.c
-    start, cutoff = _bounds(period)
-    judged_at = overdue_moment(period, as_of)
-    new = d.received_at >= start
-    resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff)
-    pending = or_(d.resolved_at.is_(None), d.resolved_at >= cutoff)
-    # Suspended dossiers still open count in time; one without any deadline cannot be overdue.
-    in_time = or_(d.status == "suspended", d.deadline_at.is_(None), d.deadline_at >= judged_at)
-    return {
-        "received_total": true(),
-        "received_online": and_(new, d.channel == "online"),
-        "received_offline": and_(new, d.channel != "online"),
-        "received_postal": and_(new, d.channel == "postal"),
-        "carried_over": d.received_at < start,
-        "resolved_total": resolved,
-        "resolved_early": and_(resolved, d.resolution == "early"),
-        "resolved_on_time": and_(resolved, d.resolution == "on_time"),
-        "resolved_late": and_(resolved, d.resolution == "late"),
-        "pending_total": pending,
-        "pending_in_time": and_(pending, in_time),
-        "pending_overdue": and_(pending, ~in_time),
-    }
-
-
-class likely(FunctionElement):  # noqa: N801 - reads like the SQL function it is on SQLite
-    """A condition true for most rows: SQLite's ``likely(…)``, so its planner looks elsewhere for an
-    index; the bare condition on other engines, whose planners have statistics."""
-
-    type = Boolean()
-    inherit_cache = True
-    name = "likely"
-
-
-@compiles(likely)
-def _likely_bare(element: likely, compiler, **kw) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(likely, "sqlite")
-def _likely_sqlite(element: likely, compiler, **kw) -> str:
-    return f"likely({compiler.process(element.clauses, **kw)})"
-
-
-def in_scope(period: Period, agency_ids: list[int] | None, withdrawn_returned: str) -> list[ColumnElement[bool]]:
-    """Col. 3 of the form: new in the period, or carried over from before it and still open at its start."""
-    d = Dossier.__table__.c
-    start, cutoff = _bounds(period)
-    # Equivalent to (new) OR (received before S AND open at S) because resolved >= received day.
-    # "Received before the cut-off" holds for nearly all history: the rows come through the resolved_at
-    # index instead (open, or resolved since S), so the cost follows the dossiers active in the period,
-    # not the years stored (bench: 10-year history against 3-year).
-    where = [likely(d.received_at < cutoff), or_(d.resolved_at.is_(None), d.resolved_at >= start)]
-    if agency_ids is not None:
-        where.append(d.agency_id.in_(agency_ids))
-    if withdrawn_returned == "exclude":
-        where.append(d.status.not_in(("withdrawn", "returned")))
-    return where
-
-
 # --------------------------------------------------------------------------------------------
 # Form II.06a
 # --------------------------------------------------------------------------------------------
 
-def _zero() -> dict[str, int]:
-    return {k: 0 for k in COUNT_KEYS}
-
-
-def _add(total: dict[str, int], row: dict[str, Any]) -> None:
-    for k in COUNT_KEYS:
-        total[k] += row[k]
-
-
-# The benchmark turns the columnar path off to time the plain SQL path.
-USE_COLUMNAR = True
-
-
 def grouped_counts(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
-                   withdrawn_returned: str, as_of: dt.date | None = None) -> dict[Any, dict[str, int]]:
-    """``{group id: counts}`` for one period: from the columnar copy when it is ready, else in SQL.
-
-    Both paths apply the same conditions (tests compare them on randomised data).
-    """
-    if USE_COLUMNAR:
-        snap = columnar.snapshot(conn)
-        if snap is not None:
-            start, cutoff = _bounds(period)
-            return columnar.grouped_counts(snap, start, cutoff, overdue_moment(period, as_of), agency_ids, by,
-                                           withdrawn_returned == "exclude")
-    return sql_grouped_counts(conn, period, agency_ids, by, withdrawn_returned, as_of)
-
-
-def sql_grouped_counts(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
-                       withdrawn_returned: str, as_of: dt.date | None = None) -> dict[Any, dict[str, int]]:
-    """The plain rules: one GROUP BY with a SUM(CASE …) per count of domain.md §4."""
-    d = Dossier.__table__.c
-    counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
-              for key, cond in count_conditions(period, as_of).items()]
-    group_col = {"field": d.field_id, "agency": d.agency_id, "procedure": d.procedure_id,
-                 "level": d.agency_id}[by]
-    stmt = (select(group_col.label("gid"), *counts)
-            .where(*in_scope(period, agency_ids, withdrawn_returned))
-            .group_by(group_col))
-    return {r.gid: {k: int(getattr(r, k)) for k in COUNT_KEYS} for r in conn.execute(stmt)}
+                   settings: CountingSettings, as_of: dt.date | None = None) -> dict[Any, dict[str, int]]:
+    """``{group id: counts}`` for one period: from the columnar copy when the application turned the
+    fast path on for this engine and the copy is ready, else in SQL (the same rules, counting.py)."""
+    snap = columnar.fast_snapshot(conn)
+    if snap is not None:
+        return column_grouped_counts(snap, period, agency_ids, by, settings, as_of)
+    return sql_grouped_counts(conn, period, agency_ids, by, settings, as_of)
 
 
 def dossier_table(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
-                  withdrawn_returned: str, as_of: dt.date | None = None) -> dict[str, Any]:
+                  settings: CountingSettings, as_of: dt.date | None = None) -> dict[str, Any]:
     """``{"rows": [{"key", "label", <counts>}], "total": {<counts>}}`` for one period."""
-    by_id = grouped_counts(conn, period, agency_ids, by, withdrawn_returned, as_of)
+    by_id = grouped_counts(conn, period, agency_ids, by, settings, as_of)
     rows = _label_rows(conn, by, by_id, agency_ids)
-    total = _zero()
-    for row in rows:
-        _add(total, row)
-    return {"rows": rows, "total": total}
+    return {"rows": rows, "total": sum_counts(rows)}
 
 
 def _label_rows(conn: Connection, by: str, by_id: dict[Any, dict[str, int]],
@@ -280,7 +168,7 @@ def _label_rows(conn: Connection, by: str, by_id: dict[Any, dict[str, int]],
         ids = set(conn.scalars(catalogue_fields)) | {i for i in by_id if i is not None}
         fields = conn.execute(select(Field.id, Field.name, Field.position).where(Field.id.in_(ids))).all()
         for f in sorted(fields, key=lambda f: (f.position, f.name)):
-            rows.append({"key": f.name, "label": f.name, **by_id.get(f.id, _zero())})
+            rows.append({"key": f.name, "label": f.name, **by_id.get(f.id, zero_counts())})
         if None in by_id:
             rows.append({"key": NO_FIELD, "label": NO_FIELD, **by_id[None]})
     elif by in ("agency", "level"):
@@ -291,16 +179,14 @@ def _label_rows(conn: Connection, by: str, by_id: dict[Any, dict[str, int]],
         if by == "agency":
             level_order = {lvl: i for i, lvl in enumerate(LEVEL_LABELS)}
             for a in sorted(agencies, key=lambda a: (level_order.get(a.level, 9), a.code)):
-                rows.append({"key": a.code, "label": a.name, "level": a.level, **by_id.get(a.id, _zero())})
+                rows.append({"key": a.code, "label": a.name, "level": a.level, **by_id.get(a.id, zero_counts())})
         else:
             for level, label in LEVEL_LABELS.items():
                 members = [a for a in agencies if a.level == level]
                 if not members:
                     continue
-                row = {"key": level, "label": label, **_zero()}
-                for a in members:
-                    _add(row, by_id.get(a.id, _zero()))
-                rows.append(row)
+                rows.append({"key": level, "label": label,
+                             **sum_counts(by_id.get(a.id, zero_counts()) for a in members)})
     elif by == "procedure":
         ids = [i for i in by_id if i is not None]
         procs = conn.execute(select(Procedure.id, Procedure.code, Procedure.name).where(Procedure.id.in_(ids))).all()
@@ -471,8 +357,7 @@ def compute_stats(db: str | Engine | None, period: Period | str, mode: str = "re
     with get_engine(db).connect() as conn:
         codes = _agency_codes(agency)
         ids = _agency_ids(conn, codes)
-        rule = withdrawn_returned or withdrawn_returned_setting(conn)
-        dossiers = dossier_table(conn, period, ids, by, rule, as_of)
+        dossiers = dossier_table(conn, period, ids, by, counting_settings(conn, withdrawn_returned), as_of)
         procedures = catalogue_table(conn, ids, period.end)["total"]
     checks = []
     for row in dossiers["rows"]:
@@ -496,11 +381,8 @@ def compute_totals(db: str | Engine | None, period: Period | str, mode: str = "r
     period = _as_period(period, mode)
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
-        by_id = grouped_counts(conn, period, ids, "agency", withdrawn_returned_setting(conn), as_of)
-    total = _zero()
-    for counts in by_id.values():
-        _add(total, counts)
-    return total
+        by_id = grouped_counts(conn, period, ids, "agency", counting_settings(conn), as_of)
+    return sum_counts(by_id.values())
 
 
 def series(db: str | Engine | None, period: Period | str, count: int = 6, mode: str = "report",
@@ -582,10 +464,9 @@ def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "rep
     d = Dossier.__table__.c
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
-        rule = withdrawn_returned_setting(conn)
-        counts = dossier_table(conn, period, ids, "level", rule, as_of)["total"]
+        counts = dossier_table(conn, period, ids, "level", counting_settings(conn), as_of)["total"]
         cat = catalogue_table(conn, ids, period.end)["total"]
-        start, cutoff = _bounds(period)
+        start, cutoff = bounds(period)
         conds = catalogue_conditions()
         offered = or_(conds["online_full"], conds["online_partial"])
         used_stmt = (select(func.count(distinct(d.procedure_id)))
@@ -638,10 +519,10 @@ def list_dossiers(db: str | Engine | None, period: Period | str, mode: str = "re
         raise StatsError(f"Không có chỉ tiêu «{count_key}».")
     period = _as_period(period, mode)
     d = Dossier.__table__.c
-    start, cutoff = _bounds(period)
+    start, cutoff = bounds(period)
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
-        rule = withdrawn_returned_setting(conn)
+        settings = counting_settings(conn)
         stmt = (
             select(d.code, Agency.code.label("agency_code"), Procedure.code.label("procedure_code"),
                    Procedure.name.label("procedure_name"), Field.name.label("field"), d.channel, d.status,
@@ -650,7 +531,7 @@ def list_dossiers(db: str | Engine | None, period: Period | str, mode: str = "re
                          .join(Agency.__table__, Agency.id == d.agency_id)
                          .outerjoin(Procedure.__table__, Procedure.id == d.procedure_id)
                          .outerjoin(Field.__table__, Field.id == d.field_id))
-            .where(*in_scope(period, ids, rule), count_conditions(period, as_of)[count_key])
+            .where(*sql_scope(period, ids, settings), sql_conditions(period, as_of)[count_key])
             .order_by(d.received_at, d.code)
         )
         if group_by == "field":
