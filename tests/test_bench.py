@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from tthc_core.bench import write_results
+from bench.run import write_results
 from tthc_core.db import PROJECT_ROOT
 
 

@@ -17,7 +17,7 @@ from tthc_core.db import PROJECT_ROOT, data_version, get_engine
 from tthc_core.importer import import_file
 from tthc_core.models import Dossier
 from tthc_core.store import ensure_agency
-from tthc_core.synthetic import agencies, generate, write_csv
+from bench.synthetic import agencies, generate, write_csv
 
 VIETNAMESE = set("ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ")
 

@@ -980,7 +980,7 @@ def plain_url(db_url, postgres, tmp_path):
 
 
 def test_bulk_and_row_by_row_imports_store_the_same_rows(db_url, plain_url, tmp_path, monkeypatch):
-    from tthc_core.synthetic import generate, write_csv
+    from bench.synthetic import generate, write_csv
 
     province = generate(3000, years=1, end=dt.date(2022, 12, 31), seed=9)
     dossiers = province.dossiers

@@ -1,6 +1,6 @@
-"""``python -m tthc_core bench``: how fast the core is on a synthetic province, measured, not asserted.
+"""``python -m bench``: how fast the core is on a synthetic province, measured, not asserted.
 
-It builds the synthetic province of :mod:`tthc_core.synthetic` (30 agencies, 20 fields, N dossiers
+It builds the synthetic province of :mod:`bench.synthetic` (30 agencies, 20 fields, N dossiers
 over 3 years), imports it through the real importer, and measures, each as the median of several
 runs where a run can be repeated:
 
@@ -36,10 +36,11 @@ from typing import Any, Callable
 from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.engine import make_url
 
-from . import columnar, counting, stats
-from .db import PROJECT_ROOT, dispose_engine, get_engine
-from .models import Agency, Base, Dossier, Setting
-from .store import ensure_agency
+from tthc_core import columnar, counting, stats
+from tthc_core.db import PROJECT_ROOT, dispose_engine, get_engine
+from tthc_core.models import Agency, Base, Dossier, Setting
+from tthc_core.store import ensure_agency
+
 from .synthetic import agencies, generate, write_csv
 
 QUARTER = "2026-Q2"  # the last full report quarter of the synthetic history (it ends on 30/06/2026)
@@ -109,7 +110,7 @@ def _load(url: str, n: int, years: int, folder: Path, imports: int = 1) -> dict[
     sees after an officer's import (no columnar copy yet: it starts building in the background).
     Each figure is the median over the imports; the last import stays for what follows.
     """
-    from .importer import import_file
+    from tthc_core.importer import import_file
 
     province = generate(n, years=years, end=END)
     procedures_csv, dossiers_csv = write_csv(province, folder)
@@ -243,7 +244,7 @@ def _duckdb(url: str, runs: int) -> dict[str, float]:
 
 
 def _exports(url: str, runs: int, folder: Path) -> dict[str, float]:
-    from .exports import write_workbook
+    from tthc_core.exports import write_workbook
 
     return {"workbook_agency": _median(lambda: write_workbook(url, QUARTER, folder / "a.xlsx", agency=AGENCY), runs),
             "workbook_province": _median(lambda: write_workbook(url, QUARTER, folder / "p.xlsx"), runs)}
@@ -263,7 +264,7 @@ for i in range(int(os.environ["BENCH_RUNS"]) + 1):
     assert not at.exception, at.exception
 # Every page, once the columnar copy this process keeps is ready (its memory counts too).
 from tthc_core import columnar
-from tthc_core.bench import _await_copy
+from bench.run import _await_copy
 from tthc_core.db import get_engine
 _await_copy(get_engine(os.environ["TTHC_DATABASE_URL"]))
 for page in pages:
@@ -369,8 +370,8 @@ def document(runs: dict[str, dict[str, Any]]) -> str:
     lines = [
         "# Benchmark results",
         "",
-        "Written by `python -m tthc_core bench` (SQLite, the embedded default) and `python -m tthc_core bench "
-        "--db postgresql://…` (PostgreSQL), on a deterministic synthetic province (tthc_core/synthetic.py). "
+        "Written by `python -m bench` (SQLite, the embedded default) and `python -m bench "
+        "--db postgresql://…` (PostgreSQL), on a deterministic synthetic province (bench/synthetic.py). "
         "Each engine's section keeps its own run; running one engine again replaces only its section.",
         "",
     ]
@@ -414,7 +415,7 @@ def report(r: dict[str, Any]) -> str:
     lines = [
         f"## {ENGINES.get(r['engine'], r['engine'])}: {r['dossiers']:,} dossiers",
         "",
-        f"Run on {r['date']} with `python -m tthc_core bench --dossiers {r['dossiers']}"
+        f"Run on {r['date']} with `python -m bench --dossiers {r['dossiers']}"
         + ("" if r["engine"] == "sqlite" else " --db <URL>") + f"`; each figure is the median "
         f"of {r['runs']} runs unless it says otherwise. Quarter: {QUARTER} (report mode), by field.",
         "",

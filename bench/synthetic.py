@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .workdays import WorkCalendar
+from tthc_core.workdays import WorkCalendar
 
 FIELDS = (
     "Người có công", "Bảo trợ xã hội", "Việc làm", "Giáo dục nghề nghiệp", "An toàn, vệ sinh lao động",
