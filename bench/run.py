@@ -211,7 +211,7 @@ def _duckdb(url: str, runs: int) -> dict[str, float]:
         period = stats.parse_period(QUARTER)
         start, cutoff = counting.bounds(period)
         judged = counting.overdue_moment(period)
-    frame = pd.DataFrame({k: getattr(snap, k) for k in ("received", "resolved", "deadline", "agency", "field",
+    frame = pd.DataFrame({k: getattr(snap, k) for k in ("received", "resolved", "due", "agency", "field",
                                                         "channel", "status", "resolution")})
     con = duckdb.connect()
     con.register("frame", frame)
@@ -224,7 +224,7 @@ def _duckdb(url: str, runs: int) -> dict[str, float]:
     def query(agency: int | None) -> list:
         where = f"received < {c} AND resolved >= {s}" + (f" AND agency = {agency}" if agency else "")
         new, res = f"received >= {s}", f"resolved < {c}"
-        in_time = f"(status = 3 OR deadline >= {j})"
+        in_time = f"(status = 3 OR due >= {j} OR due = {j - counting.DAY_US})"  # counting._column_in_time
         return con.execute(f"""
             SELECT field, count(*),
               count(*) FILTER ({new} AND channel = 0), count(*) FILTER ({new} AND channel <> 0),

@@ -44,8 +44,7 @@ def test_demo_reference_quarter_through_the_fast_path(demo_url):
 
 
 def _arrays(snap):
-    return {k: getattr(snap, k).tolist() for k in ("received", "resolved", "deadline", "agency", "field",
-                                                    "procedure", "channel", "status", "resolution", "long_idx")}
+    return {k: getattr(snap, k).tolist() for k in columnar._ARRAYS}
 
 
 def test_the_background_copy_is_built_in_a_child_process_and_equals_the_one_built_here(db_url):

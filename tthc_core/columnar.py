@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, String, case, func, select, type_coerce
 
-from .counting import CHANNEL_CODES, NEVER, RESOLUTION_CODES, STATUS_CODES, WINDOW_US
+from .counting import ACCEPTED, CHANNEL_CODES, NEVER, RESOLUTION_CODES, STATUS_CODES, WINDOW_US
 from .db import PROJECT_ROOT, get_engine
-from .models import Dossier, Setting
+from .models import Dossier, Setting, SupplementRound
 
 VERSION_KEY = "dossiers_version"
 
@@ -45,7 +45,7 @@ class DossierColumns:
     version: str
     received: np.ndarray
     resolved: np.ndarray
-    deadline: np.ndarray
+    due: np.ndarray
     agency: np.ndarray
     field: np.ndarray
     procedure: np.ndarray
@@ -53,9 +53,25 @@ class DossierColumns:
     status: np.ndarray
     resolution: np.ndarray
     long_idx: np.ndarray
+    # The supplement rounds, ordered by the dossier's position in the arrays above, then by request.
+    round_row: np.ndarray
+    round_requested: np.ndarray
+    round_supplied: np.ndarray
+    round_due_before: np.ndarray
 
     def __len__(self) -> int:
         return len(self.received)
+
+    @property
+    def has_any_rounds(self) -> bool:
+        return len(self.round_row) > 0
+
+    @cached_property
+    def has_rounds(self) -> np.ndarray:
+        """Per dossier: it has supplement rounds (they, not its status, decide when it is suspended)."""
+        marks = np.zeros(len(self), dtype=bool)
+        marks[self.round_row] = True
+        return marks
 
     @cached_property
     def group_size(self) -> int:
@@ -95,7 +111,7 @@ def load(engine: Engine, chunk: int = 100_000) -> DossierColumns:
     d = Dossier.__table__.c
     sqlite = engine.dialect.name == "sqlite"
     stamp = (lambda col: type_coerce(col, String)) if sqlite else (lambda col: col)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("received", "resolved", "deadline", "agency", "field",
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("id", "received", "resolved", "due", "agency", "field",
                                                           "procedure", "channel", "status", "resolution")}
     with engine.connect() as conn:
         version = dossiers_version(conn)
@@ -107,34 +123,63 @@ def load(engine: Engine, chunk: int = 100_000) -> DossierColumns:
         # Codes and missing ids are mapped in SQL, so each chunk becomes arrays in C (np.array over
         # ints and ISO text) rather than a Python loop per cell: the build holds the GIL far less
         # while the dashboard answers from SQL meanwhile.
-        stmt = select(stamp(d.received_at), stamp(d.resolved_at), stamp(d.deadline_at),
+        stmt = select(d.id, stamp(d.received_at), stamp(d.resolved_at), stamp(d.due_at),
                       *(func.coalesce(c, -1) for c in (d.agency_id, d.field_id, d.procedure_id)),
                       _codes(d.channel, CHANNEL_CODES), _codes(d.status, STATUS_CODES),
                       _codes(d.resolution, RESOLUTION_CODES),
-                      ).order_by(d.id)
+                      ).where(ACCEPTED).order_by(d.id)
         for rows in _partitions(conn, stmt, chunk):
-            received, resolved, deadline, agency, field, procedure, channel, status, resolution = zip(*rows)
+            ids, received, resolved, due, agency, field, procedure, channel, status, resolution = zip(*rows)
             parts["received"].append(_timestamps(received, sqlite))
             parts["resolved"].append(_timestamps(resolved, sqlite))
-            parts["deadline"].append(_timestamps(deadline, sqlite))
-            for key, values in (("agency", agency), ("field", field), ("procedure", procedure)):
+            parts["due"].append(_timestamps(due, sqlite))
+            for key, values in (("id", ids), ("agency", agency), ("field", field), ("procedure", procedure)):
                 parts[key].append(np.array(values, dtype=np.int64))
             for key, values in (("channel", channel), ("status", status), ("resolution", resolution)):
                 codes = np.array(values, dtype=np.int16)
                 if (codes < 0).any():  # a value outside the model's CHECK lists: not silently miscounted
                     raise ValueError(f"unknown {key} code in the dossiers table")
                 parts[key].append(codes.astype(np.int8))
-    dtypes = {"channel": np.int8, "status": np.int8, "resolution": np.int8}
-    arrays = {k: np.concatenate(v) if v else np.zeros(0, dtype=dtypes.get(k, np.int64)) for k, v in parts.items()}
-    order = np.argsort(arrays["received"], kind="stable")
-    arrays = {k: v[order] for k, v in arrays.items()}
+        dtypes = {"channel": np.int8, "status": np.int8, "resolution": np.int8}
+        arrays = {k: np.concatenate(v) if v else np.zeros(0, dtype=dtypes.get(k, np.int64)) for k, v in parts.items()}
+        ids = arrays.pop("id")  # ascending: the statement's order
+        order = np.argsort(arrays["received"], kind="stable")
+        arrays = {k: v[order] for k, v in arrays.items()}
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))  # a dossier's row in the sorted arrays, by load order
+        rounds = _load_rounds(conn, sqlite, ids, position)
+    # Read by every period they may be active in: open (or stopped: a setting keeps those open) or open
+    # longer than the window before a period's start (counting.column_grouped_counts).
     with np.errstate(over="ignore"):
-        long_open = ((arrays["resolved"] == NEVER)
+        long_open = ((arrays["resolved"] == NEVER) | (arrays["status"] == STATUS_CODES["stopped"])
                      | (arrays["resolved"] - arrays["received"] > WINDOW_US))
-    snap = DossierColumns(version=version, long_idx=np.flatnonzero(long_open), **arrays)
+    snap = DossierColumns(version=version, long_idx=np.flatnonzero(long_open), **arrays, **rounds)
     if sidecar is not None:
         _write_sidecar(sidecar, snap)
     return snap
+
+
+def _load_rounds(conn, sqlite: bool, ids: np.ndarray, position: np.ndarray) -> dict[str, np.ndarray]:
+    """The supplement rounds of the loaded dossiers, by their rows, in the order of
+    ``counting._sql_first_round_due`` (request time, position, id)."""
+    r = SupplementRound.__table__.c
+    stamp = (lambda col: type_coerce(col, String)) if sqlite else (lambda col: col)
+    rows = conn.execute(select(r.dossier_id, stamp(r.requested_at), stamp(r.supplied_at), stamp(r.due_before),
+                               r.position, r.id)).all()
+    empty = np.zeros(0, dtype=np.int64)
+    if not rows:
+        return {"round_row": empty, "round_requested": empty, "round_supplied": empty, "round_due_before": empty}
+    dossier, requested, supplied, due_before, order_in, round_id = zip(*rows)
+    dossier = np.array(dossier, dtype=np.int64)
+    k = np.minimum(np.searchsorted(ids, dossier), max(len(ids) - 1, 0))
+    loaded = (ids[k] == dossier) if len(ids) else np.zeros(len(dossier), dtype=bool)  # rounds of refused: out
+    arrays = {"round_row": position[k[loaded]] if len(ids) else empty,
+              "round_requested": _timestamps(requested, sqlite)[loaded],
+              "round_supplied": _timestamps(supplied, sqlite)[loaded],
+              "round_due_before": _timestamps(due_before, sqlite)[loaded]}
+    ties = (np.array(round_id, dtype=np.int64)[loaded], np.array(order_in, dtype=np.int64)[loaded])
+    order = np.lexsort((*ties, arrays["round_requested"], arrays["round_row"]))
+    return {k: v[order] for k, v in arrays.items()}
 
 
 def _partitions(conn, stmt, chunk: int):
@@ -168,9 +213,9 @@ def sidecar_path(engine: Engine) -> Path | None:
 # then the arrays' bytes one after the other. Not numpy's .npz: np.load reads its headers with
 # ast.literal_eval, and CPython 3.11 before 3.11.9 raises "AST constructor recursion depth mismatch"
 # when two threads build ASTs at once, as a background load and Streamlit compiling a page did.
-_SIDECAR_MAGIC = b"TTHC-COLUMNS 1\n"
-_ARRAYS = ("received", "resolved", "deadline", "agency", "field", "procedure", "channel", "status", "resolution",
-           "long_idx")
+_SIDECAR_MAGIC = b"TTHC-COLUMNS 2\n"
+_ARRAYS = ("received", "resolved", "due", "agency", "field", "procedure", "channel", "status", "resolution",
+           "long_idx", "round_row", "round_requested", "round_supplied", "round_due_before")
 
 
 def _read_sidecar(path: Path, version: str | None) -> DossierColumns | None:

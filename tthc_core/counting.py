@@ -1,7 +1,10 @@
 """The counts of form II.06a for a period (domain.md §4), each rule in its SQL form and its column form.
 
-A period [S, E] counts the dossiers *in scope* (col. 3: received by the end of E and still open at the
-start of S), and each count is a condition on a dossier in scope. Both are written here twice, side by
+A period [S, E] counts the dossiers *in scope* (col. 3: accepted, received by the end of E and still
+open at the start of S), and each count is a condition on a dossier in scope. Three moments matter:
+the start of S, the cut-off C (the end of E, stored as the next midnight) that decides resolved or
+pending, and the judging moment J (C, or the end of ``as_of`` for a running period) at which a
+pending dossier is suspended or not and its due date in force is read (domain.md §4b). Both are written here twice, side by
 side, so a reader checks one against the other at a glance:
 
 - the **SQL form** (:func:`sql_scope`, :func:`sql_conditions`, :func:`sql_grouped_counts`): one
@@ -10,8 +13,13 @@ side, so a reader checks one against the other at a glance:
   in-memory copy of :mod:`tthc_core.columnar`, the fast path an application turns on for its engine
   (:func:`tthc_core.columnar.use_fast_path`).
 
-``tests/test_counting.py`` compares the two on randomised data (hypothesis). The rules for one dossier
-alone (its deadline, early / on time / late) are in :mod:`tthc_core.rules`.
+``tests/test_counting.py`` compares both with the row reference :func:`tthc_core.rules.count_keys` on
+randomised data (hypothesis), supplement rounds and settings included.
+
+Deadlines are judged at query time from ``due_at`` and the rounds (the stored ``deadline_at`` is for
+lists), so the deadline basis setting takes effect on the next query, for every period, with nothing
+to re-derive. The stored ``resolution`` (moment basis, current due date) is used where it is exact:
+dossiers without rounds, on the moment basis; otherwise the resolution is judged in the query.
 """
 from __future__ import annotations
 
@@ -20,14 +28,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
-from sqlalchemy import Boolean, and_, case, func, or_, select, true
+from sqlalchemy import Boolean, and_, case, exists, false, func, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from .models import Dossier, Setting
+from .db import bump_data_version, get_engine
+from .models import Dossier, Setting, SupplementRound
 from .periods import Period
+from .rules import ALWAYS_ON_TIME, DEADLINE_BASES, STOPPED, WITHDRAWN_RETURNED, CountingSettings
 
 if TYPE_CHECKING:  # the copy's type only; columnar imports this module for the codes below
     from .columnar import DossierColumns
@@ -45,10 +55,8 @@ RESOLUTION_CODES = {None: 0, "early": 1, "on_time": 2, "late": 3}
 # Microseconds since 1970 of a missing moment (an open dossier's resolved_at, a missing due date).
 NEVER = np.iinfo(np.int64).max
 _EPOCH = dt.datetime(1970, 1, 1)
-
-# domain.md §4: withdrawn and returned dossiers count as resolved on time (the provincial practice),
-# or are left out of the table altogether.
-WITHDRAWN_RETURNED = ("on_time", "exclude")
+_DAY = dt.timedelta(days=1)
+DAY_US = 86_400_000_000
 
 
 def to_us(moment: dt.datetime) -> int:
@@ -89,18 +97,48 @@ def overdue_moment(period: Period, as_of: dt.date | None = None) -> dt.datetime:
     return min(cutoff, today_end)
 
 
-@dataclass(frozen=True)
-class CountingSettings:
-    """The choices domain.md leaves to the province, read from the ``settings`` table."""
+# The settings keys and the values each may take (the first is the default).
+SETTINGS = {"withdrawn_returned": WITHDRAWN_RETURNED, "stopped_dossiers": STOPPED, "deadline_basis": DEADLINE_BASES}
+DEADLINE_BASIS_LABELS = {
+    "moment": "Quá hạn tính theo thời điểm hẹn trả (cách tính của Cổng DVCQG; hẹn trả lúc 00:00 là hết ngày đó)",
+    "calendar_day": "Quá hạn tính theo ngày (trả kết quả sau ngày hẹn trả mới là quá hạn)",
+}
 
-    withdrawn_returned: str = "on_time"  # WITHDRAWN_RETURNED
+
+def _stored(conn: Connection) -> dict[str, str]:
+    rows = conn.execute(select(Setting.key, Setting.value).where(Setting.key.in_(SETTINGS))).all()
+    return {key: value for key, value in rows if value in SETTINGS[key]}
 
 
 def counting_settings(conn: Connection, withdrawn_returned: str | None = None) -> CountingSettings:
-    """The stored settings; an explicit argument wins over the stored value."""
-    stored = conn.scalar(select(Setting.value).where(Setting.key == "withdrawn_returned"))
-    rule = withdrawn_returned or stored
-    return CountingSettings(withdrawn_returned=rule if rule in WITHDRAWN_RETURNED else "on_time")
+    """The stored settings (defaults where none is stored); an explicit argument wins."""
+    stored = _stored(conn)
+    rule = withdrawn_returned if withdrawn_returned in WITHDRAWN_RETURNED else stored.get("withdrawn_returned")
+    return CountingSettings(withdrawn_returned=rule or WITHDRAWN_RETURNED[0],
+                            stopped=stored.get("stopped_dossiers", STOPPED[0]),
+                            deadline_basis=stored.get("deadline_basis", DEADLINE_BASES[0]))
+
+
+def deadline_basis(conn: Connection) -> str:
+    """``moment`` (default, the national method) or ``calendar_day``."""
+    return _stored(conn).get("deadline_basis", DEADLINE_BASES[0])
+
+
+def deadline_basis_label(basis: str) -> str:
+    """The basis in Vietnamese, for the workbook's notes and the data page."""
+    return DEADLINE_BASIS_LABELS[basis]
+
+
+def set_counting_setting(db, key: str, value: str) -> None:
+    """Store one counting setting. It applies from the next query to every period (deadlines and
+    resolutions are judged at query time); the data version moves so cached figures are recomputed.
+    The columnar copy does not depend on settings and stays valid."""
+    if value not in SETTINGS.get(key, ()):
+        raise ValueError(f"Giá trị «{value}» không hợp lệ cho thiết lập «{key}».")
+    with get_engine(db).begin() as conn:
+        conn.execute(Setting.__table__.delete().where(Setting.key == key))
+        conn.execute(Setting.__table__.insert().values(key=key, value=value))
+        bump_data_version(conn)
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,6 +164,11 @@ def _likely_sqlite(element: likely, compiler, **kw) -> str:
     return f"likely({compiler.process(element.clauses, **kw)})"
 
 
+# Never accepted (TrangThaiHoSo 1) or refused (3): outside every column (domain.md §4b). The copy
+# reads only the accepted dossiers (columnar.load).
+ACCEPTED = Dossier.__table__.c.intake == "accepted"
+
+
 def sql_scope(period: Period, agency_ids: list[int] | None,
               settings: CountingSettings) -> list[ColumnElement[bool]]:
     """Col. 3 of the form: new in the period, or carried over from before it and still open at its start."""
@@ -135,24 +178,91 @@ def sql_scope(period: Period, agency_ids: list[int] | None,
     # "Received before the cut-off" holds for nearly all history: the rows come through the resolved_at
     # index instead (open, or resolved since S), so the cost follows the dossiers active in the period,
     # not the years stored (bench: 10-year history against 3-year).
-    where = [likely(d.received_at < cutoff), or_(d.resolved_at.is_(None), d.resolved_at >= start)]
+    open_at_start = or_(d.resolved_at.is_(None), d.resolved_at >= start)
+    if settings.stopped == "suspended":  # a stopped dossier stays open whatever its end date
+        open_at_start = or_(open_at_start, d.status == "stopped")
+    where = [likely(d.received_at < cutoff), open_at_start, likely(ACCEPTED)]
     if agency_ids is not None:
         where.append(d.agency_id.in_(agency_ids))
-    if settings.withdrawn_returned == "exclude":
-        where.append(d.status.not_in(("withdrawn", "returned")))
+    if settings.excluded_statuses:
+        where.append(d.status.not_in(settings.excluded_statuses))
     return where
 
 
-def sql_conditions(period: Period, as_of: dt.date | None = None) -> dict[str, ColumnElement[bool]]:
-    """Each count of domain.md §4 as a condition on a dossier already in :func:`sql_scope`."""
+class midnight(FunctionElement):  # noqa: N801 - a predicate like the SQL it compiles to
+    """The moment is 00:00:00 (a date-only due date), to the second: SQLite's ``time()`` has no finer
+    unit, and due dates come in seconds (dvcqg ``yyyyMMddHHmmss``) or minutes (CSV)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "midnight"
+
+
+@compiles(midnight)
+def _midnight(element: midnight, compiler, **kw) -> str:
+    return f"CAST(date_trunc('second', {compiler.process(element.clauses, **kw)}) AS TIME) = TIME '00:00:00'"
+
+
+@compiles(midnight, "sqlite")
+def _midnight_sqlite(element: midnight, compiler, **kw) -> str:
+    return f"time({compiler.process(element.clauses, **kw)}) = '00:00:00'"
+
+
+def _sql_first_round_due(after: ColumnElement[bool]) -> Any:
+    """The ``due_before`` of the dossier's first round matching ``after`` (NULL when none or not sent)."""
+    r = SupplementRound.__table__.c
+    return (select(r.due_before).where(r.dossier_id == Dossier.__table__.c.id, after)
+            .order_by(r.requested_at, r.position, r.id).limit(1).scalar_subquery())
+
+
+def _sql_in_time(due: ColumnElement, judged_at: dt.datetime, basis: str) -> ColumnElement[bool]:
+    """:func:`rules.in_time_at` with ``judged_at`` a midnight: no date arithmetic in SQL. On the moment
+    basis a date-only due date on the judging day itself (its deadline is that midnight) is in time."""
+    if basis == "calendar_day":
+        return or_(due.is_(None), due >= judged_at - _DAY)
+    return or_(due.is_(None), due >= judged_at, due == judged_at - _DAY)
+
+
+def _sql_resolution(due: ColumnElement, basis: str) -> ColumnElement:
+    """:func:`rules.resolution_of` in SQL, for a resolved dossier and the due date in force at its end."""
     d = Dossier.__table__.c
+    resolved_day, due_day = func.date(d.resolved_at), func.date(due)
+    if basis == "calendar_day":
+        late = resolved_day > due_day
+    else:  # after a timed due moment, or on a later day than a date-only due date
+        late = and_(d.resolved_at > due, or_(resolved_day > due_day, ~midnight(due)))
+    return case((or_(d.status.in_(ALWAYS_ON_TIME), due.is_(None)), "on_time"),
+                (resolved_day < due_day, "early"), (late, "late"), else_="on_time")
+
+
+def sql_conditions(period: Period, as_of: dt.date | None = None,
+                   settings: CountingSettings = CountingSettings()) -> dict[str, ColumnElement[bool]]:
+    """Each count of domain.md §4 and §4b as a condition on a dossier already in :func:`sql_scope`."""
+    d = Dossier.__table__.c
+    r = SupplementRound.__table__.c
     start, cutoff = bounds(period)
     judged_at = overdue_moment(period, as_of)
+    stopped_suspended = d.status == "stopped" if settings.stopped == "suspended" else false()
+    # Rounds are read only for the dossiers that have some (the stored count), so the rest costs nothing.
+    has_rounds = d.supplement_rounds > 0
     new = d.received_at >= start
-    resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff)
-    pending = or_(d.resolved_at.is_(None), d.resolved_at >= cutoff)
-    # Suspended dossiers still open count in time; one without any deadline cannot be overdue.
-    in_time = or_(d.status == "suspended", d.deadline_at.is_(None), d.deadline_at >= judged_at)
+    resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff, ~stopped_suspended)
+    pending = ~resolved
+    # Resolved: judged against the due date in force at the resolution (rules.due_at_resolution).
+    due_at_end = case((has_rounds, func.coalesce(_sql_first_round_due(r.requested_at > d.resolved_at), d.due_at)),
+                      else_=d.due_at)
+    if settings.deadline_basis == "moment":  # the stored resolution is exact without rounds
+        resolution = case((has_rounds, _sql_resolution(due_at_end, "moment")), else_=d.resolution)
+    else:
+        resolution = _sql_resolution(due_at_end, settings.deadline_basis)
+    # Pending: suspended at J from the rounds when there are any, else from the status; otherwise the
+    # due date in force at J (rules.suspended_at, rules.due_in_force_at).
+    round_open = exists().where(r.dossier_id == d.id, r.requested_at < judged_at,
+                                or_(r.supplied_at.is_(None), r.supplied_at >= judged_at))
+    suspended = case((has_rounds, round_open), else_=d.status == "suspended")
+    due_at_judging = case((has_rounds, func.coalesce(_sql_first_round_due(r.requested_at >= judged_at), d.due_at)),
+                          else_=d.due_at)
+    in_time = or_(stopped_suspended, suspended, _sql_in_time(due_at_judging, judged_at, settings.deadline_basis))
     return {
         "received_total": true(),
         "received_online": and_(new, d.channel == "online"),
@@ -160,9 +270,9 @@ def sql_conditions(period: Period, as_of: dt.date | None = None) -> dict[str, Co
         "received_postal": and_(new, d.channel == "postal"),
         "carried_over": d.received_at < start,
         "resolved_total": resolved,
-        "resolved_early": and_(resolved, d.resolution == "early"),
-        "resolved_on_time": and_(resolved, d.resolution == "on_time"),
-        "resolved_late": and_(resolved, d.resolution == "late"),
+        "resolved_early": and_(resolved, resolution == "early"),
+        "resolved_on_time": and_(resolved, resolution == "on_time"),
+        "resolved_late": and_(resolved, resolution == "late"),
         "pending_total": pending,
         "pending_in_time": and_(pending, in_time),
         "pending_overdue": and_(pending, ~in_time),
@@ -177,7 +287,7 @@ def sql_grouped_counts(conn: Connection, period: Period, agency_ids: list[int] |
     """``{group id (None when unknown): counts}`` by one GROUP BY with a SUM(CASE …) per count."""
     d = Dossier.__table__.c
     counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
-              for key, cond in sql_conditions(period, as_of).items()]
+              for key, cond in sql_conditions(period, as_of, settings).items()]
     group_col = d[GROUP_COLUMNS[by]]
     stmt = (select(group_col.label("gid"), *counts)
             .where(*sql_scope(period, agency_ids, settings))
@@ -198,33 +308,93 @@ WINDOW_US = int(WINDOW.total_seconds() * 1e6)
 
 def column_scope(cols: DossierColumns, part: slice | np.ndarray, period: Period, agency_ids: list[int] | None,
                  settings: CountingSettings) -> np.ndarray:
-    """:func:`sql_scope` over the rows ``part`` of the copy (a slice or positions): the positions in scope."""
+    """:func:`sql_scope` over the rows ``part`` of the copy (a slice or positions): the positions in scope.
+
+    The copy holds the accepted dossiers only (``columnar.load`` reads them with :data:`ACCEPTED`)."""
     start, cutoff = bounds(period)
     s, c = to_us(start), to_us(cutoff)
-    scope = (cols.received[part] < c) & (cols.resolved[part] >= s)  # NEVER (open) >= s
+    status = cols.status[part]
+    open_at_start = cols.resolved[part] >= s  # NEVER (open) >= s
+    if settings.stopped == "suspended":
+        open_at_start |= status == STATUS_CODES["stopped"]
+    scope = (cols.received[part] < c) & open_at_start
     if agency_ids is not None:
         scope &= np.isin(cols.agency[part], np.asarray(agency_ids, dtype=np.int64))
-    if settings.withdrawn_returned == "exclude":
-        status = cols.status[part]
-        scope &= (status != STATUS_CODES["withdrawn"]) & (status != STATUS_CODES["returned"])
+    if settings.excluded_statuses:
+        scope &= ~np.isin(status, [STATUS_CODES[s] for s in settings.excluded_statuses])
     if isinstance(part, slice):  # a view of the sorted arrays: positions shift by its start
         return np.flatnonzero(scope) + (part.start or 0)
     return part[scope]
 
 
-def column_conditions(cols: DossierColumns, rows: np.ndarray, period: Period,
-                      as_of: dt.date | None = None) -> dict[str, np.ndarray | None]:
+def _column_first_round_due(cols: DossierColumns, rows: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """:func:`_sql_first_round_due` for ``rows``: the ``due_before`` of each row's first round among those
+    where ``after`` holds (the copy keeps rounds ordered by row, request, position, id); NEVER if none."""
+    found = np.full(len(rows), NEVER, dtype=np.int64)
+    round_rows = cols.round_row[after]
+    if not len(round_rows):
+        return found
+    first_rows, first = np.unique(round_rows, return_index=True)  # the first occurrence of each row
+    k = np.minimum(np.searchsorted(first_rows, rows), len(first_rows) - 1)
+    hit = first_rows[k] == rows
+    found[hit] = cols.round_due_before[after][first[k[hit]]]
+    return found
+
+
+def _column_in_time(due: np.ndarray, j: int, basis: str) -> np.ndarray:
+    """:func:`_sql_in_time` by column (a missing due date is NEVER, so always in time)."""
+    if basis == "calendar_day":
+        return due >= j - DAY_US
+    return (due >= j) | (due == j - DAY_US)
+
+
+def _column_resolution(due: np.ndarray, resolved: np.ndarray, status: np.ndarray, basis: str) -> np.ndarray:
+    """:func:`_sql_resolution` by column, as RESOLUTION_CODES."""
+    resolved_day, due_day = resolved // DAY_US, due // DAY_US
+    if basis == "calendar_day":
+        late = resolved_day > due_day
+    else:
+        late = (resolved > due) & ((resolved_day > due_day) | (due % DAY_US != 0))
+    always = np.isin(status, [STATUS_CODES[s] for s in ALWAYS_ON_TIME]) | (due == NEVER)
+    out = np.full(len(due), RESOLUTION_CODES["on_time"], dtype=np.int8)
+    out[late & ~always] = RESOLUTION_CODES["late"]
+    out[(resolved_day < due_day) & ~always] = RESOLUTION_CODES["early"]
+    return out
+
+
+def column_conditions(cols: DossierColumns, rows: np.ndarray, period: Period, as_of: dt.date | None = None,
+                      settings: CountingSettings = CountingSettings()) -> dict[str, np.ndarray | None]:
     """:func:`sql_conditions` as masks over the copy's ``rows`` (``None``: every row)."""
     start, cutoff = bounds(period)
     s, c, j = to_us(start), to_us(cutoff), to_us(overdue_moment(period, as_of))
     received, resolved_at = cols.received[rows], cols.resolved[rows]
-    channel, status = cols.channel[rows], cols.status[rows]
-    resolution, deadline = cols.resolution[rows], cols.deadline[rows]
+    channel, status, due = cols.channel[rows], cols.status[rows], cols.due[rows]
+    stopped_suspended = (status == STATUS_CODES["stopped"] if settings.stopped == "suspended"
+                         else np.zeros(len(rows), dtype=bool))
+    has_rounds = cols.has_rounds[rows]
     new = received >= s
-    resolved = resolved_at < c
+    resolved = (resolved_at < c) & ~stopped_suspended
     pending = ~resolved
-    # Suspended dossiers still open count in time; a missing deadline is NEVER, so never overdue.
-    in_time = (status == STATUS_CODES["suspended"]) | (deadline >= j)
+    # Resolved: judged against the due date in force at the resolution.
+    due_at_end, resolution = due, cols.resolution[rows]
+    if cols.has_any_rounds:
+        later = _column_first_round_due(cols, rows, cols.round_requested > cols.resolved[cols.round_row])
+        due_at_end = np.where(has_rounds & (later != NEVER), later, due)
+    if settings.deadline_basis == "moment":  # the stored resolution is exact without rounds
+        if cols.has_any_rounds:
+            judged = _column_resolution(due_at_end, resolved_at, status, "moment")
+            resolution = np.where(has_rounds, judged, resolution)
+    else:
+        resolution = _column_resolution(due_at_end, resolved_at, status, settings.deadline_basis)
+    # Pending: suspended at J from the rounds when there are any, else from the status.
+    suspended = status == STATUS_CODES["suspended"]
+    due_at_judging = due
+    if cols.has_any_rounds:
+        round_open = (cols.round_requested < j) & ((cols.round_supplied == NEVER) | (cols.round_supplied >= j))
+        suspended = np.where(has_rounds, np.isin(rows, cols.round_row[round_open]), suspended)
+        later = _column_first_round_due(cols, rows, cols.round_requested >= j)
+        due_at_judging = np.where(has_rounds & (later != NEVER), later, due)
+    in_time = stopped_suspended | suspended | _column_in_time(due_at_judging, j, settings.deadline_basis)
     return {
         "received_total": None,
         "received_online": new & (channel == CHANNEL_CODES["online"]),
@@ -256,7 +426,7 @@ def column_grouped_counts(cols: DossierColumns, period: Period, agency_ids: list
         if not len(rows):
             continue
         group = group_of[rows] + 1  # -1 (unknown) becomes bin 0
-        for key, mask in column_conditions(cols, rows, period, as_of).items():
+        for key, mask in column_conditions(cols, rows, period, as_of, settings).items():
             counted = np.bincount(group if mask is None else group[mask], minlength=size)
             totals[key] = totals[key] + counted if key in totals else counted
     if not totals:

@@ -31,6 +31,8 @@ from .counting import (
     bounds,
     column_grouped_counts,
     counting_settings,
+    deadline_basis,
+    deadline_basis_label,
     overdue_moment,
     sql_conditions,
     sql_grouped_counts,
@@ -531,7 +533,7 @@ def list_dossiers(db: str | Engine | None, period: Period | str, mode: str = "re
                          .join(Agency.__table__, Agency.id == d.agency_id)
                          .outerjoin(Procedure.__table__, Procedure.id == d.procedure_id)
                          .outerjoin(Field.__table__, Field.id == d.field_id))
-            .where(*sql_scope(period, ids, settings), sql_conditions(period, as_of)[count_key])
+            .where(*sql_scope(period, ids, settings), sql_conditions(period, as_of, settings)[count_key])
             .order_by(d.received_at, d.code)
         )
         if group_by == "field":
@@ -568,8 +570,9 @@ def _days_late(row: dict[str, Any], cutoff: dt.datetime, judged_at: dt.datetime)
 
 
 def data_quality(db: str | Engine | None, agency: str | Sequence[str] | None = None,
-                 scope: Scope | None = None) -> dict[str, int]:
-    """Counts an officer should look at before signing: missing due dates, unknown procedures, …"""
+                 scope: Scope | None = None) -> dict[str, Any]:
+    """Counts an officer should look at before signing: missing due dates, unknown procedures, records
+    never accepted or refused, …; and the deadline basis the figures are computed on."""
     agency = restrict(scope, agency)
     d = Dossier.__table__.c
     with get_engine(db).connect() as conn:
@@ -581,7 +584,11 @@ def data_quality(db: str | Engine | None, agency: str | Sequence[str] | None = N
             func.coalesce(func.sum(case((d.due_estimated == true(), 1), else_=0)), 0).label("estimated_due"),
             func.coalesce(func.sum(case((d.procedure_id.is_(None), 1), else_=0)), 0).label("unknown_procedure"),
             func.coalesce(func.sum(case((d.field_id.is_(None), 1), else_=0)), 0).label("unknown_field"),
+            # domain.md §4b: never accepted / refused records stay outside II.06a; shown here.
+            func.coalesce(func.sum(case((d.intake == "not_accepted", 1), else_=0)), 0).label("not_accepted"),
+            func.coalesce(func.sum(case((d.intake == "refused", 1), else_=0)), 0).label("refused"),
             func.min(d.received_at).label("first_received"),
             func.max(func.coalesce(d.resolved_at, d.received_at)).label("last_activity"),
         ).where(*where)).one()
-    return dict(row._mapping)
+        basis = deadline_basis(conn)
+    return {**row._mapping, "deadline_basis": basis, "deadline_basis_label": deadline_basis_label(basis)}
