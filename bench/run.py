@@ -183,11 +183,8 @@ _COLD = """
 import sys, time, json
 from tthc_core import columnar, stats
 url, agency = sys.argv[1], sys.argv[2] or None
-engine = columnar.use_fast_path(url)
 start = time.perf_counter()
-if engine.dialect.name == "sqlite":  # the copy's sidecar; a server has none, its first call is the SQL path's
-    with engine.connect() as conn:
-        columnar.snapshot(conn, wait=True)
+columnar.use_fast_path(url, build=False)  # as the CLI: a valid sidecar is read by this first call
 stats.compute_stats(url, %r, agency=agency)
 print(json.dumps(time.perf_counter() - start))
 """ % QUARTER

@@ -85,6 +85,29 @@ def test_the_background_copy_is_built_in_a_child_process_and_equals_the_one_buil
         assert not {n for n in set(os.listdir(tempfile.gettempdir())) - leftovers if n.startswith("tthc-columns")}
 
 
+def test_a_valid_sidecar_serves_the_first_call_and_a_stale_one_never(demo_copy):
+    """A new process (here: a forgotten cache) answers its first call from a valid sidecar at once,
+    without waiting for a build; after a write the sidecar is stale and the figures come from SQL."""
+    engine = columnar.use_fast_path(demo_copy, build=False)
+    columnar.load(engine)  # leaves the sidecar
+    columnar.CACHE.forget(engine)
+    with engine.connect() as conn:
+        snap = columnar.fast_snapshot(conn)
+        assert snap is not None and snap.version == columnar.dossiers_version(conn)
+    before = compute_stats(demo_copy, "2022-Q2", agency="SLDTBXH")["dossiers"]["total"]
+    assert (before["received_total"], before["resolved_total"], before["pending_total"]) == (3238, 2525, 713)
+    with engine.begin() as conn:
+        agency = ensure_agency(conn, "SLDTBXH")
+        write_dossiers(conn, [dict(code="NEW-1", agency_id=agency, channel="online",
+                                   received_at=dt.datetime(2022, 4, 1, 9), due_at=dt.datetime(2022, 4, 5))])
+    columnar.CACHE.forget(engine)
+    with engine.connect() as conn:
+        assert columnar.fast_snapshot(conn) is None  # stale sidecar, no background build asked for
+    after = compute_stats(demo_copy, "2022-Q2", agency="SLDTBXH")["dossiers"]["total"]
+    assert (after["received_total"], after["received_online"]) == (3239, before["received_online"] + 1)
+    columnar.use_fast_path(engine, enabled=False)
+
+
 def test_the_sidecar_reads_back_exactly_without_building_any_ast(demo_copy, tmp_path, monkeypatch):
     """Loaded on a background thread while Streamlit compiles a page: CPython 3.11.7 breaks when two
     threads build ASTs at once (np.load does, for its headers), so reading the copy must not."""

@@ -162,7 +162,7 @@ def cmd_stats(args) -> int:
     from .formatting import fmt_int
     from .stats import COUNT_KEYS, compute_stats
 
-    use_fast_path(args.db)
+    use_fast_path(args.db, build=False)
     result = compute_stats(args.db, args.period, mode=args.mode, agency=args.agency, by=args.by)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=_json_default, indent=2))
@@ -196,7 +196,7 @@ def cmd_export(args) -> int:
     from .exports import write_docx, write_workbook
     from .reports import frozen_note, report_figures
 
-    use_fast_path(args.db)
+    use_fast_path(args.db, build=False)
     # One set of figures for both files; a frozen period prints its signed figures.
     figures = report_figures(args.db, args.period, args.mode, args.agency)
     note = frozen_note(figures)

@@ -262,18 +262,28 @@ class _Cache:
         self.snapshots: dict[int, DossierColumns] = {}
         self.building: dict[int, str] = {}
 
-    def get(self, engine: Engine, version: str, wait: bool = False) -> DossierColumns | None:
+    def get(self, engine: Engine, version: str, wait: bool = False, build: bool = True) -> DossierColumns | None:
+        """The copy of ``version``: in memory, else a valid sidecar read now (tens of milliseconds for
+        millions of rows, so the first call of a new process answers from it; a stale one is never
+        used), else built now (``wait``) or in the background (``build``) while the caller uses SQL."""
         key = id(engine)
         with self.lock:
             snap = self.snapshots.get(key)
             if snap is not None and snap.version == version:
                 return snap
+        sidecar = sidecar_path(engine)
+        snap = _read_sidecar(sidecar, version) if sidecar is not None and sidecar.exists() else None
+        if snap is not None:
+            with self.lock:
+                self.snapshots[key] = snap
+            return snap
+        with self.lock:
             started = self.building.get(key) == version
-            if not started:
+            if not started and (wait or build):
                 self.building[key] = version
         if wait:
             return self._build(engine, key)
-        if not started:
+        if build and not started:
             threading.Thread(target=self._build, args=(engine, key, True), daemon=True,
                              name="tthc-columns").start()
         return None
@@ -384,28 +394,32 @@ def _child_main() -> int:
     return 0
 
 
-def snapshot(conn, wait: bool = False) -> DossierColumns | None:
-    """The up-to-date copy for ``conn``'s engine, or ``None`` while it is being built."""
-    return CACHE.get(conn.engine, dossiers_version(conn), wait=wait)
+def snapshot(conn, wait: bool = False, build: bool = True) -> DossierColumns | None:
+    """The up-to-date copy for ``conn``'s engine, or ``None`` while it is being built (:meth:`_Cache.get`)."""
+    return CACHE.get(conn.engine, dossiers_version(conn), wait=wait, build=build)
 
 
-# Engines whose counts come from the copy (counting.column_grouped_counts) once it is ready. Off by
-# default: a library call, a test, a one-off script count in SQL and never start a background build.
-_FAST_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+# Engines whose counts come from the copy (counting.column_grouped_counts) once it is ready, and
+# whether a missing copy is built in the background for them. Off by default: a library call, a test,
+# a one-off script count in SQL and never start a background build.
+_FAST_ENGINES: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
 
 
-def use_fast_path(db: str | Engine | None = None, enabled: bool = True) -> Engine:
-    """Count from the columnar copy on this engine (the dashboard, the CLI's ``stats`` and ``export``)."""
+def use_fast_path(db: str | Engine | None = None, enabled: bool = True, build: bool = True) -> Engine:
+    """Count from the columnar copy on this engine: the dashboard (``build``: a long-lived process
+    builds a missing copy in the background) and the CLI's ``stats`` and ``export`` (``build=False``:
+    a valid sidecar is used, else SQL; a build would die with the process)."""
     engine = get_engine(db)
     if enabled:
-        _FAST_ENGINES.add(engine)
+        _FAST_ENGINES[engine] = build
     else:
-        _FAST_ENGINES.discard(engine)
+        _FAST_ENGINES.pop(engine, None)
     return engine
 
 
 def fast_snapshot(conn) -> DossierColumns | None:
     """The copy to count from on ``conn``: None when its engine counts in SQL or the copy is not ready."""
-    if conn.engine not in _FAST_ENGINES:
+    build = _FAST_ENGINES.get(conn.engine)
+    if build is None:
         return None
-    return snapshot(conn)
+    return snapshot(conn, build=build)
