@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tthc_core.__main__ import UsageError, _Parser
 
+from .synthetic import SHAPES
+
 
 def build_parser() -> _Parser:
     parser = _Parser(prog="python -m bench",
@@ -19,6 +21,10 @@ def build_parser() -> _Parser:
     parser.add_argument("--runs", type=int, default=5, help="số lần đo để lấy trung vị")
     parser.add_argument("--long-years", type=int, default=10, help="lịch sử dài để so sánh (0: bỏ qua)")
     parser.add_argument("--out", type=Path, help="tệp kết quả (mặc định bench/results.md)")
+    parser.add_argument("--shape", choices=tuple(SHAPES), default="province",
+                        help="hình dạng dữ liệu: province (mặc định) hoặc long-open (5 %% hồ sơ không bao giờ kết thúc "
+                             "trải khắp lịch sử, một đuôi dài hồ sơ trễ rất lâu)")
+    parser.add_argument("--note", default="", help="ghi chú in cạnh kết quả (ví dụ: máy đang chạy việc khác)")
     return parser
 
 
@@ -30,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dossiers < 1000 or args.runs < 1:
             raise UsageError("--dossiers phải từ 1000 và --runs từ 1.")
         run(args.db, dossiers=args.dossiers, runs=args.runs, long_years=args.long_years, out=args.out,
-            log=lambda line: print(line, flush=True))
+            log=lambda line: print(line, flush=True), shape=args.shape, note=args.note)
     except (UsageError, BenchRefused) as exc:
         print(str(exc), file=sys.stderr)
         return 2

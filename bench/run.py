@@ -102,7 +102,7 @@ def _fresh(url: str) -> Engine:
     return engine
 
 
-def _load(url: str, n: int, years: int, folder: Path, imports: int = 1) -> dict[str, Any]:
+def _load(url: str, n: int, years: int, folder: Path, imports: int = 1, shape: str = "province") -> dict[str, Any]:
     """Generate the province, write its CSV and import it ``imports`` times into a fresh schema.
 
     Per import: rows per second (validation included, from the file to the commit) and the first
@@ -112,14 +112,14 @@ def _load(url: str, n: int, years: int, folder: Path, imports: int = 1) -> dict[
     """
     from tthc_core.importer import import_file
 
-    province = generate(n, years=years, end=END)
+    province = generate(n, years=years, end=END, shape=shape)
     procedures_csv, dossiers_csv = write_csv(province, folder)
     del province
     seconds, cold_province, cold_agency = [], [], []
     for _ in range(imports):
         engine = _fresh(url)
         with engine.begin() as conn:
-            for a in agencies().itertuples():
+            for a in agencies(shape).itertuples():
                 ensure_agency(conn, a.code, a.name, a.level)
         result = import_file(url, procedures_csv, kind="procedures")
         if result.problems:
@@ -299,18 +299,20 @@ def machine() -> dict[str, str]:
 
 
 def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_years: int = 10,
-        out: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run every measurement; write ``bench/results.md`` (or ``out``); return the numbers."""
+        out: Path | None = None, log: Callable[[str], None] = print, shape: str = "province",
+        note: str = "") -> dict[str, Any]:
+    """Run every measurement on the province of ``shape`` (bench.synthetic.SHAPES); write
+    ``bench/results.md`` (or ``out``), ``note`` (e.g. the machine's load) beside the figures; return them."""
     if db:
         check_target(db)  # before an hour of work, not after
     work = Path(tempfile.mkdtemp(prefix="tthc-bench-"))
     url3 = db or f"sqlite:///{work}/bench-3y.db"
     url10 = db or f"sqlite:///{work}/bench-10y.db"
     results: dict[str, Any] = {"dossiers": dossiers, "runs": runs, "engine": make_url(url3).get_backend_name(),
-                               "machine": machine(), "date": dt.date.today().isoformat()}
+                               "shape": shape, "note": note, "machine": machine(), "date": dt.date.today().isoformat()}
     try:
         log(f"3 năm, {dossiers:,} hồ sơ: tạo và nhập…")
-        results["import"] = _load(url3, dossiers, 3, work / "csv3", imports=min(runs, 3))
+        results["import"] = _load(url3, dossiers, 3, work / "csv3", imports=min(runs, 3), shape=shape)
         log(f"  nhập: {results['import']['rows_per_s']:,.0f} dòng/giây")
         results["stats3"] = _stats_timings(url3, runs)
         log(f"  thống kê quý: {json.dumps(results['stats3'])}")
@@ -324,7 +326,7 @@ def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_ye
             n_long = dossiers * long_years // 3
             results["long_years"] = long_years
             log(f"{long_years} năm, {n_long:,} hồ sơ: tạo và nhập…")
-            results["import_long"] = _load(url10, n_long, long_years, work / "csv10")
+            results["import_long"] = _load(url10, n_long, long_years, work / "csv10", shape=shape)
             results["stats_long"] = _stats_timings(url10, runs)
             log(f"  thống kê quý: {json.dumps(results['stats_long'])}")
     finally:
@@ -343,38 +345,52 @@ def _ms(seconds: float) -> str:
 
 
 ENGINES = {"sqlite": "SQLite, the embedded default", "postgresql": "PostgreSQL"}
+SHAPE_LABELS = {"province": "", "long-open": " — long-open shape (5 % never closed, long tail of late ones)"}
+
+
+def section(r: dict[str, Any]) -> str:
+    """The results' section key: the engine, and the shape when it is not the default province."""
+    shape = r.get("shape", "province")
+    return r["engine"] if shape == "province" else f"{r['engine']}_{shape.replace('-', '_')}"
+
+
+def title(r: dict[str, Any]) -> str:
+    return ENGINES.get(r["engine"], r["engine"]) + SHAPE_LABELS.get(r.get("shape", "province"), "")
 _SECTION = re.compile(r"<!-- bench:(\w+) -->\n(.*?)<!-- /bench:\1 -->", re.S)
 _RAW = re.compile(r"```json\n(.*?)\n```", re.S)
 
 
 def write_results(target: Path, results: dict[str, Any]) -> None:
-    """Write ``results`` into ``target``, keeping the other engines' sections already there, with a
-    side-by-side table of the key figures when there are several."""
+    """Write ``results`` into ``target``, keeping the other engines' and shapes' sections already there,
+    with a side-by-side table of the key figures when there are several."""
     runs: dict[str, dict[str, Any]] = {}
     if target.exists():
-        for engine, body in _SECTION.findall(target.read_text(encoding="utf-8")):
+        for key, body in _SECTION.findall(target.read_text(encoding="utf-8")):
             raw = _RAW.search(body)
-            if raw and engine != results["engine"]:
-                runs[engine] = json.loads(raw.group(1))
-    runs[results["engine"]] = results
+            if raw and key != section(results):
+                runs[key] = json.loads(raw.group(1))
+    runs[section(results)] = results
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(document(runs), encoding="utf-8")
 
 
 def document(runs: dict[str, dict[str, Any]]) -> str:
     """``bench/results.md``: how it was run, the engines side by side, then each engine's section."""
-    ordered = [runs[e] for e in [*(e for e in ENGINES if e in runs), *sorted(set(runs) - set(ENGINES))]]
+    ordered = sorted(runs.values(), key=lambda r: (list(SHAPE_LABELS).index(r.get("shape", "province"))
+                                                   if r.get("shape", "province") in SHAPE_LABELS else 9,
+                                                   list(ENGINES).index(r["engine"]) if r["engine"] in ENGINES else 9,
+                                                   r["engine"]))
     lines = [
         "# Benchmark results",
         "",
         "Written by `python -m bench` (SQLite, the embedded default) and `python -m bench "
-        "--db postgresql://…` (PostgreSQL), on a deterministic synthetic province (bench/synthetic.py). "
-        "Each engine's section keeps its own run; running one engine again replaces only its section.",
+        "--db postgresql://…` (PostgreSQL), on a deterministic synthetic province (bench/synthetic.py) of "
+        "the default shape or `--shape long-open`. Each engine and shape keeps its own section; running one "
+        "again replaces only its section.",
         "",
     ]
     if len(ordered) > 1:
-        lines += ["## Side by side", "", "| measure | " + " | ".join(ENGINES.get(r["engine"], r["engine"])
-                                                                       for r in ordered) + " |",
+        lines += ["## Side by side", "", "| measure | " + " | ".join(title(r) for r in ordered) + " |",
                   "|---|" + "---|" * len(ordered)]
         for name, value in _KEY_FIGURES:
             cells = []
@@ -386,7 +402,7 @@ def document(runs: dict[str, dict[str, Any]]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     for r in ordered:
-        lines += [f"<!-- bench:{r['engine']} -->", report(r), f"<!-- /bench:{r['engine']} -->", ""]
+        lines += [f"<!-- bench:{section(r)} -->", report(r), f"<!-- /bench:{section(r)} -->", ""]
     return "\n".join(lines)
 
 
@@ -410,14 +426,16 @@ def report(r: dict[str, Any]) -> str:
     """One engine's results as Markdown, each target beside its measurement."""
     s3, duck = r["stats3"], r["duckdb"]
     lines = [
-        f"## {ENGINES.get(r['engine'], r['engine'])}: {r['dossiers']:,} dossiers",
+        f"## {title(r)}: {r['dossiers']:,} dossiers",
         "",
         f"Run on {r['date']} with `python -m bench --dossiers {r['dossiers']}"
+        + ("" if r.get("shape", "province") == "province" else f" --shape {r['shape']}")
         + ("" if r["engine"] == "sqlite" else " --db <URL>") + f"`; each figure is the median "
         f"of {r['runs']} runs unless it says otherwise. Quarter: {QUARTER} (report mode), by field.",
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in r["machine"].items()),
         "",
+        *([f"Note: {r['note']}", ""] if r.get("note") else []),
         *([] if r["engine"] == "sqlite" else [
             "The targets are set for the embedded default; they are shown here for comparison.", ""]),
         "| measure | result | target | met |",

@@ -1,9 +1,14 @@
-"""A deterministic synthetic province for the benchmark and the scale tests.
+"""A deterministic synthetic province for the benchmark and the scale tests, in two shapes.
 
-30 agencies at three levels, 20 fields, 20 procedures an agency, and ``n`` dossiers spread over
-``years`` years ending on ``end``: a channel mix whose online share grows over time, realistic lags,
-early, late, withdrawn, suspended and never-resolved dossiers. Generated with numpy in a few seconds
-for millions of rows, written as the canonical CSV the importer reads.
+- ``province`` (the default): 30 agencies at three levels, 20 fields, 20 procedures an agency, and
+  ``n`` dossiers spread over ``years`` years ending on ``end``: a channel mix whose online share grows
+  over time, realistic lags, early, late, withdrawn, suspended and a few (0,3 %) never-resolved dossiers.
+- ``long-open`` (issue 16): 20 agencies, 15 fields, 5 % of the dossiers never closed and spread over the
+  whole history (the abandoned records real one-stop systems accumulate), and a long tail of very late
+  resolutions (months to years after the due date).
+
+Generated with numpy in a few seconds for millions of rows, written as the canonical CSV the importer
+reads.
 """
 from __future__ import annotations
 
@@ -22,7 +27,13 @@ FIELDS = (
     "Thành lập và hoạt động của hộ kinh doanh", "Đầu tư tại Việt Nam", "Lý lịch tư pháp", "Công chứng",
     "Dược phẩm", "Khám bệnh, chữa bệnh", "Giao thông vận tải", "Tài nguyên nước", "Môi trường", "Văn hóa",
 )
-LEVELS = ("province",) * 12 + ("district",) * 10 + ("commune",) * 8
+SHAPES = {
+    # agencies by level, fields used, share never closed, share resolved very late
+    "province": {"levels": ("province",) * 12 + ("district",) * 10 + ("commune",) * 8, "fields": 20,
+                 "never": 0.003, "very_late": 0.0},
+    "long-open": {"levels": ("province",) * 8 + ("district",) * 7 + ("commune",) * 5, "fields": 15,
+                  "never": 0.05, "very_late": 0.01},
+}
 PROCEDURES_PER_AGENCY = 20
 
 
@@ -33,18 +44,20 @@ class Province:
     dossiers: pd.DataFrame  # canonical dossier columns, as text
 
 
-def agencies() -> pd.DataFrame:
+def agencies(shape: str = "province") -> pd.DataFrame:
     rows = []
-    for i, level in enumerate(LEVELS):
+    levels = SHAPES[shape]["levels"]
+    for i, level in enumerate(levels):
         prefix = {"province": "SO", "district": "HUYEN", "commune": "XA"}[level]
-        name = {"province": f"Sở số {i + 1}", "district": f"UBND huyện số {i - 11}",
-                "commune": f"UBND xã số {i - 21}"}[level]
+        number = levels[: i + 1].count(level)
+        name = {"province": f"Sở số {number}", "district": f"UBND huyện số {number}",
+                "commune": f"UBND xã số {number}"}[level]
         weight = {"province": 3.0, "district": 2.0, "commune": 0.5}[level]
         rows.append(dict(code=f"{prefix}{i + 1:02d}", name=name, level=level, weight=weight))
     return pd.DataFrame(rows)
 
 
-def procedures(agency_table: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
+def procedures(agency_table: pd.DataFrame, seed: int = 7, fields: int = len(FIELDS)) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for a in agency_table.itertuples():
@@ -52,7 +65,7 @@ def procedures(agency_table: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
             level = int(rng.choice([2, 3, 4], p=[0.3, 0.3, 0.4]))
             rows.append(dict(
                 code=f"{1 + j % 2}.{a.Index * 100 + j:06d}", name=f"Thủ tục {j + 1} của {a.name}",
-                field=FIELDS[(a.Index + j) % len(FIELDS)], agency_code=a.code, authority_level=a.level,
+                field=FIELDS[(a.Index + j) % fields], agency_code=a.code, authority_level=a.level,
                 regulated_by="central" if j % 7 else "local", published=1, publicized=1,
                 one_stop=int(j % 3 != 0), lien_thong=int(j % 4 == 0), postal=int(j % 5 != 0),
                 online_level=level, four_on_site=int(j % 9 == 0), internal_process=1,
@@ -61,11 +74,13 @@ def procedures(agency_table: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def generate(n: int = 2_000_000, years: int = 3, end: dt.date = dt.date(2026, 6, 30), seed: int = 2022) -> Province:
-    """The province with ``n`` dossiers received over the ``years`` years up to ``end``."""
+def generate(n: int = 2_000_000, years: int = 3, end: dt.date = dt.date(2026, 6, 30), seed: int = 2022,
+             shape: str = "province") -> Province:
+    """The province of ``shape`` with ``n`` dossiers received over the ``years`` years up to ``end``."""
     rng = np.random.default_rng(seed)
-    agency_table = agencies()
-    proc_table = procedures(agency_table)
+    spec = SHAPES[shape]
+    agency_table = agencies(shape)
+    proc_table = procedures(agency_table, fields=spec["fields"])
     start = dt.date(end.year - years, end.month, end.day) + dt.timedelta(days=1)
 
     cal = WorkCalendar()
@@ -87,14 +102,21 @@ def generate(n: int = 2_000_000, years: int = 3, end: dt.date = dt.date(2026, 6,
     due_day = working[due_wd]
 
     # How it ended: never resolved, suspended, withdrawn/returned, late, early, on the due date.
+    # The shares of each outcome after "never" keep their widths, shifted by the never-closed share.
     u = rng.random(n)
-    never = u < 0.003
-    suspended = (u >= 0.003) & (u < 0.008)
-    returned = (u >= 0.008) & (u < 0.023)
-    late = (u >= 0.023) & (u < 0.063)
-    early = (u >= 0.063) & (u < 0.26)
+    p = spec["never"]
+    never = u < p
+    suspended = (u >= p) & (u < p + 0.005)
+    returned = (u >= p + 0.005) & (u < p + 0.02)
+    late = (u >= p + 0.02) & (u < p + 0.06)
+    early = (u >= p + 0.06) & (u < p + 0.257)
     resolved_day = due_day.copy()
     late_wd = np.minimum(due_wd + rng.integers(1, 11, size=n), len(working) - 1)
+    # A long tail: some late dossiers end months or years after their due date (Pareto-distributed).
+    if spec["very_late"]:  # (drawn only for that shape: the default province stays what it was)
+        very_late = late & (rng.random(n) < spec["very_late"] / 0.04)
+        tail = (rng.pareto(1.0, size=n) * 40).astype(np.int64) + 60
+        late_wd[very_late] = np.minimum(due_wd[very_late] + tail[very_late], len(working) - 1)
     resolved_day[late] = working[late_wd[late]]
     span = np.maximum(due_day - received_day, 1)
     resolved_day[early] = received_day[early] + (rng.random(early.sum()) * span[early]).astype(np.int64)

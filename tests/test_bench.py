@@ -56,6 +56,38 @@ def test_results_keep_the_other_engines_section_and_replace_their_own(tmp_path):
     assert "| ratio to DuckDB, province, warm | 1.50 | 1.50 |" in text
 
 
+def test_each_shape_keeps_its_own_section(tmp_path):
+    target = tmp_path / "results.md"
+    base = json.loads(re.search(r"```json\n(.*?)\n```", (PROJECT_ROOT / "bench" / "results.md").read_text(encoding="utf-8"),
+                                re.S).group(1))
+    write_results(target, {**base, "engine": "sqlite"})
+    write_results(target, {**base, "engine": "sqlite", "shape": "long-open", "note": "máy dùng chung"})
+    write_results(target, {**base, "engine": "postgresql", "shape": "long-open"})
+    text = target.read_text(encoding="utf-8")
+    assert [m for m in re.findall(r"<!-- bench:(\w+) -->", text)] == ["sqlite", "sqlite_long_open",
+                                                                       "postgresql_long_open"]
+    assert "--shape long-open" in text and "Note: máy dùng chung" in text
+    assert "| measure | SQLite, the embedded default | SQLite, the embedded default — long-open shape" in text
+
+
+def test_the_long_open_shape_leaves_five_percent_open_across_the_whole_history():
+    import numpy as np
+
+    from bench.synthetic import generate
+
+    province = generate(100_000, shape="long-open")
+    dossiers = province.dossiers
+    never = dossiers["resolved_at"] == ""
+    assert len(province.agencies) == 20 and dossiers["field"].nunique() == 15
+    assert 0.05 <= never.mean() < 0.08  # 5 % never closed, plus those still open at the end
+    opened = dossiers.loc[never, "received_at"].str[:4].value_counts()
+    assert set(opened.index) == {"2023", "2024", "2025", "2026"} and opened.min() > 500
+    resolved = dossiers.loc[~never]
+    late = (np.array(resolved["resolved_at"], dtype="datetime64[D]")
+            - np.array(resolved["due_at"], dtype="datetime64[D]")).astype(int)
+    assert (late > 365).sum() > 10  # the long tail: resolved more than a year after the due date
+
+
 def test_the_bench_refuses_a_database_that_holds_real_dossiers(demo_copy):
     from sqlalchemy import func, select
 
