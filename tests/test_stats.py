@@ -280,25 +280,36 @@ def test_catalogue_figures_and_the_nd42_mapping(db_url):
 
 
 def test_a_period_reads_the_dossiers_active_in_it_not_the_whole_history(demo_url):
-    """The period's rows (report period 15/03-14/06/2022) come through the resolved_at index (open, or
-    resolved since its start), so the cost follows the active dossiers and not the years stored; other
-    engines get the bare rule."""
+    """The period's rows (report period 15/03-14/06/2022) come through the indexes on resolved_at: the
+    open ones from the partial covering index (no table page each), those resolved since its start
+    through ix_dossiers_resolved; so the cost follows the active dossiers and not the years stored.
+    Other engines get the bare rule."""
     from sqlalchemy import func, select
     from sqlalchemy.dialects import postgresql
 
+    from tthc_core.counting import CountingSettings, _sql_filters, sql_branches, sql_conditions, sql_scope
     from tthc_core.models import Dossier
     from tthc_core.periods import parse_period
-    from tthc_core.counting import CountingSettings, sql_scope
 
     d = Dossier.__table__.c
-    stmt = (select(d.field_id, func.count()).where(*sql_scope(parse_period("2022-Q2"), None, CountingSettings()))
-            .group_by(d.field_id))
+    period, rules = parse_period("2022-Q2"), CountingSettings()
     engine = get_engine(demo_url)
-    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+
+    def plan_of(stmt) -> tuple[str, str]:
+        sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+        with engine.connect() as conn:
+            return sql, " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+
+    stmt = select(d.field_id, func.count()).where(*sql_scope(period, None, rules)).group_by(d.field_id)
+    sql, plan = plan_of(stmt)  # the drill-down's one query
     assert "likely(dossiers.received_at < '2022-06-15 00:00:00.000000')" in sql
-    with engine.connect() as conn:
-        plan = " | ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
-    assert "ix_dossiers_resolved (resolved_at=?)" in plan and "ix_dossiers_resolved (resolved_at>?)" in plan, plan
+    assert "ix_dossiers_open (resolved_at=?)" in plan and "ix_dossiers_resolved (resolved_at>?)" in plan, plan
     assert "ix_dossiers_received" not in plan and "SCAN dossiers" not in plan, plan
+    counts = [func.sum(cond) for cond in sql_conditions(period, None, rules).values()]
+    open_, in_period, after = (plan_of(select(d.field_id, *counts).where(*_sql_filters(period, None, rules), branch)
+                                       .group_by(d.field_id))[1] for branch in sql_branches(period, rules))
+    assert "COVERING INDEX ix_dossiers_open (resolved_at=?" in open_, open_
+    assert "ix_dossiers_resolved (resolved_at>? AND resolved_at<?)" in in_period, in_period
+    assert "ix_dossiers_resolved (resolved_at>?)" in after, after
     bare = str(stmt.compile(dialect=postgresql.dialect()))
     assert "likely" not in bare and "dossiers.received_at < %(received_at_1)s" in bare

@@ -173,7 +173,7 @@ def sql_scope(period: Period, agency_ids: list[int] | None,
               settings: CountingSettings) -> list[ColumnElement[bool]]:
     """Col. 3 of the form: new in the period, or carried over from before it and still open at its start."""
     d = Dossier.__table__.c
-    start, cutoff = bounds(period)
+    start, _ = bounds(period)
     # Equivalent to (new) OR (received before S AND open at S) because resolved >= received day.
     # "Received before the cut-off" holds for nearly all history: the rows come through the resolved_at
     # index instead (open, or resolved since S), so the cost follows the dossiers active in the period,
@@ -181,7 +181,16 @@ def sql_scope(period: Period, agency_ids: list[int] | None,
     open_at_start = or_(d.resolved_at.is_(None), d.resolved_at >= start)
     if settings.stopped == "suspended":  # a stopped dossier stays open whatever its end date
         open_at_start = or_(open_at_start, d.status == "stopped")
-    where = [likely(d.received_at < cutoff), open_at_start, likely(ACCEPTED)]
+    return [*_sql_filters(period, agency_ids, settings), open_at_start]
+
+
+def _sql_filters(period: Period, agency_ids: list[int] | None,
+                 settings: CountingSettings) -> list[ColumnElement[bool]]:
+    """The scope's conditions other than "open at the start": received by the cut-off, accepted, the
+    agencies, the statuses a setting leaves out."""
+    d = Dossier.__table__.c
+    _, cutoff = bounds(period)
+    where = [likely(d.received_at < cutoff), likely(ACCEPTED)]
     if agency_ids is not None:
         where.append(d.agency_id.in_(agency_ids))
     if settings.excluded_statuses:
@@ -282,17 +291,42 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
 GROUP_COLUMNS = {"field": "field_id", "agency": "agency_id", "procedure": "procedure_id", "level": "agency_id"}
 
 
+def sql_branches(period: Period, settings: CountingSettings) -> list[ColumnElement[bool]]:
+    """:func:`sql_scope`'s "open at the start" split by how a dossier ended, each branch read through
+    its own index (disjoint; together exactly that condition):
+
+    - still open: ``ix_dossiers_open``, a partial index holding every counted column, so the dossiers
+      never closed (spread over the whole history in real data) cost an index read, not a table page
+      each;
+    - resolved in the period, and resolved after it (pending at the cut-off): ``ix_dossiers_resolved``.
+    """
+    d = Dossier.__table__.c
+    start, cutoff = bounds(period)
+    branches = [d.resolved_at.is_(None), and_(d.resolved_at >= start, d.resolved_at < cutoff),
+                d.resolved_at >= cutoff]
+    if settings.stopped == "suspended":  # stopped before the start but counted as still open
+        branches.append(and_(d.resolved_at < start, d.status == "stopped"))
+    return branches
+
+
 def sql_grouped_counts(conn: Connection, period: Period, agency_ids: list[int] | None, by: str,
                        settings: CountingSettings, as_of: dt.date | None = None) -> dict[Any, dict[str, int]]:
-    """``{group id (None when unknown): counts}`` by one GROUP BY with a SUM(CASE …) per count."""
+    """``{group id (None when unknown): counts}``: a GROUP BY with a SUM(CASE …) per count, one for each
+    of :func:`sql_branches` (the province) or one over them all (some agencies), added up."""
     d = Dossier.__table__.c
     counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
               for key, cond in sql_conditions(period, as_of, settings).items()]
     group_col = d[GROUP_COLUMNS[by]]
-    stmt = (select(group_col.label("gid"), *counts)
-            .where(*sql_scope(period, agency_ids, settings))
-            .group_by(group_col))
-    return {r.gid: {k: int(getattr(r, k)) for k in COUNT_KEYS} for r in conn.execute(stmt)}
+    scope = _sql_filters(period, agency_ids, settings)
+    branches = sql_branches(period, settings)
+    if agency_ids is not None:  # one agency's history is read faster through ix_dossiers_agency_received
+        branches = [or_(*branches)]
+    groups: dict[Any, list[dict[str, int]]] = {}
+    for branch in branches:
+        stmt = select(group_col.label("gid"), *counts).where(*scope, branch).group_by(group_col)
+        for r in conn.execute(stmt):
+            groups.setdefault(r.gid, []).append({k: int(getattr(r, k)) for k in COUNT_KEYS})
+    return {gid: sum_counts(rows) for gid, rows in groups.items()}
 
 
 # --------------------------------------------------------------------------------------------

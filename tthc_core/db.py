@@ -83,7 +83,24 @@ def _create(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     Base.metadata.create_all(engine)
     add_missing_columns(engine)
+    add_missing_indexes(engine)
     return engine
+
+
+def add_missing_indexes(engine: Engine) -> list[str]:
+    """Create the models' indexes an older database lacks (``create_all`` only indexes new tables)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    inspector = sa_inspect(engine)
+    added: list[str] = []
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            present = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in present:
+                    index.create(conn)
+                    added.append(index.name)
+    return added
 
 
 def add_missing_columns(engine: Engine) -> list[str]:
