@@ -338,3 +338,20 @@ def test_sum_counts_adds_every_count_of_each_row():
     rows = [dict.fromkeys(COUNT_KEYS, 1), {**dict.fromkeys(COUNT_KEYS, 0), "received_total": 5}]
     assert sum_counts(rows) == {**dict.fromkeys(COUNT_KEYS, 1), "received_total": 6}
     assert sum_counts([]) == dict.fromkeys(COUNT_KEYS, 0)
+
+
+def test_an_older_database_gets_the_open_dossiers_index_when_it_is_opened(tmp_path):
+    """The SQL path reads still-open dossiers from ix_dossiers_open; a database written before it
+    existed gets it on start (create_all only indexes the tables it creates)."""
+    import sqlite3
+
+    from tthc_core.db import dispose_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    get_engine(url)
+    dispose_engine(url)
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute("DROP INDEX ix_dossiers_open")
+    with get_engine(url).connect() as conn:
+        names = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "ix_dossiers_open" in names

@@ -83,32 +83,17 @@ def _create(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     Base.metadata.create_all(engine)
     add_missing_columns(engine)
-    add_missing_indexes(engine)
     return engine
 
 
-def add_missing_indexes(engine: Engine) -> list[str]:
-    """Create the models' indexes an older database lacks (``create_all`` only indexes new tables)."""
-    from sqlalchemy import inspect as sa_inspect
-
-    inspector = sa_inspect(engine)
-    added: list[str] = []
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            present = {ix["name"] for ix in inspector.get_indexes(table.name)}
-            for index in table.indexes:
-                if index.name not in present:
-                    index.create(conn)
-                    added.append(index.name)
-    return added
-
-
 def add_missing_columns(engine: Engine) -> list[str]:
-    """Bring a database written by an earlier version up to the models: add the columns it lacks.
+    """Bring a database written by an earlier version up to the models: add the columns it lacks, then
+    the indexes (``create_all`` only indexes the tables it creates).
 
     Only additive changes happen between versions (new nullable columns, or columns with a server
-    default), so ``ALTER TABLE … ADD COLUMN`` is the whole migration; new tables come from
-    ``create_all``. Returns ``table.column`` for each column added.
+    default, new indexes), so ``ALTER TABLE … ADD COLUMN`` and ``CREATE INDEX`` are the whole
+    migration; new tables come from ``create_all``. Returns ``table.column`` for each column added and
+    the name of each index.
     """
     from sqlalchemy import inspect as sa_inspect
     from sqlalchemy.schema import CreateColumn
@@ -124,6 +109,11 @@ def add_missing_columns(engine: Engine) -> list[str]:
                 ddl = CreateColumn(column).compile(dialect=engine.dialect)
                 conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {ddl}')
                 added.append(f"{table.name}.{column.name}")
+            indexed = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in indexed:
+                    index.create(conn)
+                    added.append(index.name)
     return added
 
 
