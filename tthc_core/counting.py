@@ -4,8 +4,8 @@ A period [S, E] counts the dossiers *in scope* (col. 3: accepted, received by th
 open at the start of S), and each count is a condition on a dossier in scope. Three moments matter:
 the start of S, the cut-off C (the end of E, stored as the next midnight) that decides resolved or
 pending, and the judging moment J (C, or the end of ``as_of`` for a running period) at which a
-pending dossier is suspended or not and its due date in force is read (domain.md §4b). Both are written here twice, side by
-side, so a reader checks one against the other at a glance:
+pending dossier is suspended or not and its due date in force is read (domain.md §4b). Scope and
+counts are written here twice, side by side, so a reader checks one against the other at a glance:
 
 - the **SQL form** (:func:`sql_scope`, :func:`sql_conditions`, :func:`sql_grouped_counts`): one
   ``GROUP BY`` with a ``SUM(CASE …)`` per count, the default everywhere;
@@ -24,7 +24,6 @@ dossiers without rounds, on the moment basis; otherwise the resolution is judged
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
