@@ -36,7 +36,7 @@ from . import resolve
 from .checks import check_dossiers, check_procedures
 from .columns import (ALIASES, DOSSIER_ALIASES, KIND_NOUNS, KINDS, LABELS, PROCEDURE_ALIASES, REQUIRED,
                       map_headers)
-from .reading import FileProblem, Table, read_bytes, read_table
+from .reading import FileProblem, Limits, Table, read_bytes, read_table
 from .values import normalize, parse_timestamps
 
 
@@ -144,7 +144,8 @@ def register_format(fmt: Format) -> None:
 
 def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
                 kind: str | None = None, agency: str | None = None, skip_invalid: bool = False,
-                dry_run: bool = False, filename: str | None = None, scope: Any = None) -> ImportResult:
+                dry_run: bool = False, filename: str | None = None, scope: Any = None,
+                limits: Limits | None = None) -> ImportResult:
     """Import a dossier or procedure file (CSV or XLSX) into the database at ``db``.
 
     ``file`` is a path, the file's bytes (give ``filename`` so ``.xlsx`` is recognised) or a binary
@@ -155,6 +156,7 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
 
     ``scope`` (an ``auth.Scope``) imports on behalf of an account: a role that may not import raises
     ``auth.AccessDenied``; rows of agencies outside the scope are refused, each with its line.
+    ``limits`` bounds what the file may cost (:class:`Limits`: size, unzipped size, cells, time).
     """
     if scope is not None:
         scope.require("import")
@@ -164,12 +166,13 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
         result.problems.append(Problem(1, "", f"Loại tệp «{kind}» không hợp lệ (dùng dossiers hoặc procedures)"))
         return result
     try:
-        data, name = read_bytes(file, filename)
+        limits = limits or Limits()
+        data, name = read_bytes(file, filename, limits)
         for fmt in FORMATS:
             if fmt.detects(data, name):
                 return fmt.imports(db, data, name, kind=kind, agency=agency, skip_invalid=skip_invalid,
                                    dry_run=dry_run, scope=scope)
-        table = read_table(data, name)
+        table = read_table(data, name, limits)
     except FileProblem as exc:
         result.problems.append(Problem(1, exc.column, exc.message))
         return result
@@ -232,5 +235,5 @@ def _preview(valid: pd.DataFrame) -> pd.DataFrame:
     return preview.reset_index(drop=True)
 
 
-__all__ = ["FORMATS", "Format", "ImportResult", "KINDS", "Problem", "import_file", "read_table", "register_format",
+__all__ = ["FORMATS", "Format", "ImportResult", "KINDS", "Limits", "Problem", "import_file", "read_table", "register_format",
            "write_rejects", "normalize", "parse_timestamps", "DOSSIER_ALIASES", "PROCEDURE_ALIASES"]

@@ -6,7 +6,7 @@ from typing import Callable
 
 import pandas as pd
 
-from ..formatting import fmt_date
+from ..formatting import fmt_date, fmt_int
 from ..problems import Problem
 from .columns import LABELS, MAX_LENGTH, MAX_LENGTH_PROCEDURE, REQUIRED
 from .reading import Table
@@ -41,8 +41,10 @@ class Checker:
         if not mask.any():
             return
         values = self.text(column) if values is None else values
-        header = self.header(column) if column else ""
-        position = self.columns.get(column, -1)
+        self._record(mask, self.columns.get(column, -1), self.header(column) if column else "", message, values)
+
+    def _record(self, mask: pd.Series, position: int, header: str, message: Callable[[str, int], str],
+                values: pd.Series) -> None:
         for line in mask.index[mask.to_numpy()]:
             value = values.at[line]
             self.found.append((int(line), position, header, message(value, line), value))
@@ -59,6 +61,17 @@ class Checker:
         raw = {line: dict(zip(names, values)) for line, values in zip(lines, rows[positions].itertuples(index=False))}
         return [Problem(line, header, message, value, raw[line])
                 for line, _, header, message, value in sorted(self.found, key=lambda f: (f[0], f[1]))]
+
+    def long_cells(self, limit: int) -> None:
+        """Cells of any column longer than ``limit`` characters (the value shown cut short)."""
+        if not self.table.may_hold_long_cells:
+            return
+        names = _unique_headers(self.table.headers, list(self.table.body.columns))
+        for position, name in zip(self.table.body.columns, names):
+            cells = self.table.body[position]
+            self._record(cells.str.len() > limit, position, name,
+                         lambda v, n, cells=cells: f"ô dài {fmt_int(len(cells.at[n]))} ký tự, quá {fmt_int(limit)} ký tự cho phép",
+                         cells.str.slice(0, 40) + "…")
 
     def required(self, column: str) -> None:
         self.add(self.text(column) == "", column, lambda v, n: "thiếu giá trị (cột bắt buộc)")
@@ -125,6 +138,7 @@ def _first_checks(table: Table, columns: dict[str, int], kind: str, limits: dict
     and the empty frame of its rows."""
     check = Checker(table, columns, LABELS[kind])
     check.extra_cells()
+    check.long_cells(table.max_cell_chars)
     for column in REQUIRED[kind]:
         check.required(column)
     check.too_long(limits)
