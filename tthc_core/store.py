@@ -221,15 +221,20 @@ def insert_dossiers(conn: Connection, rows: Sequence[dict[str, Any]],
 # Dossiers by column (large imports)
 # --------------------------------------------------------------------------------------------
 
-def existing_dossier_codes(conn: Connection, codes: Sequence[str] | pd.Series) -> set[str]:
-    """The codes among ``codes`` that are already stored."""
+def existing_dossier_codes(conn: Connection, codes: Sequence[str] | pd.Series,
+                           not_of: Iterable[int] | None = None) -> set[str]:
+    """The codes among ``codes`` that are already stored (with ``not_of``: stored for an agency other
+    than these ids)."""
     if conn.scalar(select(Dossier.id).limit(1)) is None:
         return set()
     codes = codes.tolist() if isinstance(codes, pd.Series) else list(codes)
+    query = select(Dossier.code)
+    if not_of is not None:
+        query = query.where(Dossier.agency_id.not_in(list(not_of)))
     found: set[str] = set()
     for start in range(0, len(codes), LOOKUP_CHUNK):
         chunk = codes[start:start + LOOKUP_CHUNK]
-        found.update(conn.execute(select(Dossier.code).where(Dossier.code.in_(chunk))).scalars())
+        found.update(conn.execute(query.where(Dossier.code.in_(chunk))).scalars())
     return found
 
 

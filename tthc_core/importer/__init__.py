@@ -21,6 +21,7 @@ values), :mod:`.checks` (row checks), :mod:`.resolve` (agency, field and procedu
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from sqlalchemy import Engine
 
 from ..db import get_engine
 from ..formatting import fmt_int
+from ..periods import Period, period_containing
 from ..problems import Problem
 from . import resolve
 from .checks import check_dossiers, check_procedures
@@ -55,6 +57,19 @@ class ImportResult:
     # The valid rows as parsed: ``line`` then canonical columns (dossiers: code, agency_code, procedure_code,
     # procedure_name, field, channel, status, received_at, due_at, resolved_at, apology_count).
     preview: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    # First and last receipt day of the valid dossiers: the periods the file covers, for the view to
+    # jump to after an import (issue 13). None for procedures and for files without a valid dossier.
+    received_range: tuple[dt.date, dt.date] | None = None
+
+    def quarters(self, mode: str = "report") -> list[Period]:
+        """The quarters (of ``mode``) the valid dossiers were received in, first to last."""
+        if self.received_range is None:
+            return []
+        first, last = self.received_range
+        found = [period_containing(first, "quarter", mode)]
+        while found[-1].end < last:
+            found.append(period_containing(found[-1].end + dt.timedelta(days=1), "quarter", mode))
+        return found
 
     @property
     def rejected(self) -> int:
@@ -208,10 +223,15 @@ def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *
 
     frame, check = (check_dossiers if kind == "dossiers" else check_procedures)(table, columns)
     agency = resolve.scoped_agencies(check, frame, agency, scope)
+    if kind == "dossiers":
+        resolve.refuse_foreign_codes(db, check, frame, scope)
     result.problems = check.problems()
     valid = frame[~check.bad]
     result.rows_valid = len(valid)
     result.preview = _preview(valid)
+    if kind == "dossiers" and valid["received_at"].notna().any():
+        received = valid["received_at"].dropna()
+        result.received_range = (received.min().date(), received.max().date())
     if result.problems and not (skip_invalid or result.dry_run):
         return result
     if valid.empty:
@@ -222,8 +242,13 @@ def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *
         with engine.connect() as conn:
             result.added, result.updated = resolve.check_only(conn, kind, valid, agency)
         return result
-    with engine.begin() as conn:
-        result.added, result.updated = resolve.write(conn, kind, valid, agency, columns)
+    try:
+        with engine.begin() as conn:
+            result.added, result.updated = resolve.write(conn, kind, valid, agency, columns, scope)
+    except resolve.ForeignCodes:
+        result.problems.append(Problem(table.header_line, "", "Trong lúc nhập, một mã hồ sơ của tệp đã được ghi "
+                                       "cho cơ quan khác: hãy kiểm tra lại tệp rồi nhập lại"))
+        return result
     result.written = True
     return result
 

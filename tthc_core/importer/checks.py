@@ -138,7 +138,7 @@ def _first_checks(table: Table, columns: dict[str, int], kind: str, limits: dict
     and the empty frame of its rows."""
     check = Checker(table, columns, LABELS[kind])
     check.extra_cells()
-    check.long_cells(table.max_cell_chars)
+    check.long_cells(table.limits.max_cell_chars)
     for column in REQUIRED[kind]:
         check.required(column)
     check.too_long(limits)
@@ -162,6 +162,14 @@ def check_dossiers(table: Table, columns: dict[str, int]) -> tuple[pd.DataFrame,
     for column in ("received_at", "due_at", "resolved_at"):
         out[column], unreadable = parse_timestamps(check.text(column), table.excel)
         check.add(unreadable, column, _date_message)
+    earliest, latest = table.limits.date_window()
+    for column in ("received_at", "resolved_at"):
+        # A year 0001, 1800 or 2031 would count as pending in every period (issue 14), and a year
+        # before 1 made SQLite store what no page could read back.
+        outside = (out[column] < pd.Timestamp(earliest)) | (out[column] >= pd.Timestamp(latest) + pd.Timedelta(days=1))
+        check.add(outside, column, lambda v, n: f"ngày «{v}» ngoài khoảng hợp lý {fmt_date(earliest)} – "
+                                                f"{fmt_date(latest)}")
+        out[column] = out[column].mask(outside)
 
     received_day = out["received_at"].dt.normalize()
     for column, phrase in (("due_at", "ngày hẹn trả"), ("resolved_at", "ngày có kết quả")):

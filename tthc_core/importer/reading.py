@@ -56,6 +56,19 @@ class Limits:
     max_xlsx_scanned: int = 50_000_000
     max_cell_chars: int = 32_767  # Excel's own limit for a cell
     max_seconds: float = field(default_factory=lambda: float(_env_int("TTHC_IMPORT_MAX_SECONDS", 600)))
+    # Received and resolved dates outside earliest .. today + years_ahead are refused as implausible.
+    earliest: dt.date = field(default_factory=lambda: dt.date.fromisoformat(
+        os.environ.get("TTHC_IMPORT_EARLIEST", "") or "2000-01-01"))
+    years_ahead: int = field(default_factory=lambda: _env_int("TTHC_IMPORT_YEARS_AHEAD", 2))
+    today: dt.date | None = None  # None: the date of the import
+
+    def date_window(self) -> tuple[dt.date, dt.date]:
+        today = self.today or dt.date.today()
+        try:
+            latest = today.replace(year=today.year + self.years_ahead)
+        except ValueError:  # 29 February
+            latest = today.replace(year=today.year + self.years_ahead, day=28)
+        return self.earliest, latest
 
 
 def _mb(size: int) -> str:
@@ -77,8 +90,8 @@ class Table:
     header_line: int
     body: pd.DataFrame  # non-empty data rows, positional columns of text, index = line number
     excel: bool
-    max_cell_chars: int = 32_767
-    may_hold_long_cells: bool = True  # False when the whole file is shorter than max_cell_chars
+    limits: Limits = field(default_factory=lambda: Limits())
+    may_hold_long_cells: bool = True  # False when the whole file is shorter than limits.max_cell_chars
 
 
 def read_bytes(file: str | os.PathLike | bytes | IO[bytes], filename: str | None,
@@ -406,6 +419,6 @@ def read_table(file: str | os.PathLike | bytes | IO[bytes], filename: str | None
     except Exception as exc:  # whatever a malformed file makes a parser throw is still bad input
         raise FileProblem(f"Không đọc được tệp: {exc.__class__.__name__}: {exc}") from None
     table = split_at_header(grid, excel)
-    table.max_cell_chars = limits.max_cell_chars
+    table.limits = limits
     table.may_hold_long_cells = len(data) > limits.max_cell_chars
     return table

@@ -5,10 +5,11 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
 from .. import store
+from ..db import get_engine
 from ..models import Agency, Procedure
 from .checks import BOOLEAN_COLUMNS, Checker
 
@@ -129,10 +130,12 @@ def _agency_ids(conn: Connection, frame: pd.DataFrame, fallback: str | None, cre
     and an agency not yet in the database gets id -1.
     """
     ids = store.agency_ids(conn, frame["agency_code"].unique(), create=create)
-    if fallback:
-        default = store.agency_ids(conn, [fallback], create=create)[fallback]
-    else:
-        default = store.default_agency_id(conn, create=create)
+    default = None
+    if not (frame["agency_code"] != "").all():  # the default agency only when a row needs it
+        if fallback:
+            default = store.agency_ids(conn, [fallback], create=create)[fallback]
+        else:
+            default = store.default_agency_id(conn, create=create)
     ids = {code: -1 if found is None else found for code, found in ids.items()}
     return _lookup(frame["agency_code"], ids).fillna(-1 if default is None else default).astype("int64")
 
@@ -162,12 +165,16 @@ def check_only(conn: Connection, kind: str, valid: pd.DataFrame, agency: str | N
     return count(conn, kind, valid, _agency_ids(conn, valid, agency, create=False))
 
 
-def write(conn: Connection, kind: str, valid: pd.DataFrame, agency: str | None, columns: dict[str, int]
-          ) -> tuple[int, int]:
+def write(conn: Connection, kind: str, valid: pd.DataFrame, agency: str | None, columns: dict[str, int],
+          scope: Any = None) -> tuple[int, int]:
     """Write the valid rows inside the caller's transaction (agencies, fields and procedures created on
-    the way); returns (added, updated)."""
+    the way); returns (added, updated). Raises :class:`ForeignCodes` when a dossier code of the file
+    belongs to an agency outside ``scope`` (checked again here: another import may have written it
+    since the rows were checked)."""
     agency_of = _agency_ids(conn, valid, agency, create=True)
     if kind == "dossiers":
+        if _foreign_codes(conn, valid["code"], scope):
+            raise ForeignCodes()
         updated = store.write_dossier_frame(conn, _dossier_frame(conn, valid, agency_of))
         return len(valid) - updated, updated
     added, updated = count(conn, kind, valid, agency_of)
@@ -184,7 +191,8 @@ def scoped_agencies(check: Checker, frame: pd.DataFrame, agency: str | None, sco
     """
     if scope is None or scope.agencies is None:
         return agency
-    if agency is not None:
+    if agency is not None:  # codes match regardless of case, as stored agencies do (store.agency_ids)
+        agency = next((code for code in scope.agencies if code.casefold() == agency.casefold()), agency)
         scope.restrict(agency)  # AccessDenied: the chosen agency is not the account's
     elif len(scope.agencies) == 1:
         agency = scope.agencies[0]
@@ -198,3 +206,29 @@ def scoped_agencies(check: Checker, frame: pd.DataFrame, agency: str | None, sco
                   lambda v, n: "chưa rõ cơ quan của dòng: chọn cơ quan của dữ liệu trước khi nhập, hoặc ghi cột "
                                "«Mã cơ quan»")
     return agency
+
+
+class ForeignCodes(Exception):
+    """A dossier code of the file is stored for an agency outside the importing account's scope."""
+
+
+FOREIGN_CODE = ("mã hồ sơ «{}» đã có trong cơ sở dữ liệu, thuộc một cơ quan ngoài phạm vi của tài khoản: không "
+                "được thay đổi hồ sơ của đơn vị khác")
+
+
+def refuse_foreign_codes(db: str | Engine | None, check: Checker, frame: pd.DataFrame, scope: Any) -> None:
+    """A problem for each dossier whose code is stored for an agency outside ``scope``: upserts go by code
+    province-wide, so without this an officer could overwrite another unit's dossiers (issue 14). The
+    message does not say which agency holds it."""
+    if scope is None or scope.agencies is None:
+        return
+    with get_engine(db).connect() as conn:
+        foreign = _foreign_codes(conn, frame["code"], scope)
+    check.add(frame["code"].isin(foreign), "code", lambda v, n: FOREIGN_CODE.format(v))
+
+
+def _foreign_codes(conn: Connection, codes: pd.Series, scope: Any) -> set[str]:
+    if scope is None or scope.agencies is None:
+        return set()
+    own = [found for found in store.agency_ids(conn, scope.agencies, create=False).values() if found is not None]
+    return store.existing_dossier_codes(conn, codes[codes != ""], not_of=own)

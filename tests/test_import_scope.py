@@ -1,0 +1,148 @@
+"""What an import may change (issue 14): only the dossiers of the account's own agencies, only plausible
+dates, only the columns the file carries; and what it tells the page afterwards (issue 13: the periods
+the file covers). On both engines."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from tthc_core.auth import AccessDenied, Scope
+from tthc_core.db import data_version, get_engine
+from tthc_core.importer import Limits, import_file
+from tthc_core.models import Agency, Dossier
+from tthc_core.store import ensure_agency
+
+HEADER = "code,agency_code,channel,received_at,due_at,resolved_at\n"
+OFFICER_A = Scope("canbo", "officer", ("A",))
+
+
+@pytest.fixture
+def two_units(db_url):
+    """Agencies A and B; B already holds dossier HS-B1 (resolved 10/04/2022)."""
+    with get_engine(db_url).begin() as conn:
+        for code in ("A", "B"):
+            ensure_agency(conn, code, f"Cơ quan {code}")
+    written = import_file(db_url, (HEADER + "HS-B1,B,direct,2022-04-01,2022-04-15,2022-04-10\n").encode(),
+                          filename="b.csv")
+    assert written.written
+    return db_url
+
+
+def stored(url) -> list[tuple]:
+    with get_engine(url).connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(Dossier.code, Agency.code, Dossier.resolved_at).join(Agency, Agency.id == Dossier.agency_id)
+            .order_by(Dossier.code)).all()]
+
+
+# --- dossier codes are scoped ------------------------------------------------------------------
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_an_officer_cannot_overwrite_another_units_dossier_by_its_code(two_units, dry_run):
+    before = (stored(two_units), data_version(two_units))
+    # The attack: agency A in the agency column (so the old scope check passed), B's dossier code.
+    data = (HEADER + "HS-A1,A,direct,2022-04-02,2022-04-15,\n"
+                     "HS-B1,A,online,2022-04-03,2022-04-15,2022-05-30\n").encode()
+
+    result = import_file(two_units, data, filename="a.csv", scope=OFFICER_A, dry_run=dry_run)
+
+    assert [p.text() for p in result.problems] == [
+        "Dòng 3, cột «code»: mã hồ sơ «HS-B1» đã có trong cơ sở dữ liệu, thuộc một cơ quan ngoài phạm vi của tài "
+        "khoản: không được thay đổi hồ sơ của đơn vị khác."]
+    assert "B" not in result.problems[0].message.replace("HS-B1", "")  # the other unit is not named
+    assert not result.written and (result.added, result.updated) == ((1, 0) if dry_run else (0, 0))
+    assert (stored(two_units), data_version(two_units)) == before
+
+
+def test_with_skip_invalid_the_officers_own_rows_are_written_and_the_foreign_code_is_not(two_units):
+    data = (HEADER + "HS-A1,,direct,2022-04-02,2022-04-15,\nHS-B1,,online,2022-04-03,2022-04-15,2022-05-30\n").encode()
+
+    result = import_file(two_units, data, filename="a.csv", scope=OFFICER_A, skip_invalid=True)
+
+    assert result.written and (result.added, result.updated, result.rejected) == (1, 0, 1)
+    assert stored(two_units) == [("HS-A1", "A", None), ("HS-B1", "B", dt.datetime(2022, 4, 10))]
+
+
+def test_an_officer_updates_their_own_dossiers_and_an_admin_may_move_one(two_units):
+    mine = (HEADER + "HS-A1,A,direct,2022-04-02,2022-04-15,\n").encode()
+    assert import_file(two_units, mine, filename="a.csv", scope=OFFICER_A).written
+    again = import_file(two_units, (HEADER + "HS-A1,A,direct,2022-04-02,2022-04-15,2022-04-12\n").encode(),
+                        filename="a.csv", scope=OFFICER_A)
+    assert again.written and (again.added, again.updated) == (0, 1)
+
+    moved = import_file(two_units, (HEADER + "HS-B1,A,direct,2022-04-01,2022-04-15,2022-04-10\n").encode(),
+                        filename="a.csv", scope=Scope("admin", "admin", None))
+    assert moved.written and stored(two_units)[1] == ("HS-B1", "A", dt.datetime(2022, 4, 10))
+
+
+def test_a_viewer_may_not_import_and_an_officer_may_not_choose_another_agency(two_units):
+    data = (HEADER + "HS-A1,,direct,2022-04-02,2022-04-15,\n").encode()
+    with pytest.raises(AccessDenied):
+        import_file(two_units, data, filename="a.csv", scope=Scope("v", "viewer", ("A",)))
+    with pytest.raises(AccessDenied):
+        import_file(two_units, data, filename="a.csv", scope=OFFICER_A, agency="B")
+
+
+def test_an_account_of_several_agencies_must_say_whose_rows_have_no_agency(two_units):
+    both = Scope("canbo", "officer", ("A", "B"))
+    data = (HEADER + "HS-A1,A,direct,2022-04-02,2022-04-15,\nHS-X,,direct,2022-04-02,2022-04-15,\n").encode()
+
+    result = import_file(two_units, data, filename="a.csv", scope=both)
+
+    assert [p.text() for p in result.problems] == [
+        "Dòng 3, cột «agency_code»: chưa rõ cơ quan của dòng: chọn cơ quan của dữ liệu trước khi nhập, hoặc ghi cột "
+        "«Mã cơ quan»."]
+    assert import_file(two_units, data, filename="a.csv", scope=both, agency="b").written
+    assert [r[:2] for r in stored(two_units)] == [("HS-A1", "A"), ("HS-B1", "B"), ("HS-X", "B")]
+
+
+def test_rows_without_an_agency_never_land_in_the_default_agency_when_the_scope_knows_it(two_units):
+    result = import_file(two_units, (HEADER + "HS-A1,,direct,2022-04-02,2022-04-15,\n").encode(), filename="a.csv",
+                         scope=OFFICER_A)
+
+    assert result.written and stored(two_units)[0][:2] == ("HS-A1", "A")
+    with get_engine(two_units).connect() as conn:
+        assert conn.scalar(select(Agency.id).where(Agency.is_default.is_(True))) is None
+
+
+# --- plausible dates -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("column, value", [
+    ("received_at", "-2022-04-01"), ("received_at", "0001-01-01"), ("received_at", "1800-05-05"),
+    ("received_at", "31/12/1999"), ("received_at", "2031-01-01"), ("resolved_at", "2041-01-01"),
+    ("resolved_at", "2031-01-01 08:00"),
+])
+def test_a_date_outside_the_plausible_window_is_refused_with_line_and_column(db_url, column, value):
+    row = {"code": "HS-1", "agency_code": "A", "channel": "direct", "received_at": "2022-04-01", "due_at": "",
+           "resolved_at": ""}
+    row[column] = value
+    data = (HEADER + "HS-0,A,direct,2022-04-01,,\n" + ",".join(row.values()) + "\n").encode()
+
+    result = import_file(db_url, data, filename="a.csv", limits=Limits(today=dt.date(2026, 11, 27)))
+
+    assert [p.text() for p in result.problems] == [
+        f"Dòng 3, cột «{column}»: ngày «{value}» ngoài khoảng hợp lý 01/01/2000 – 27/11/2028."]
+    assert not result.written
+
+
+def test_the_date_window_is_configurable(sqlite_url, monkeypatch):
+    data = (HEADER + "HS-1,A,direct,1998-04-01,,\n").encode()
+    monkeypatch.setenv("TTHC_IMPORT_EARLIEST", "1995-01-01")
+
+    assert import_file(sqlite_url, data, filename="a.csv").written
+    assert import_file(sqlite_url, data, filename="a.csv", limits=Limits(earliest=dt.date(1999, 1, 1))).problems
+
+
+# --- what the page is told -----------------------------------------------------------------------
+
+def test_the_result_names_the_periods_the_file_covers(sqlite_url):
+    data = (HEADER + "HS-1,A,direct,2022-03-20,,\nHS-2,A,direct,2022-06-14 16:00,,\nHS-3,A,direct,2022-07-01,,\n"
+            "HS-4,A,fax,2023-01-01,,\n").encode()
+
+    result = import_file(sqlite_url, data, filename="a.csv", skip_invalid=True)
+
+    assert result.received_range == (dt.date(2022, 3, 20), dt.date(2022, 7, 1))
+    assert [q.spec for q in result.quarters()] == ["2022-Q2", "2022-Q3"]  # report quarters: 15/03 – 14/06 …
+    assert [q.spec for q in result.quarters("calendar")] == ["2022-Q1", "2022-Q2", "2022-Q3"]
