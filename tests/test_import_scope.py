@@ -146,3 +146,63 @@ def test_the_result_names_the_periods_the_file_covers(sqlite_url):
     assert result.received_range == (dt.date(2022, 3, 20), dt.date(2022, 7, 1))
     assert [q.spec for q in result.quarters()] == ["2022-Q2", "2022-Q3"]  # report quarters: 15/03 – 14/06 …
     assert [q.spec for q in result.quarters("calendar")] == ["2022-Q1", "2022-Q2", "2022-Q3"]
+
+
+# --- only the columns the file carries -------------------------------------------------------------
+
+def test_reimporting_a_narrower_export_keeps_what_it_does_not_carry_on_the_demo(demo_copy):
+    from tthc_core.stats import compute_stats
+
+    before = compute_stats(demo_copy, "2022-Q2", agency="SLDTBXH")["dossiers"]["total"]
+    assert (before["received_total"], before["resolved_total"], before["pending_total"]) == (3238, 2525, 713)
+    province = compute_stats(demo_copy, "2022-Q2")["dossiers"]["total"]
+    with get_engine(demo_copy).connect() as conn:
+        rows = conn.execute(select(Dossier.code, Dossier.channel, Dossier.received_at)
+                            .where(Dossier.received_at < dt.datetime(2022, 6, 15))).all()
+    # The narrow export: code, channel and receipt only (no agency, procedure, due or resolved date).
+    narrow = "Mã hồ sơ,Hình thức nộp,Ngày tiếp nhận\n" + "".join(
+        f"{r.code},{r.channel},{r.received_at:%d/%m/%Y %H:%M:%S}\n" for r in rows)
+
+    result = import_file(demo_copy, narrow.encode(), filename="hep.csv")
+
+    assert result.written and result.updated == len(rows) > 3000
+    assert compute_stats(demo_copy, "2022-Q2", agency="SLDTBXH")["dossiers"]["total"] == before
+    assert compute_stats(demo_copy, "2022-Q2")["dossiers"]["total"] == province
+
+
+def test_a_column_the_file_carries_is_written_even_when_empty(db_url):
+    header = "code,agency_code,channel,received_at,due_at,resolved_at,status\n"
+    import_file(db_url, (header + "HS-1,A,direct,2022-04-01,2022-04-15,2022-04-10,Tạm dừng\n").encode(),
+                filename="a.csv")
+    import_file(db_url, b"code,channel,received_at\nHS-1,online,2022-04-02\n", filename="b.csv")
+    import_file(db_url, b"code,channel,received_at,resolved_at\nHS-2,online,2022-04-02,\n", filename="c.csv")
+
+    with get_engine(db_url).connect() as conn:
+        kept = conn.execute(select(Dossier.channel, Dossier.received_at, Dossier.due_at, Dossier.resolved_at,
+                                   Dossier.status, Agency.code).join(Agency, Agency.id == Dossier.agency_id)
+                            .where(Dossier.code == "HS-1")).one()
+    assert tuple(kept) == ("online", dt.datetime(2022, 4, 2), dt.datetime(2022, 4, 15), dt.datetime(2022, 4, 10),
+                           "suspended", "A")
+    import_file(db_url, b"code,channel,received_at,resolved_at\nHS-1,online,2022-04-02,\n", filename="d.csv")
+    with get_engine(db_url).connect() as conn:
+        assert conn.scalar(select(Dossier.resolved_at).where(Dossier.code == "HS-1")) is None
+
+
+# --- the working-day calendar extends itself ----------------------------------------------------------
+
+def test_a_dossier_past_the_calendars_first_years_and_a_procedure_of_99999_days_get_due_dates(db_url):
+    procedures = "Mã TTHC,Tên thủ tục,Mã cơ quan,Thời hạn giải quyết\nP1,Năm ngày,A,5\nP2,Rất dài,A,99999\n"
+    assert import_file(db_url, procedures.encode(), filename="p.csv").written
+    dossiers = ("code,agency_code,procedure_code,channel,received_at\n"
+                "HS-1,A,P1,direct,2040-12-31 09:00\nHS-2,A,P2,direct,2022-04-01 09:00\n"
+                "HS-3,A,P1,direct,2005-03-01 09:00\n")
+
+    result = import_file(db_url, dossiers.encode(), filename="d.csv", limits=Limits(today=dt.date(2039, 1, 1)))
+
+    assert result.written, [p.text() for p in result.problems]
+    with get_engine(db_url).connect() as conn:
+        due = dict(conn.execute(select(Dossier.code, Dossier.due_at)).all())
+    # 2041: 1 January off, then Tết is in February; five working days from Wed 2 January to Tue 8 January.
+    assert due["HS-1"] == dt.datetime(2041, 1, 8)
+    assert due["HS-3"] == dt.datetime(2005, 3, 8)
+    assert dt.datetime(2400, 1, 1) < due["HS-2"] < dt.datetime(2440, 1, 1)

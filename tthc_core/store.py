@@ -238,6 +238,17 @@ def existing_dossier_codes(conn: Connection, codes: Sequence[str] | pd.Series,
     return found
 
 
+def stored_dossier_values(conn: Connection, codes: Sequence[str] | pd.Series, columns: Sequence[str]) -> pd.DataFrame:
+    """The stored ``columns`` of the dossiers among ``codes``, indexed by code (object columns)."""
+    codes = codes.tolist() if isinstance(codes, pd.Series) else list(codes)
+    table = Dossier.__table__
+    query = select(table.c.code, *(table.c[name] for name in columns))
+    rows: list = []
+    for start in range(0, len(codes), LOOKUP_CHUNK):
+        rows += conn.execute(query.where(table.c.code.in_(codes[start:start + LOOKUP_CHUNK]))).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["code", *columns], dtype=object).set_index("code")
+
+
 def write_dossier_frame(conn: Connection, frame: pd.DataFrame, calendar: WorkCalendar | None = None) -> int:
     """Insert or update the dossiers of ``frame`` by code; the bulk twin of :func:`write_dossiers`.
 

@@ -1,7 +1,7 @@
 """Resolution and writing: agency, field and procedure ids of the checked rows, and the one write."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,10 +14,21 @@ from ..models import Agency, Procedure
 from .checks import BOOLEAN_COLUMNS, Checker
 
 
-def _dossier_frame(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series) -> pd.DataFrame:
-    """The columns :func:`store.write_dossier_frame` takes: ids of fields and procedures, created when missing."""
+# A file column → the stored columns it decides. A file without the column leaves them as stored on
+# the dossiers it updates: re-importing a narrower export (no «Ngày có kết quả») used to set them to
+# NULL, and the quarter's resolved dossiers went from 2.525 to 2.524 (issue 14).
+DECIDES = {"agency_code": ("agency_id",), "procedure_code": ("procedure_id",), "field": ("field_id",),
+           "status": ("status",), "due_at": ("due_at", "due_estimated"), "resolved_at": ("resolved_at",),
+           "apology_count": ("apology_count",)}
+
+
+def _dossier_frame(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series, carried: Iterable[str]
+                   ) -> pd.DataFrame:
+    """The columns :func:`store.write_dossier_frame` takes: ids of fields and procedures, created when
+    missing; for stored codes, the stored values of what the file does not carry (``carried``: its
+    canonical columns)."""
     fields = store.field_ids(conn, frame["field"].unique())
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "code": frame["code"],
         "agency_id": agency_of,
         "procedure_id": _procedure_ids(conn, frame, agency_of),
@@ -29,6 +40,17 @@ def _dossier_frame(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series) 
         "resolved_at": frame["resolved_at"],
         "apology_count": frame["apology_count"],
     }, index=frame.index)
+    kept = [column for decider, columns in DECIDES.items() if decider not in carried for column in columns]
+    if not kept:
+        return out
+    stored = store.stored_dossier_values(conn, out["code"], kept)
+    known = out["code"].isin(stored.index).to_numpy()
+    if known.any():
+        for column in kept:
+            values = (out[column] if column in out else pd.Series(False, index=out.index)).astype(object)
+            values[known] = out["code"][known].map(stored[column]).to_numpy()
+            out[column] = values
+    return out
 
 
 def _lookup(values: pd.Series, mapping: dict) -> pd.Series:
@@ -175,7 +197,7 @@ def write(conn: Connection, kind: str, valid: pd.DataFrame, agency: str | None, 
     if kind == "dossiers":
         if _foreign_codes(conn, valid["code"], scope):
             raise ForeignCodes()
-        updated = store.write_dossier_frame(conn, _dossier_frame(conn, valid, agency_of))
+        updated = store.write_dossier_frame(conn, _dossier_frame(conn, valid, agency_of, columns))
         return len(valid) - updated, updated
     added, updated = count(conn, kind, valid, agency_of)
     store.write_procedures(conn, _procedure_rows(conn, valid, agency_of, columns))
