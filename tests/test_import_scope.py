@@ -206,3 +206,25 @@ def test_a_dossier_past_the_calendars_first_years_and_a_procedure_of_99999_days_
     assert due["HS-1"] == dt.datetime(2041, 1, 8)
     assert due["HS-3"] == dt.datetime(2005, 3, 8)
     assert dt.datetime(2400, 1, 1) < due["HS-2"] < dt.datetime(2440, 1, 1)
+
+
+# --- what PostgreSQL refused with no line named -------------------------------------------------------
+
+def test_values_postgresql_refused_are_row_problems_with_their_line(db_url):
+    procedures = ("Mã TTHC,Tên thủ tục,Mã cơ quan,Thời hạn giải quyết\n"
+                  "P1,Một,abc,99999.9\nP2,Hai,abc,99999.96\nP1,Một lần nữa,ABC,5\n")
+
+    result = import_file(db_url, procedures.encode(), filename="p.csv")
+
+    assert [p.text() for p in result.problems] == [
+        "Dòng 3, cột «Thời hạn giải quyết»: thời hạn giải quyết «99999.96» quá lớn (tối đa 99.999,9 ngày).",
+        "Dòng 4, cột «Mã TTHC»: mã TTHC «P1» trùng với dòng 2 (mỗi mã chỉ được có một dòng trong tệp).",
+    ]
+    assert import_file(db_url, procedures.encode(), filename="p.csv", skip_invalid=True).written
+
+
+def test_a_chosen_agency_code_longer_than_its_column_is_refused(db_url):
+    result = import_file(db_url, (HEADER + "HS-1,,direct,2022-04-01,,\n").encode(), filename="a.csv", agency="A" * 65)
+
+    assert [p.text() for p in result.problems] == [
+        f"Dòng 1: Mã cơ quan «{'A' * 40}…» dài 65 ký tự, quá 64 ký tự cho phép."]

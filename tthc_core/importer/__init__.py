@@ -29,6 +29,7 @@ from typing import IO, Any, Callable
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from ..db import get_engine
 from ..formatting import fmt_int
@@ -36,8 +37,8 @@ from ..periods import Period, period_containing
 from ..problems import Problem
 from . import resolve
 from .checks import check_dossiers, check_procedures
-from .columns import (ALIASES, DOSSIER_ALIASES, KIND_NOUNS, KINDS, LABELS, PROCEDURE_ALIASES, REQUIRED,
-                      map_headers)
+from .columns import (ALIASES, DOSSIER_ALIASES, KIND_NOUNS, KINDS, LABELS, MAX_LENGTH, PROCEDURE_ALIASES,
+                      REQUIRED, map_headers)
 from .reading import FileProblem, Limits, Table, read_bytes, read_table
 from .values import normalize, parse_timestamps
 
@@ -180,6 +181,10 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
     if kind is not None and kind not in KINDS:
         result.problems.append(Problem(1, "", f"Loại tệp «{kind}» không hợp lệ (dùng dossiers hoặc procedures)"))
         return result
+    if agency is not None and len(agency) > MAX_LENGTH["agency_code"]:
+        result.problems.append(Problem(1, "", f"Mã cơ quan «{agency[:40]}…» dài {fmt_int(len(agency))} ký tự, quá "
+                                              f"{MAX_LENGTH['agency_code']} ký tự cho phép"))
+        return result
     try:
         limits = limits or Limits()
         data, name = read_bytes(file, filename, limits)
@@ -245,6 +250,11 @@ def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *
     try:
         with engine.begin() as conn:
             result.added, result.updated = resolve.write(conn, kind, valid, agency, columns, scope)
+    except (DataError, IntegrityError) as exc:
+        # A value the checks let through and the database refused: said, never a traceback on screen.
+        result.problems.append(Problem(table.header_line, "", "Cơ sở dữ liệu từ chối dữ liệu của tệp, không ghi gì "
+                                       f"({exc.orig.__class__.__name__}): hãy gửi tệp cho quản trị viên"))
+        return result
     except resolve.ForeignCodes:
         result.problems.append(Problem(table.header_line, "", "Trong lúc nhập, một mã hồ sơ của tệp đã được ghi "
                                        "cho cơ quan khác: hãy kiểm tra lại tệp rồi nhập lại"))

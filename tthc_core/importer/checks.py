@@ -2,11 +2,12 @@
 with its line, the column as written in the file and a Vietnamese message."""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
 import pandas as pd
 
-from ..formatting import fmt_date, fmt_int
+from ..formatting import fmt_date, fmt_decimal, fmt_int
 from ..problems import Problem
 from .columns import LABELS, MAX_LENGTH, MAX_LENGTH_PROCEDURE, REQUIRED
 from .reading import Table
@@ -199,6 +200,7 @@ BOOLEAN_COLUMNS = ("published", "publicized", "one_stop", "lien_thong", "postal"
                    "internal_process")
 BOOLEAN_HINT = "dùng x hoặc Có cho «có»; để trống, 0 hoặc Không cho «không»"
 # Values written for an empty cell of a column the file has (the models' defaults).
+MAX_PROCESSING_DAYS = Decimal("99999.9")
 PROCEDURE_EMPTY = {"authority_level": "province", "regulated_by": "central"}
 
 
@@ -227,11 +229,18 @@ def check_procedures(table: Table, columns: dict[str, int]) -> tuple[pd.DataFram
     out["processing_days"], unknown = parse_days(check.text("processing_days"))
     check.add(unknown, "processing_days", lambda v, n: f"thời hạn giải quyết «{v}» không phải số ngày "
                                                        "(ví dụ 15, 0,5 hoặc Trong ngày)")
+    # Numeric(6, 1): a value that rounds to 100.000 or more overflows the column on PostgreSQL.
+    too_many = out["processing_days"].map(
+        lambda d: d is not None and d.quantize(Decimal("0.1"), ROUND_HALF_UP) > MAX_PROCESSING_DAYS, na_action="ignore")
+    check.add(too_many.fillna(False).astype(bool), "processing_days",
+              lambda v, n: f"thời hạn giải quyết «{v}» quá lớn (tối đa {fmt_decimal(MAX_PROCESSING_DAYS, 1)} ngày)")
     out["same_day_cutoff"], unknown = parse_times(check.text("same_day_cutoff"))
     check.add(unknown, "same_day_cutoff", lambda v, n: f"giờ «{v}» không hợp lệ (dùng giờ:phút, ví dụ 15:00)")
 
     # A procedure code is unique within its agency (uq_procedure_agency_code).
-    key = out["code"].where(out["code"] == "", out["agency_code"] + "\x1f" + out["code"])
+    # Agency codes match regardless of case (store.agency_ids): «abc» and «ABC» are one agency, and two
+    # rows of its code made PostgreSQL refuse the whole upsert with no line named.
+    key = out["code"].where(out["code"] == "", out["agency_code"].str.casefold() + "\x1f" + out["code"])
     check.duplicates(key, "code", "mã TTHC")
     return out, check
 
