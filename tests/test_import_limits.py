@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import openpyxl
 import pytest
@@ -50,13 +51,11 @@ def one_cell_at_the_far_corner(path: Path) -> Path:
     return path
 
 
-def xml_bomb(path: Path, unzipped_mb: int = 482) -> Path:
-    """A small workbook whose sheet unzips to ``unzipped_mb`` MB of XML (rows of one long text cell)."""
-    book = openpyxl.Workbook()
-    book.active.append(HEADER.split(","))
+def workbook_of_rows(path: Path, rows: Iterable[bytes]) -> Path:
+    """A workbook whose first sheet's XML is written from ``rows`` (each a ``<row>`` element), as a
+    stream: it may unzip to far more than the test ever holds in memory."""
     plain = io.BytesIO()
-    book.save(plain)
-    row = b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>' + b"x" * 4000 + b"</t></is></c></row>"
+    openpyxl.Workbook().save(plain)
     with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             if item.filename != "xl/worksheets/sheet1.xml":
@@ -67,10 +66,28 @@ def xml_bomb(path: Path, unzipped_mb: int = 482) -> Path:
             with target.open(info, "w", force_zip64=True) as sheet:
                 sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
                             b'.org/spreadsheetml/2006/main"><sheetData>')
-                for n in range(2, 2 + unzipped_mb * 1024 * 1024 // (len(row) + 8)):
-                    sheet.write(row % (n, n))
+                for row in rows:
+                    sheet.write(row)
                 sheet.write(b"</sheetData></worksheet>")
     return path
+
+
+def xml_bomb(path: Path, unzipped_mb: int = 482) -> Path:
+    """A small workbook whose sheet unzips to ``unzipped_mb`` MB of XML (rows of one long text cell)."""
+    row = b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>' + b"x" * 4000 + b"</t></is></c></row>"
+    return workbook_of_rows(path, (row % (n, n) for n in range(1, 1 + unzipped_mb * 1024 * 1024 // (len(row) + 8))))
+
+
+def dense_sheet(path: Path, unzipped_mb: int) -> Path:
+    """A workbook of many small distinct cells (nine a row) unzipping to about ``unzipped_mb`` MB."""
+    def rows() -> Iterator[bytes]:
+        written, n = 0, 1
+        while written < unzipped_mb * 1024 * 1024:
+            cells = "".join(f'<c r="{c}{n}" t="inlineStr"><is><t>{n}{c}</t></is></c>' for c in "ABCDEFGHI")
+            row = f'<row r="{n}">{cells}</row>'.encode()
+            yield row
+            written, n = written + len(row), n + 1
+    return workbook_of_rows(path, rows())
 
 
 def test_a_workbook_with_one_cell_at_xfd1048576_is_refused_without_allocating_the_sheet(sqlite_url, tmp_path):
@@ -170,33 +187,9 @@ def test_a_cell_over_131072_characters_early_in_the_file_keeps_the_header_and_is
     assert result.rows_valid == 2 and not result.written
 
 
-def dense_sheet(path: Path, unzipped_mb: int) -> Path:
-    """A workbook of many small distinct cells (nine a row) unzipping to about ``unzipped_mb`` MB."""
-    book = openpyxl.Workbook()
-    plain = io.BytesIO()
-    book.save(plain)
-    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            if item.filename != "xl/worksheets/sheet1.xml":
-                target.writestr(item, source.read(item))
-                continue
-            info = zipfile.ZipInfo(item.filename)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with target.open(info, "w", force_zip64=True) as sheet:
-                sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
-                            b'.org/spreadsheetml/2006/main"><sheetData>')
-                written, n = 0, 1
-                while written < unzipped_mb * 1024 * 1024:
-                    cells = "".join(f'<c r="{c}{n}" t="inlineStr"><is><t>{n}{c}</t></is></c>' for c in "ABCDEFGHI")
-                    row = f'<row r="{n}">{cells}</row>'.encode()
-                    sheet.write(row)
-                    written, n = written + len(row), n + 1
-                sheet.write(b"</sheetData></worksheet>")
-    return path
 
-
-# Many small cells cost more per MB; 8 MB of them keeps the test short (63 MB measured 390 MB peak, 113 s
-# on the 2-core CI machine: docs/security.md).
+# Many small cells cost more per MB; 8 MB of them keeps the test short (63 MB of them measured 390 MB peak
+# and 113 s on a shared 2-core machine).
 @pytest.mark.parametrize("build", [lambda path: xml_bomb(path, unzipped_mb=63), lambda path: dense_sheet(path, 8)],
                          ids=["long-cells", "many-cells"])
 def test_the_largest_workbook_the_limits_let_through_stays_under_500_mb(sqlite_url, tmp_path, build):

@@ -1145,3 +1145,18 @@ def test_cli_import_of_a_device_stops_at_once(sqlite_url, capsys):
 
     assert refused.returncode == 1
     assert refused.stderr.strip() == "Dòng 1: «/dev/zero» không phải một tệp dữ liệu (thiết bị, thư mục hay luồng): không nhập."
+
+
+def test_a_registered_format_is_chosen_by_the_files_content(sqlite_url, monkeypatch):
+    seen = []
+
+    def imports(db, data, filename, **request):
+        seen.append((data, filename, sorted(request)))
+        return ImportResult(kind="dossiers", rows_read=1)
+
+    monkeypatch.setattr(importer, "FORMATS", [])
+    importer.register_format(importer.Format("json", lambda data, name: data.lstrip().startswith(b"{"), imports))
+
+    assert import_file(sqlite_url, b' {"a": 1}', filename="x.txt").rows_read == 1
+    assert seen == [(b' {"a": 1}', "x.txt", ["agency", "dry_run", "kind", "limits", "scope", "skip_invalid"])]
+    assert import_file(sqlite_url, SAMPLES / "ho-so-mau.csv").written and len(seen) == 1

@@ -128,7 +128,6 @@ def write_rejects(result: ImportResult, path: str | os.PathLike) -> Path:
     return path
 
 
-
 # --------------------------------------------------------------------------------------------
 # Formats told apart by their content
 # --------------------------------------------------------------------------------------------
@@ -138,7 +137,8 @@ class Format:
     """A file format besides the CSV/XLSX tables: ``detects(data, filename)`` looks at the content (the
     first bytes, not only the name); ``imports(db, data, filename, **request)`` does the whole import
     and answers an :class:`ImportResult`. ``request`` holds the keyword arguments of :func:`import_file`
-    (kind, agency, skip_invalid, dry_run, scope); the scope's role is already checked."""
+    (kind, agency, skip_invalid, dry_run, scope, limits); the file is already within ``limits.max_bytes``
+    and the scope's role is checked. Register with :func:`register_format` when the module is imported."""
 
     name: str
     detects: Callable[[bytes, str], bool]
@@ -178,9 +178,6 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
         scope.require("import")
     result = ImportResult(kind=kind, dry_run=dry_run)
     agency = (agency or "").strip() or None
-    if kind is not None and kind not in KINDS:
-        result.problems.append(Problem(1, "", f"Loại tệp «{kind}» không hợp lệ (dùng dossiers hoặc procedures)"))
-        return result
     if agency is not None and len(agency) > MAX_LENGTH["agency_code"]:
         result.problems.append(Problem(1, "", f"Mã cơ quan «{agency[:40]}…» dài {fmt_int(len(agency))} ký tự, quá "
                                               f"{MAX_LENGTH['agency_code']} ký tự cho phép"))
@@ -191,7 +188,10 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
         for fmt in FORMATS:
             if fmt.detects(data, name):
                 return fmt.imports(db, data, name, kind=kind, agency=agency, skip_invalid=skip_invalid,
-                                   dry_run=dry_run, scope=scope)
+                                   dry_run=dry_run, scope=scope, limits=limits)
+        if kind is not None and kind not in KINDS:
+            result.problems.append(Problem(1, "", f"Loại tệp «{kind}» không hợp lệ (dùng dossiers hoặc procedures)"))
+            return result
         table = read_table(data, name, limits)
     except FileProblem as exc:
         result.problems.append(Problem(1, exc.column, exc.message))
