@@ -228,3 +228,15 @@ def test_a_chosen_agency_code_longer_than_its_column_is_refused(db_url):
 
     assert [p.text() for p in result.problems] == [
         f"Dòng 1: Mã cơ quan «{'A' * 40}…» dài 65 ký tự, quá 64 ký tự cho phép."]
+
+
+def test_an_officers_agency_missing_from_the_database_is_never_created_on_their_behalf(two_units):
+    data = (HEADER + "HS-Z1,,direct,2022-04-02,2022-04-15,\n").encode()
+
+    result = import_file(two_units, data, filename="z.csv", scope=Scope("canbo", "officer", ("Z",)))
+
+    assert [p.text() for p in result.problems] == [
+        "Dòng 2, cột «agency_code»: cơ quan «Z» chưa có trong cơ sở dữ liệu: quản trị viên cần tạo cơ quan này trước "
+        "(trang Quản trị hoặc lệnh user add --agency)."]
+    with get_engine(two_units).connect() as conn:
+        assert sorted(conn.execute(select(Agency.code)).scalars()) == ["A", "B"]

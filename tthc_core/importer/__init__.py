@@ -228,8 +228,7 @@ def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *
 
     frame, check = (check_dossiers if kind == "dossiers" else check_procedures)(table, columns)
     agency = resolve.scoped_agencies(check, frame, agency, scope)
-    if kind == "dossiers":
-        resolve.refuse_foreign_codes(db, check, frame, scope)
+    resolve.check_scoped_rows(db, check, frame, kind, agency, scope)
     result.problems = check.problems()
     valid = frame[~check.bad]
     result.rows_valid = len(valid)

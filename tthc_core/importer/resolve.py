@@ -238,14 +238,25 @@ FOREIGN_CODE = ("mã hồ sơ «{}» đã có trong cơ sở dữ liệu, thuộ
                 "được thay đổi hồ sơ của đơn vị khác")
 
 
-def refuse_foreign_codes(db: str | Engine | None, check: Checker, frame: pd.DataFrame, scope: Any) -> None:
-    """A problem for each dossier whose code is stored for an agency outside ``scope``: upserts go by code
-    province-wide, so without this an officer could overwrite another unit's dossiers (issue 14). The
-    message does not say which agency holds it."""
+def check_scoped_rows(db: str | Engine | None, check: Checker, frame: pd.DataFrame, kind: str, agency: str | None,
+                      scope: Any) -> None:
+    """What an account's import is checked for in the database before anything is written:
+
+    - an agency that does not exist yet is never created on an officer's behalf (nor are its rows sent
+      to the default agency): an admin creates it first (issue 13);
+    - a dossier whose code is stored for an agency outside ``scope`` is refused: upserts go by code
+      province-wide, so without this an officer could overwrite another unit's dossiers (issue 14).
+      The message does not say which agency holds it.
+    """
     if scope is None or scope.agencies is None:
         return
+    named = frame["agency_code"].where(frame["agency_code"] != "", agency or "")
     with get_engine(db).connect() as conn:
-        foreign = _foreign_codes(conn, frame["code"], scope)
+        known = store.agency_ids(conn, named.unique(), create=False)
+        foreign = _foreign_codes(conn, frame["code"], scope) if kind == "dossiers" else set()
+    check.add(named.map(lambda code: code != "" and known.get(code) is None), "agency_code",
+              lambda v, n: f"cơ quan «{named.at[n]}» chưa có trong cơ sở dữ liệu: quản trị viên cần tạo cơ quan này "
+                           "trước (trang Quản trị hoặc lệnh user add --agency)")
     check.add(frame["code"].isin(foreign), "code", lambda v, n: FOREIGN_CODE.format(v))
 
 
