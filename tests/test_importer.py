@@ -1051,8 +1051,6 @@ def test_a_bad_row_in_a_large_file_writes_nothing_on_either_path(db_url, tmp_pat
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512, "a.xls", "Excel 97-2003"),
     (b"PK\x03\x04 not really a zip", "a.xlsx", "Không đọc được tệp Excel"),
     (b"code,channel\n1,2\n", "a.xlsx", "Không đọc được tệp Excel"),
-    (b"code,channel,received_at\nHS-1,direct,2022-04-01\nHS-2,direct,2022-04-02,x,\"" + b"a" * 200_000 + b"\"\n",
-     "a.csv", "Tệp CSV hỏng"),
 ])
 def test_unreadable_files_give_a_problem_not_an_exception(sqlite_url, data, filename, fragment):
     result = import_file(sqlite_url, data, filename=filename)
@@ -1116,3 +1114,49 @@ def test_cli_import_exit_codes_and_messages(sqlite_url, tmp_path, capsys):
     assert broken.stderr.startswith("Dòng 1: Tệp không đọc được")
     for completed in (ok, bad, skipped, broken):
         assert "Traceback" not in completed.stderr
+
+
+def test_cli_rejects_into_a_missing_folder_is_refused_before_anything_is_written(sqlite_url, tmp_path, capsys):
+    bad_file = tmp_path / "loi.csv"
+    bad_file.write_bytes(dossier_file(good_row("HS-1"), good_row("HS-2", channel="Fax")))
+
+    refused = run_cli(capsys, "--db", sqlite_url, "import", str(bad_file), "--skip-invalid",
+                      "--rejects", str(tmp_path / "khong-co" / "loai.csv"))
+
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (f"Không ghi được tệp dòng lỗi vào thư mục «{tmp_path / 'khong-co'}» (không có "
+                                      "hoặc không được ghi): không nhập gì.")
+    assert dossier_count(sqlite_url) == 0 and not (tmp_path / "khong-co").exists()
+
+
+def test_cli_stats_on_a_missing_sqlite_file_is_refused_instead_of_printing_zeros(tmp_path, capsys):
+    missing = tmp_path / "khong-co" / "x.db"
+
+    for command in (["stats", "--period", "2022-Q2"], ["export", "--period", "2022-Q2", "--out", str(tmp_path / "a.xlsx")]):
+        refused = run_cli(capsys, "--db", f"sqlite:///{missing}", *command)
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert refused.stderr.strip() == (f"Không có cơ sở dữ liệu «{missing}»: kiểm tra --db, hoặc tạo bằng lệnh demo "
+                                          "hay import.")
+    assert not missing.parent.exists()
+
+
+def test_cli_import_of_a_device_stops_at_once(sqlite_url, capsys):
+    refused = run_cli(capsys, "--db", sqlite_url, "import", "/dev/zero")
+
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "Dòng 1: «/dev/zero» không phải một tệp dữ liệu (thiết bị, thư mục hay luồng): không nhập."
+
+
+def test_a_registered_format_is_chosen_by_the_files_content(sqlite_url, monkeypatch):
+    seen = []
+
+    def imports(db, data, filename, **request):
+        seen.append((data, filename, sorted(request)))
+        return ImportResult(kind="dossiers", rows_read=1)
+
+    monkeypatch.setattr(importer, "FORMATS", [])
+    importer.register_format(importer.Format("json", lambda data, name: data.lstrip().startswith(b"{"), imports))
+
+    assert import_file(sqlite_url, b' {"a": 1}', filename="x.txt").rows_read == 1
+    assert seen == [(b' {"a": 1}', "x.txt", ["agency", "dry_run", "kind", "limits", "scope", "skip_invalid"])]
+    assert import_file(sqlite_url, SAMPLES / "ho-so-mau.csv").written and len(seen) == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -147,6 +148,10 @@ def cmd_import(args) -> int:
         raise UsageError("--rejects chỉ dùng cùng --skip-invalid.")
     if not args.file.exists():
         raise UsageError(f"Không tìm thấy tệp «{args.file}».")
+    if args.rejects and not (args.rejects.parent.is_dir() and os.access(args.rejects.parent, os.W_OK)):
+        # Refused before the import, so that nothing is written when the rejects cannot be.
+        raise UsageError(f"Không ghi được tệp dòng lỗi vào thư mục «{args.rejects.parent}» (không có hoặc không "
+                         "được ghi): không nhập gì.")
     result = import_file(args.db, args.file, kind=args.kind, agency=args.agency,
                          skip_invalid=args.skip_invalid)
     for problem in result.problems:
@@ -157,11 +162,25 @@ def cmd_import(args) -> int:
     return 1 if result.problems and not args.skip_invalid else 0
 
 
+def _existing_database(db: str | None) -> None:
+    """Commands that only read refuse a SQLite file that is not there: opening it would create an empty
+    database and print zeros as if they were the figures (issue 14)."""
+    from sqlalchemy.engine import make_url
+
+    from .db import default_url
+
+    url = make_url(db or default_url())
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).is_file():
+        raise UsageError(f"Không có cơ sở dữ liệu «{url.database}»: kiểm tra --db, hoặc tạo bằng lệnh demo hay import.")
+
+
 def cmd_stats(args) -> int:
     from .columnar import use_fast_path
     from .formatting import fmt_int
     from .stats import COUNT_KEYS, compute_stats
 
+    _existing_database(args.db)
     use_fast_path(args.db, build=False)
     result = compute_stats(args.db, args.period, mode=args.mode, agency=args.agency, by=args.by)
     if args.json:
@@ -192,6 +211,7 @@ def cmd_stats(args) -> int:
 def cmd_export(args) -> int:
     if not args.out and not args.docx:
         raise UsageError("Cần --out FILE.xlsx hoặc --docx FILE.docx.")
+    _existing_database(args.db)
     from .columnar import use_fast_path
     from .exports import write_docx, write_workbook
     from .reports import frozen_note, report_figures

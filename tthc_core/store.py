@@ -221,16 +221,32 @@ def insert_dossiers(conn: Connection, rows: Sequence[dict[str, Any]],
 # Dossiers by column (large imports)
 # --------------------------------------------------------------------------------------------
 
-def existing_dossier_codes(conn: Connection, codes: Sequence[str] | pd.Series) -> set[str]:
-    """The codes among ``codes`` that are already stored."""
+def existing_dossier_codes(conn: Connection, codes: Sequence[str] | pd.Series,
+                           not_of: Iterable[int] | None = None) -> set[str]:
+    """The codes among ``codes`` that are already stored (with ``not_of``: stored for an agency other
+    than these ids)."""
     if conn.scalar(select(Dossier.id).limit(1)) is None:
         return set()
     codes = codes.tolist() if isinstance(codes, pd.Series) else list(codes)
+    query = select(Dossier.code)
+    if not_of is not None:
+        query = query.where(Dossier.agency_id.not_in(list(not_of)))
     found: set[str] = set()
     for start in range(0, len(codes), LOOKUP_CHUNK):
         chunk = codes[start:start + LOOKUP_CHUNK]
-        found.update(conn.execute(select(Dossier.code).where(Dossier.code.in_(chunk))).scalars())
+        found.update(conn.execute(query.where(Dossier.code.in_(chunk))).scalars())
     return found
+
+
+def stored_dossier_values(conn: Connection, codes: Sequence[str] | pd.Series, columns: Sequence[str]) -> pd.DataFrame:
+    """The stored ``columns`` of the dossiers among ``codes``, indexed by code (object columns)."""
+    codes = codes.tolist() if isinstance(codes, pd.Series) else list(codes)
+    table = Dossier.__table__
+    query = select(table.c.code, *(table.c[name] for name in columns))
+    rows: list = []
+    for start in range(0, len(codes), LOOKUP_CHUNK):
+        rows += conn.execute(query.where(table.c.code.in_(codes[start:start + LOOKUP_CHUNK]))).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["code", *columns], dtype=object).set_index("code")
 
 
 def write_dossier_frame(conn: Connection, frame: pd.DataFrame, calendar: WorkCalendar | None = None) -> int:

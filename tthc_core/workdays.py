@@ -19,44 +19,74 @@ from sqlalchemy.engine import Connection
 
 from .models import CalendarOverride
 
-FIRST_YEAR, LAST_YEAR = 2015, 2040
+FIRST_YEAR, LAST_YEAR = 2015, 2040  # covered from the start; any other year is added when asked for
+# Working days in a year, at least (for extending far enough in one step).
+_WORKING_DAYS_A_YEAR = 240
 
 
-@lru_cache(maxsize=1)
-def _vn_holidays() -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("VN", years=range(FIRST_YEAR, LAST_YEAR + 1)))
+@lru_cache(maxsize=16)
+def _vn_holidays(first_year: int, last_year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("VN", years=range(first_year, last_year + 1)))
 
 
 class WorkCalendar:
-    """Working days between 2015 and 2040, answered with a sorted list and bisect (fast for bulk fills)."""
+    """Working days answered with a sorted list and bisect (fast for bulk fills).
+
+    It covers 2015-2040 at first and extends itself to whatever year a question reaches (a dossier of
+    2045, a procedure of a thousand working days): a date past its end used to raise IndexError in the
+    middle of an import (issue 14).
+    """
 
     def __init__(self, overrides: Mapping[dt.date, bool] | None = None):
         self.overrides = dict(overrides or {})
-        off = _vn_holidays()
-        day, last = dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31)
+        self._first_year, self._last_year = FIRST_YEAR, LAST_YEAR
+        self._build()
+
+    def _build(self) -> None:
+        off = _vn_holidays(self._first_year, self._last_year)
+        day, last = dt.date(self._first_year, 1, 1), dt.date(self._last_year, 12, 31)
         days = []
         while day <= last:
-            working = self.overrides.get(day, day.weekday() < 5 and day not in off)
-            if working:
+            if self.overrides.get(day, day.weekday() < 5 and day not in off):
                 days.append(day)
             day += dt.timedelta(days=1)
         self._days = days
         self._set = frozenset(days)
 
+    def _cover(self, first_year: int, last_year: int) -> None:
+        """Extend the calendar to whole years ``first_year .. last_year`` (it never shrinks)."""
+        first_year, last_year = max(dt.MINYEAR, first_year), min(dt.MAXYEAR - 1, last_year)
+        if first_year < self._first_year or last_year > self._last_year:
+            self._first_year = min(self._first_year, first_year)
+            self._last_year = max(self._last_year, last_year)
+            self._build()
+
+    def _around(self, *days: dt.date) -> None:
+        """Cover these days and the year after each (a next working day may fall in January)."""
+        self._cover(min(d.year for d in days), max(d.year for d in days) + 1)
+
     def is_working(self, day: dt.date) -> bool:
+        self._around(day)
         return day in self._set
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         """Working days in ``start..end``, both included."""
+        self._around(start, end)
         return max(0, bisect.bisect_right(self._days, end) - bisect.bisect_left(self._days, start))
 
     def next_working_day(self, day: dt.date) -> dt.date:
         """The first working day on or after ``day``."""
+        self._around(day)
         return self._days[bisect.bisect_left(self._days, day)]
 
     def add_working_days(self, day: dt.date, count: int) -> dt.date:
         """The ``count``-th working day after ``day`` (counting starts on the next working day)."""
-        return self._days[bisect.bisect_right(self._days, day) + count - 1]
+        self._around(day)
+        at = bisect.bisect_right(self._days, day) + count - 1
+        if at >= len(self._days):
+            self._cover(self._first_year, self._last_year + (at - len(self._days)) // _WORKING_DAYS_A_YEAR + 1)
+            at = bisect.bisect_right(self._days, day) + count - 1
+        return self._days[at]
 
     def due_date(self, received_at: dt.datetime, processing_days: Decimal | float | int,
                  same_day_cutoff: dt.time | None = None) -> dt.datetime:

@@ -21,6 +21,7 @@ values), :mod:`.checks` (row checks), :mod:`.resolve` (agency, field and procedu
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,15 +29,17 @@ from typing import IO, Any, Callable
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from ..db import get_engine
 from ..formatting import fmt_int
+from ..periods import Period, period_containing
 from ..problems import Problem
 from . import resolve
 from .checks import check_dossiers, check_procedures
-from .columns import (ALIASES, DOSSIER_ALIASES, KIND_NOUNS, KINDS, LABELS, PROCEDURE_ALIASES, REQUIRED,
-                      map_headers)
-from .reading import FileProblem, Table, read_bytes, read_table
+from .columns import (ALIASES, DOSSIER_ALIASES, KIND_NOUNS, KINDS, LABELS, MAX_LENGTH, PROCEDURE_ALIASES,
+                      REQUIRED, map_headers)
+from .reading import FileProblem, Limits, Table, read_bytes, read_table
 from .values import normalize, parse_timestamps
 
 
@@ -55,6 +58,19 @@ class ImportResult:
     # The valid rows as parsed: ``line`` then canonical columns (dossiers: code, agency_code, procedure_code,
     # procedure_name, field, channel, status, received_at, due_at, resolved_at, apology_count).
     preview: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    # First and last receipt day of the valid dossiers: the periods the file covers, for the view to
+    # jump to after an import (issue 13). None for procedures and for files without a valid dossier.
+    received_range: tuple[dt.date, dt.date] | None = None
+
+    def quarters(self, mode: str = "report") -> list[Period]:
+        """The quarters (of ``mode``) the valid dossiers were received in, first to last."""
+        if self.received_range is None:
+            return []
+        first, last = self.received_range
+        found = [period_containing(first, "quarter", mode)]
+        while found[-1].end < last:
+            found.append(period_containing(found[-1].end + dt.timedelta(days=1), "quarter", mode))
+        return found
 
     @property
     def rejected(self) -> int:
@@ -112,7 +128,6 @@ def write_rejects(result: ImportResult, path: str | os.PathLike) -> Path:
     return path
 
 
-
 # --------------------------------------------------------------------------------------------
 # Formats told apart by their content
 # --------------------------------------------------------------------------------------------
@@ -122,7 +137,8 @@ class Format:
     """A file format besides the CSV/XLSX tables: ``detects(data, filename)`` looks at the content (the
     first bytes, not only the name); ``imports(db, data, filename, **request)`` does the whole import
     and answers an :class:`ImportResult`. ``request`` holds the keyword arguments of :func:`import_file`
-    (kind, agency, skip_invalid, dry_run, scope); the scope's role is already checked."""
+    (kind, agency, skip_invalid, dry_run, scope, limits); the file is already within ``limits.max_bytes``
+    and the scope's role is checked. Register with :func:`register_format` when the module is imported."""
 
     name: str
     detects: Callable[[bytes, str], bool]
@@ -144,7 +160,8 @@ def register_format(fmt: Format) -> None:
 
 def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
                 kind: str | None = None, agency: str | None = None, skip_invalid: bool = False,
-                dry_run: bool = False, filename: str | None = None, scope: Any = None) -> ImportResult:
+                dry_run: bool = False, filename: str | None = None, scope: Any = None,
+                limits: Limits | None = None) -> ImportResult:
     """Import a dossier or procedure file (CSV or XLSX) into the database at ``db``.
 
     ``file`` is a path, the file's bytes (give ``filename`` so ``.xlsx`` is recognised) or a binary
@@ -155,21 +172,27 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
 
     ``scope`` (an ``auth.Scope``) imports on behalf of an account: a role that may not import raises
     ``auth.AccessDenied``; rows of agencies outside the scope are refused, each with its line.
+    ``limits`` bounds what the file may cost (:class:`Limits`: size, unzipped size, cells, time).
     """
     if scope is not None:
         scope.require("import")
     result = ImportResult(kind=kind, dry_run=dry_run)
     agency = (agency or "").strip() or None
-    if kind is not None and kind not in KINDS:
-        result.problems.append(Problem(1, "", f"Loại tệp «{kind}» không hợp lệ (dùng dossiers hoặc procedures)"))
+    if agency is not None and len(agency) > MAX_LENGTH["agency_code"]:
+        result.problems.append(Problem(1, "", f"Mã cơ quan «{agency[:40]}…» dài {fmt_int(len(agency))} ký tự, quá "
+                                              f"{MAX_LENGTH['agency_code']} ký tự cho phép"))
         return result
     try:
-        data, name = read_bytes(file, filename)
+        limits = limits or Limits()
+        data, name = read_bytes(file, filename, limits)
         for fmt in FORMATS:
             if fmt.detects(data, name):
                 return fmt.imports(db, data, name, kind=kind, agency=agency, skip_invalid=skip_invalid,
-                                   dry_run=dry_run, scope=scope)
-        table = read_table(data, name)
+                                   dry_run=dry_run, scope=scope, limits=limits)
+        if kind is not None and kind not in KINDS:
+            result.problems.append(Problem(1, "", f"Loại tệp «{kind}» không hợp lệ (dùng dossiers hoặc procedures)"))
+            return result
+        table = read_table(data, name, limits)
     except FileProblem as exc:
         result.problems.append(Problem(1, exc.column, exc.message))
         return result
@@ -205,10 +228,14 @@ def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *
 
     frame, check = (check_dossiers if kind == "dossiers" else check_procedures)(table, columns)
     agency = resolve.scoped_agencies(check, frame, agency, scope)
+    resolve.check_scoped_rows(db, check, frame, kind, agency, scope)
     result.problems = check.problems()
     valid = frame[~check.bad]
     result.rows_valid = len(valid)
     result.preview = _preview(valid)
+    if kind == "dossiers" and valid["received_at"].notna().any():
+        received = valid["received_at"].dropna()
+        result.received_range = (received.min().date(), received.max().date())
     if result.problems and not (skip_invalid or result.dry_run):
         return result
     if valid.empty:
@@ -219,8 +246,18 @@ def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *
         with engine.connect() as conn:
             result.added, result.updated = resolve.check_only(conn, kind, valid, agency)
         return result
-    with engine.begin() as conn:
-        result.added, result.updated = resolve.write(conn, kind, valid, agency, columns)
+    try:
+        with engine.begin() as conn:
+            result.added, result.updated = resolve.write(conn, kind, valid, agency, columns, scope)
+    except (DataError, IntegrityError) as exc:
+        # A value the checks let through and the database refused: said, never a traceback on screen.
+        result.problems.append(Problem(table.header_line, "", "Cơ sở dữ liệu từ chối dữ liệu của tệp, không ghi gì "
+                                       f"({exc.orig.__class__.__name__}): hãy gửi tệp cho quản trị viên"))
+        return result
+    except resolve.ForeignCodes:
+        result.problems.append(Problem(table.header_line, "", "Trong lúc nhập, một mã hồ sơ của tệp đã được ghi "
+                                       "cho cơ quan khác: hãy kiểm tra lại tệp rồi nhập lại"))
+        return result
     result.written = True
     return result
 
@@ -232,5 +269,5 @@ def _preview(valid: pd.DataFrame) -> pd.DataFrame:
     return preview.reset_index(drop=True)
 
 
-__all__ = ["FORMATS", "Format", "ImportResult", "KINDS", "Problem", "import_file", "read_table", "register_format",
+__all__ = ["FORMATS", "Format", "ImportResult", "KINDS", "Limits", "Problem", "import_file", "read_table", "register_format",
            "write_rejects", "normalize", "parse_timestamps", "DOSSIER_ALIASES", "PROCEDURE_ALIASES"]

@@ -2,11 +2,12 @@
 with its line, the column as written in the file and a Vietnamese message."""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
 import pandas as pd
 
-from ..formatting import fmt_date
+from ..formatting import fmt_date, fmt_decimal, fmt_int
 from ..problems import Problem
 from .columns import LABELS, MAX_LENGTH, MAX_LENGTH_PROCEDURE, REQUIRED
 from .reading import Table
@@ -41,8 +42,10 @@ class Checker:
         if not mask.any():
             return
         values = self.text(column) if values is None else values
-        header = self.header(column) if column else ""
-        position = self.columns.get(column, -1)
+        self._record(mask, self.columns.get(column, -1), self.header(column) if column else "", message, values)
+
+    def _record(self, mask: pd.Series, position: int, header: str, message: Callable[[str, int], str],
+                values: pd.Series) -> None:
         for line in mask.index[mask.to_numpy()]:
             value = values.at[line]
             self.found.append((int(line), position, header, message(value, line), value))
@@ -59,6 +62,17 @@ class Checker:
         raw = {line: dict(zip(names, values)) for line, values in zip(lines, rows[positions].itertuples(index=False))}
         return [Problem(line, header, message, value, raw[line])
                 for line, _, header, message, value in sorted(self.found, key=lambda f: (f[0], f[1]))]
+
+    def long_cells(self, limit: int) -> None:
+        """Cells of any column longer than ``limit`` characters (the value shown cut short)."""
+        if not self.table.may_hold_long_cells:
+            return
+        names = _unique_headers(self.table.headers, list(self.table.body.columns))
+        for position, name in zip(self.table.body.columns, names):
+            cells = self.table.body[position]
+            self._record(cells.str.len() > limit, position, name,
+                         lambda v, n, cells=cells: f"ô dài {fmt_int(len(cells.at[n]))} ký tự, quá {fmt_int(limit)} ký tự cho phép",
+                         cells.str.slice(0, 40) + "…")
 
     def required(self, column: str) -> None:
         self.add(self.text(column) == "", column, lambda v, n: "thiếu giá trị (cột bắt buộc)")
@@ -125,6 +139,7 @@ def _first_checks(table: Table, columns: dict[str, int], kind: str, limits: dict
     and the empty frame of its rows."""
     check = Checker(table, columns, LABELS[kind])
     check.extra_cells()
+    check.long_cells(table.limits.max_cell_chars)
     for column in REQUIRED[kind]:
         check.required(column)
     check.too_long(limits)
@@ -148,6 +163,14 @@ def check_dossiers(table: Table, columns: dict[str, int]) -> tuple[pd.DataFrame,
     for column in ("received_at", "due_at", "resolved_at"):
         out[column], unreadable = parse_timestamps(check.text(column), table.excel)
         check.add(unreadable, column, _date_message)
+    earliest, latest = table.limits.date_window()
+    for column in ("received_at", "resolved_at"):
+        # A year 0001, 1800 or 2031 would count as pending in every period (issue 14), and a year
+        # before 1 made SQLite store what no page could read back.
+        outside = (out[column] < pd.Timestamp(earliest)) | (out[column] >= pd.Timestamp(latest) + pd.Timedelta(days=1))
+        check.add(outside, column, lambda v, n: f"ngày «{v}» ngoài khoảng hợp lý {fmt_date(earliest)} – "
+                                                f"{fmt_date(latest)}")
+        out[column] = out[column].mask(outside)
 
     received_day = out["received_at"].dt.normalize()
     for column, phrase in (("due_at", "ngày hẹn trả"), ("resolved_at", "ngày có kết quả")):
@@ -177,6 +200,7 @@ BOOLEAN_COLUMNS = ("published", "publicized", "one_stop", "lien_thong", "postal"
                    "internal_process")
 BOOLEAN_HINT = "dùng x hoặc Có cho «có»; để trống, 0 hoặc Không cho «không»"
 # Values written for an empty cell of a column the file has (the models' defaults).
+MAX_PROCESSING_DAYS = Decimal("99999.9")
 PROCEDURE_EMPTY = {"authority_level": "province", "regulated_by": "central"}
 
 
@@ -205,11 +229,18 @@ def check_procedures(table: Table, columns: dict[str, int]) -> tuple[pd.DataFram
     out["processing_days"], unknown = parse_days(check.text("processing_days"))
     check.add(unknown, "processing_days", lambda v, n: f"thời hạn giải quyết «{v}» không phải số ngày "
                                                        "(ví dụ 15, 0,5 hoặc Trong ngày)")
+    # Numeric(6, 1): a value that rounds to 100.000 or more overflows the column on PostgreSQL.
+    too_many = out["processing_days"].map(
+        lambda d: d is not None and d.quantize(Decimal("0.1"), ROUND_HALF_UP) > MAX_PROCESSING_DAYS, na_action="ignore")
+    check.add(too_many.fillna(False).astype(bool), "processing_days",
+              lambda v, n: f"thời hạn giải quyết «{v}» quá lớn (tối đa {fmt_decimal(MAX_PROCESSING_DAYS, 1)} ngày)")
     out["same_day_cutoff"], unknown = parse_times(check.text("same_day_cutoff"))
     check.add(unknown, "same_day_cutoff", lambda v, n: f"giờ «{v}» không hợp lệ (dùng giờ:phút, ví dụ 15:00)")
 
     # A procedure code is unique within its agency (uq_procedure_agency_code).
-    key = out["code"].where(out["code"] == "", out["agency_code"] + "\x1f" + out["code"])
+    # Agency codes match regardless of case (store.agency_ids): «abc» and «ABC» are one agency, and two
+    # rows of its code made PostgreSQL refuse the whole upsert with no line named.
+    key = out["code"].where(out["code"] == "", out["agency_code"].str.casefold() + "\x1f" + out["code"])
     check.duplicates(key, "code", "mã TTHC")
     return out, check
 
