@@ -327,7 +327,7 @@ class _Problems:
     """Collects refused records (at most MAX_PROBLEMS listed) and counts them all."""
 
     def __init__(self) -> None:
-        self.items: list[Problem] = []
+        self.items: list[tuple[int, Problem]] = []  # (record index, problem)
         self.records: set[int] = set()
         self.more = 0
 
@@ -337,8 +337,8 @@ class _Problems:
             self.more += 1
             return
         label = f"{RECORD}{index}" + (f" (MaHoSo {code})" if code else "")
-        self.items.append(Problem(label, column, message, "" if value is None else str(value)[:200],
-                                  {"Bản ghi": str(index), "MaHoSo": code}))
+        self.items.append((index, Problem(label, column, message, "" if value is None else str(value)[:200],
+                                          {"Bản ghi": str(index), "MaHoSo": code})))
 
     def __bool__(self) -> bool:
         return bool(self.records)
@@ -609,6 +609,9 @@ def _check_dossiers(batch: _DossierBatch, problems: _Problems, catalogue: _Catal
         "filed_on_national_portal": portal,
     }, index=c.index)
     frame = pd.concat([frame, nested], axis=1)
+    # Nullable integers stay integers (a column of ints and None would become floats).
+    for name in ("applicant_type", "fee_total"):
+        frame[name] = frame[name].astype("Int64")
     counts = rounds.groupby("record").size() if len(rounds) else pd.Series(dtype=int)
     frame["supplement_rounds"] = counts.reindex(frame.index, fill_value=0).astype(int)
     frame, rounds = frame[ok], rounds[rounds["record"].isin(frame.index[ok])]
@@ -862,7 +865,8 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
 
 
 def _listed(problems: _Problems) -> list[Problem]:
-    listed = list(problems.items)
+    # In the order of the file (the checks run field by field over a batch); sorted() is stable.
+    listed = [problem for _, problem in sorted(problems.items, key=lambda item: item[0])]
     if problems.more:
         listed.append(Problem(1, "", f"… và {fmt_int(problems.more)} lỗi khác không liệt kê "
                                      f"({fmt_int(len(problems.records))} bản ghi bị loại)"))
