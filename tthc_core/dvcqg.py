@@ -45,12 +45,13 @@ from .formatting import fmt_int
 from .importer import ImportResult
 from .models import Agency, Field, Procedure
 from .problems import RECORD, Problem
+from .workdays import load_calendar
 
 FORMAT = "dvcqg"
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
 
 # Records checked and prepared together: bounds the memory of pass 1 and of each write of pass 2.
-BATCH = 50_000
+BATCH = 25_000
 # Text read from the file at a time; a single record longer than MAX_RECORD characters is refused.
 CHUNK = 4 << 20
 MAX_RECORD = 64 << 20
@@ -420,8 +421,11 @@ def _nested(records: list[dict], indexes: list[int], problems: _Problems) -> tup
                     e_results += 1
                     first_link = first_link or link
             name = "DSKetNoiCSDL"
-            databases = ",".join(dict.fromkeys(str(_text(c.get("MaCSDL"))) for c in connections
-                                               if _text(c.get("MaCSDL"))))
+            if len(connections) == 1:  # the usual case (TD always sends [{"MaCSDL": "7"}])
+                databases = str(_text(connections[0].get("MaCSDL")))
+            else:
+                databases = ",".join(dict.fromkeys(str(_text(c.get("MaCSDL"))) for c in connections
+                                                   if _text(c.get("MaCSDL"))))
             name = "DanhSachHoSoBoSung"
             for one in record.get("DanhSachHoSoBoSung") or ():
                 one.get("NgayBoSung")
@@ -740,6 +744,7 @@ def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, en
     agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result)
     field_of = _resolve_fields(conn, catalogue, result)
     procedure_of = _resolve_procedures(conn, catalogue, agency_of, result)
+    calendar = load_calendar(conn)
     for kind, prepared in _spooled(spool):
         if kind == "dossiers":
             frame, rounds = prepared
@@ -749,7 +754,7 @@ def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, en
                 procedure_id=pd.Series(list(zip(frame["agency_key"], frame["procedure_code"])),
                                        index=frame.index, dtype=object).map(procedure_of),
             )
-            result.updated += store.write_national_dossiers(conn, frame, rounds)
+            result.updated += store.write_national_dossiers(conn, frame, rounds, calendar)
         else:
             missing = store.write_progress_steps(conn, prepared)
             for index, code in missing:
