@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tthc_core import compute_stats, dvcqg
+from tthc_core import compute_stats
 from tthc_core.db import PROJECT_ROOT, get_engine
-from tthc_core.importer import import_file
+from tthc_core.importer import dvcqg, import_file
 from tthc_core.models import Agency, Dossier, Field, ProgressStep, SupplementRound
 
 EXAMPLE = PROJECT_ROOT.parent.parent / "shared" / "docs" / "dvcqg-example.json"

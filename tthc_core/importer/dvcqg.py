@@ -39,13 +39,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, select
 
-from . import store
-from .db import get_engine
-from .formatting import fmt_int
-from .importer import ImportResult
-from .models import Agency, Field, Procedure
-from .problems import RECORD, Problem
-from .workdays import load_calendar
+from .. import store
+from ..db import get_engine
+from ..formatting import fmt_int
+from ..models import Agency, Field, Procedure
+from ..problems import RECORD, Problem
+from ..workdays import load_calendar
+from . import Format, ImportResult, register_format
+from .resolve import _procedure_ids
 
 FORMAT = "dvcqg"
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
@@ -139,24 +140,6 @@ def looks_like_json(head: bytes) -> bool:
     """True when a file's first bytes open a JSON object or array (no CSV or XLSX starts so)."""
     text = head.lstrip(codecs.BOM_UTF8).lstrip(b" \t\r\n")
     return text[:1] in (b"{", b"[")
-
-
-def sniff(file: str | os.PathLike | bytes | IO[bytes]) -> bool:
-    """:func:`looks_like_json` for a path, bytes or a seekable binary file (left where it was)."""
-    if isinstance(file, (bytes, bytearray, memoryview)):
-        return looks_like_json(bytes(file[:4096]))
-    if hasattr(file, "read"):
-        if not hasattr(file, "seek"):
-            return False
-        at = file.tell()
-        head = file.read(4096)
-        file.seek(at)
-        return looks_like_json(head if isinstance(head, bytes) else head.encode())
-    try:
-        with open(file, "rb") as handle:
-            return looks_like_json(handle.read(4096))
-    except OSError:
-        return False
 
 
 class _Broken(Exception):
@@ -798,8 +781,6 @@ def _resolve_procedures(conn, catalogue: _Catalogue, agency_of: dict[str, int],
                         result: NationalImportResult) -> dict[tuple[str, str], int | None]:
     """(MaHoSo prefix, MaTTHC) → procedure id, through the CSV importer's rule (its agency's, else the
     one agency having the code, else a minimal procedure made from TenTTHC)."""
-    from .importer import _procedure_ids
-
     if not catalogue.procedures:
         return {}
     keys = list(catalogue.procedures)
@@ -889,4 +870,21 @@ def _listed(problems: _Problems) -> list[Problem]:
     return listed
 
 
-__all__ = ["NationalImportResult", "import_national", "looks_like_json", "sniff", "parse_times", "FORMAT"]
+def _imports(db, file, filename: str, *, kind: str | None = None, agency: str | None = None,
+             skip_invalid: bool = False, dry_run: bool = False, scope: Any = None) -> ImportResult:
+    """The :class:`~tthc_core.importer.Format` entry: every national record is all or nothing."""
+    if kind == "procedures":
+        return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ (DongBoHoSoMC) không phải "
+                                                             "tệp thủ tục")])
+    if skip_invalid:
+        return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ được nhập trọn vẹn hoặc không "
+                                                             "nhập gì: không dùng --skip-invalid")])
+    if scope is not None and scope.agencies is not None:
+        return NationalImportResult(problems=[Problem(1, "", "Tài khoản một cơ quan: hãy nhập tệp JSON qua quản trị "
+                                                             "viên (chưa kiểm tra phạm vi cơ quan từng bản ghi)")])
+    return import_national(db, file, agency=agency, dry_run=dry_run)
+
+
+register_format(Format(FORMAT, lambda head, name: looks_like_json(head), _imports))
+
+__all__ = ["NationalImportResult", "import_national", "looks_like_json", "parse_times", "FORMAT"]
