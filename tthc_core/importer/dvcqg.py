@@ -116,9 +116,12 @@ class NationalImportResult(ImportResult):
     def summary(self) -> str:
         noun = "bản ghi"
         if self.written:
-            parts = [f"Đã nhập {fmt_int(self.rows_valid)} hồ sơ ({fmt_int(self.added)} mới, "
-                     f"{fmt_int(self.updated)} cập nhật), {fmt_int(self.supplement_rounds)} lượt bổ sung, "
-                     f"{fmt_int(self.progress_steps)} bước xử lý"]
+            if self.rows_valid:
+                parts = [f"Đã nhập {fmt_int(self.rows_valid)} hồ sơ ({fmt_int(self.added)} mới, "
+                         f"{fmt_int(self.updated)} cập nhật), {fmt_int(self.supplement_rounds)} lượt bổ sung, "
+                         f"{fmt_int(self.progress_steps)} bước xử lý"]
+            else:
+                parts = [f"Đã nhập {fmt_int(self.progress_steps)} bước xử lý"]
             for label, items in (("cơ quan mới", self.created_agencies), ("lĩnh vực mới", self.created_fields),
                                  ("thủ tục mới", self.created_procedures)):
                 if items:
