@@ -336,3 +336,14 @@ def test_sample_files_import_and_give_their_quarter(db_url):
                          pending_total=2, pending_in_time=1, pending_overdue=1)
     units = {code[-5:]: unit for code, unit in ((d.code, d.handling_unit) for d in dossiers(db_url).values()) if unit}
     assert units == {"00001": "Lãnh đạo Sở", "00003": "Phòng Việc làm", "00005": "Phòng Người có công"}
+
+
+def test_an_officer_imports_into_their_own_agency(sqlite_url):
+    from tthc_core.auth import AccessDenied, Scope
+
+    officer = Scope("canbo", "officer", ("SLDTBXH",))
+    result = import_file(sqlite_url, EXAMPLE, scope=officer)
+    assert result.written and result.created_agencies == ["SLDTBXH (Sở ví dụ tỉnh X)"]
+    with pytest.raises(AccessDenied):
+        import_file(sqlite_url, EXAMPLE, scope=officer, agency="STP")
+    assert count(sqlite_url, Dossier) == 5
