@@ -347,3 +347,25 @@ def test_an_officer_imports_into_their_own_agency(sqlite_url):
     with pytest.raises(AccessDenied):
         import_file(sqlite_url, EXAMPLE, scope=officer, agency="STP")
     assert count(sqlite_url, Dossier) == 5
+
+
+def test_a_table_may_carry_the_lifecycle_columns_under_vietnamese_headers(db_url):
+    table = ("Mã hồ sơ;Hình thức nộp;Ngày tiếp nhận;Ngày hẹn trả;Ngày có kết quả;Ngày nộp;Mã trạng thái;"
+             "Loại đối tượng;Phí, lệ phí;Thanh toán trực tuyến;Xác thực VNeID;Kết quả điện tử;Ngày từ chối\n"
+             "HS-1;Trực tuyến;05/04/2022 08:30;05/05/2022;28/04/2022 16:00;04/04/2022 21:10;10;Công dân;50.000;1;x;"
+             "https://example.invalid/kq/1.pdf;\n"
+             "HS-2;Trực tiếp;06/04/2022 09:00;06/05/2022;10/05/2022 08:00;;8;2;;0;;;\n"
+             "HS-3;Trực tiếp;07/04/2022 09:00;;;;3;;;;;;07/04/2022 10:00\n")
+    result = import_file(db_url, table.encode(), agency="SLDTBXH")
+    assert result.problems == [] and result.written, [p.text() for p in result.problems]
+    stored = dossiers(db_url)
+    one, stopped, refused = stored["HS-1"], stored["HS-2"], stored["HS-3"]
+    assert (one.submitted_at, one.source_status, one.applicant_type, int(one.fee_total), one.fee_lines) == \
+        (dt.datetime(2022, 4, 4, 21, 10), 10, 1, 50000, 1)
+    assert (one.paid_online_via, one.vneid_authenticated, one.e_results, one.intake) == ("dvcqg", True, 1, "accepted")
+    assert (stopped.status, stopped.source_status, stopped.applicant_type, stopped.paid_online_via) == \
+        ("stopped", 8, 2, None)
+    assert (refused.intake, refused.refused_at, refused.vneid_authenticated) == \
+        ("refused", dt.datetime(2022, 4, 7, 10), None)
+    bad = import_file(db_url, table.replace(";10;Công dân;", ";12;Công dân;").encode(), agency="SLDTBXH")
+    assert [(p.line, p.column) for p in bad.problems] == [(2, "Mã trạng thái")]
