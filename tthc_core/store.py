@@ -477,7 +477,7 @@ def _checks_done_here(conn: Connection, rows: pd.DataFrame) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------------------------
-# The national sync records (tthc_core/dvcqg.py): lifecycle columns, supplement rounds, progress steps
+# The national sync records (tthc_core/importer/dvcqg.py): lifecycle columns, supplement rounds, progress steps
 # --------------------------------------------------------------------------------------------
 
 # The dossier columns a national record adds (models.Dossier, dvcqg-sync.md §3), with what a record
