@@ -16,9 +16,8 @@ from tthc_core.db import PROJECT_ROOT, get_engine
 from tthc_core.importer import dvcqg, import_file
 from tthc_core.models import Agency, Dossier, Field, ProgressStep, SupplementRound
 
-EXAMPLE = PROJECT_ROOT.parent.parent / "shared" / "docs" / "dvcqg-example.json"
-if not EXAMPLE.exists():  # the worktree layout (/work/wt/NAME) or the main checkout (/work/main)
-    EXAMPLE = Path("/work/shared/docs/dvcqg-example.json")
+# A copy of ../shared/docs/dvcqg-example.json (dvcqg-sync.md §8), so the tests need nothing outside the repo.
+EXAMPLE = Path(__file__).parent / "data" / "dvcqg-example.json"
 CODE = "000.00.99.H00-2205{}-001{:02d}"
 
 
