@@ -18,7 +18,6 @@ from tthc_core.models import Agency, Dossier, Field, ProgressStep, SupplementRou
 
 # A copy of ../shared/docs/dvcqg-example.json (dvcqg-sync.md §8), so the tests need nothing outside the repo.
 EXAMPLE = Path(__file__).parent / "data" / "dvcqg-example.json"
-CODE = "000.00.99.H00-2205{}-001{:02d}"
 
 
 def example() -> dict:
