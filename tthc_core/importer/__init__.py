@@ -39,7 +39,7 @@ from . import resolve
 from .checks import check_dossiers, check_procedures
 from .columns import (ALIASES, DOSSIER_ALIASES, KIND_NOUNS, KINDS, LABELS, MAX_LENGTH, PROCEDURE_ALIASES,
                       REQUIRED, map_headers)
-from .reading import FileProblem, Limits, Table, read_bytes, read_table
+from .reading import FileProblem, Limits, Table, read_bytes, read_head, read_table
 from .values import normalize, parse_timestamps
 
 
@@ -135,10 +135,10 @@ def write_rejects(result: ImportResult, path: str | os.PathLike) -> Path:
 @dataclass(frozen=True)
 class Format:
     """A file format besides the CSV/XLSX tables: ``detects(data, filename)`` looks at the content (the
-    first bytes, not only the name); ``imports(db, data, filename, **request)`` does the whole import
-    and answers an :class:`ImportResult`. ``request`` holds the keyword arguments of :func:`import_file`
-    (kind, agency, skip_invalid, dry_run, scope, limits); the file is already within ``limits.max_bytes``
-    and the scope's role is checked. Register with :func:`register_format` when the module is imported."""
+    first 4.096 bytes, not only the name); ``imports(db, file, filename, **request)`` does the whole import
+    from the file as given (a path streams) and answers an :class:`ImportResult`. ``request`` holds the
+    keyword arguments of :func:`import_file` (kind, agency, skip_invalid, dry_run, scope); the scope's role
+    is checked. Register with :func:`register_format` when the module is imported."""
 
     name: str
     detects: Callable[[bytes, str], bool]
@@ -161,7 +161,7 @@ def register_format(fmt: Format) -> None:
 def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
                 kind: str | None = None, agency: str | None = None, skip_invalid: bool = False,
                 dry_run: bool = False, filename: str | None = None, scope: Any = None,
-                limits: Limits | None = None) -> ImportResult:
+                limits: Limits | None = None, format: str | None = None) -> ImportResult:
     """Import a dossier or procedure file (CSV or XLSX) into the database at ``db``.
 
     ``file`` is a path, the file's bytes (give ``filename`` so ``.xlsx`` is recognised) or a binary
@@ -169,6 +169,9 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
     ``agency`` is the agency code for rows without an agency column. By default any problem writes
     nothing; ``skip_invalid`` writes the valid rows anyway; ``dry_run`` checks and counts (new vs
     updated) without writing.
+
+    ``format`` names a registered :class:`Format` (``"dvcqg"``) or ``"table"``; by default the content
+    decides. A registered format gets the file itself (a path streams), not its bytes.
 
     ``scope`` (an ``auth.Scope``) imports on behalf of an account: a role that may not import raises
     ``auth.AccessDenied``; rows of agencies outside the scope are refused, each with its line.
@@ -184,14 +187,16 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
         return result
     try:
         limits = limits or Limits()
-        data, name = read_bytes(file, filename, limits)
+        head, name = read_head(file, filename)
         for fmt in FORMATS:
-            if fmt.detects(data, name):
-                return fmt.imports(db, data, name, kind=kind, agency=agency, skip_invalid=skip_invalid,
-                                   dry_run=dry_run, scope=scope, limits=limits)
+            if fmt.name == format or (format is None and fmt.detects(head, name)):
+                # A registered format streams the file itself (a national file is gigabytes).
+                return fmt.imports(db, file, name, kind=kind, agency=agency, skip_invalid=skip_invalid,
+                                   dry_run=dry_run, scope=scope)
         if kind is not None and kind not in KINDS:
             result.problems.append(Problem(1, "", f"Loại tệp «{kind}» không hợp lệ (dùng dossiers hoặc procedures)"))
             return result
+        data, name = read_bytes(file, filename, limits)
         table = read_table(data, name, limits)
     except FileProblem as exc:
         result.problems.append(Problem(1, exc.column, exc.message))
@@ -271,3 +276,6 @@ def _preview(valid: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = ["FORMATS", "Format", "ImportResult", "KINDS", "Limits", "Problem", "import_file", "read_table", "register_format",
            "write_rejects", "normalize", "parse_timestamps", "DOSSIER_ALIASES", "PROCEDURE_ALIASES"]
+
+# Registers itself in FORMATS (after everything above exists: it imports from this package).
+from . import dvcqg  # noqa: E402,F401

@@ -94,6 +94,33 @@ class Table:
     may_hold_long_cells: bool = True  # False when the whole file is shorter than limits.max_cell_chars
 
 
+HEAD_BYTES = 4096
+
+
+def read_head(file: str | os.PathLike | bytes | IO[bytes], filename: str | None) -> tuple[bytes, str]:
+    """The first bytes of a file (a seekable file object is left where it was) and its name: enough for
+    a format to recognise its files without reading a file of gigabytes."""
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return bytes(file[:HEAD_BYTES]), filename or ""
+    if hasattr(file, "read"):
+        name = filename or getattr(file, "name", "")
+        if not hasattr(file, "seek"):
+            return b"", name
+        at = file.tell()
+        head = file.read(HEAD_BYTES)
+        file.seek(at)
+        return (head.encode("utf-8") if isinstance(head, str) else bytes(head)), name
+    path = Path(file)
+    try:
+        # Asked before opening: opening a pipe would wait for a writer.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise FileProblem(f"«{path}» không phải một tệp dữ liệu (thiết bị, thư mục hay luồng): không nhập")
+        with path.open("rb") as handle:
+            return handle.read(HEAD_BYTES), filename or path.name
+    except OSError as exc:
+        raise FileProblem(f"Không mở được tệp «{path}»: {exc.strerror or exc}") from None
+
+
 def read_bytes(file: str | os.PathLike | bytes | IO[bytes], filename: str | None,
                limits: Limits | None = None) -> tuple[bytes, str]:
     """The file's bytes and name, refused beyond ``limits.max_bytes`` before more is read: a device,

@@ -14,6 +14,10 @@ from ..models import Agency, Procedure
 from .checks import BOOLEAN_COLUMNS, Checker
 
 
+# The lifecycle columns a table may carry (procedure_code stays the catalogue link it always was).
+CSV_LIFECYCLE = tuple(c for c in store.LIFECYCLE_COLUMNS if c != "procedure_code")
+
+
 # A file column → the stored columns it decides. A file without the column leaves them as stored on
 # the dossiers it updates: re-importing a narrower export (no «Ngày có kết quả») used to set them to
 # NULL, and the quarter's resolved dossiers went from 2.525 to 2.524 (issue 14).
@@ -39,6 +43,8 @@ def _dossier_frame(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series, 
         "due_at": frame["due_at"],
         "resolved_at": frame["resolved_at"],
         "apology_count": frame["apology_count"],
+        # the optional lifecycle columns the file had (checks._check_lifecycle)
+        **{c: frame[c] for c in CSV_LIFECYCLE if c in frame},
     }, index=frame.index)
     kept = [column for decider, columns in DECIDES.items() if decider not in carried for column in columns]
     if not kept:
@@ -197,7 +203,8 @@ def write(conn: Connection, kind: str, valid: pd.DataFrame, agency: str | None, 
     if kind == "dossiers":
         if _foreign_codes(conn, valid["code"], scope):
             raise ForeignCodes()
-        updated = store.write_dossier_frame(conn, _dossier_frame(conn, valid, agency_of, columns))
+        frame = _dossier_frame(conn, valid, agency_of, columns)
+        updated = store.write_dossier_frame(conn, frame, extra=[c for c in CSV_LIFECYCLE if c in frame])
         return len(valid) - updated, updated
     added, updated = count(conn, kind, valid, agency_of)
     store.write_procedures(conn, _procedure_rows(conn, valid, agency_of, columns))
