@@ -532,3 +532,32 @@ def test_parse_interval():
     for bad in ("", "m", "-5m", "0", "mười phút"):
         with pytest.raises(ValueError, match="Chu kỳ"):
             sync.parse_interval(bad)
+
+
+def test_the_service_keeps_watching_until_sigterm_and_then_exits_cleanly(sqlite_url, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    header, *rows = SAMPLE_CSV.read_bytes().splitlines(keepends=True)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    service = subprocess.Popen([sys.executable, "-m", "tthc_core", "--db", sqlite_url, "sync", "--watch", str(inbox),
+                                "--every", "0.2s"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=os.environ | {"PYTHONPATH": str(ROOT)})
+    try:
+        drop(inbox, "lo-1.csv", header + rows[0])
+        drop(inbox, "lo-2.csv", header + rows[1])
+        for _ in range(300):  # the files are picked up while the service runs (bounded wait, not a timing test)
+            if len(list((inbox / "done").glob("*.csv")) if (inbox / "done").exists() else []) == 2:
+                break
+            time.sleep(0.1)
+        service.send_signal(signal.SIGTERM)
+        out, err = service.communicate(timeout=60)
+    finally:
+        if service.poll() is None:
+            service.kill()
+    assert service.returncode == 0, err.decode()
+    assert dossier_count(sqlite_url) == 2
+    assert "Đã nhập 1 hồ sơ" in out.decode()

@@ -376,13 +376,11 @@ def sync_url(db: str | Engine | None, url: str, *, agency: str | None = None, ti
             result = _import(db, name, answer.body, sha256, agency)
         except SQLAlchemyError as exc:
             return _failed(db, outcome, _database_error(exc))
-        if result is None:  # the same bytes as a batch already written: an export that did not change
-            _save_state(db, source, error=None, **validators)
-            break
-        outcome.results.append(result)
-        if not result.written:  # the sender may correct it: retried like an unreachable source
-            return _failed(db, outcome, _refusal(name, result))
-        outcome.written += 1
+        if result is not None:  # None: the same bytes as a batch written before (an unchanged export)
+            outcome.results.append(result)
+            if not result.written:  # the sender may correct it: retried like an unreachable source
+                return _failed(db, outcome, _refusal(name, result))
+            outcome.written += 1
         _save_state(db, source, error=None, batch_sha256=sha256, **validators)
         if not answer.watermark or answer.watermark == state["watermark"]:
             break
@@ -409,15 +407,12 @@ def sync_folder(db: str | Engine | None, folder: str | os.PathLike, *, agency: s
             return _failed(db, outcome, _database_error(exc))
         except OSError as exc:
             return _failed(db, outcome, f"Không đọc được tệp «{path.name}»: {exc.strerror or exc}.")
-        if result is None:  # the same bytes as a file written before: nothing new, out of the way
-            _move(path, folder / "done")
+        if result is not None:  # None: the same bytes as a file written before; nothing new, out of the way
+            outcome.results.append(result)
+            outcome.written += int(result.written)
+        target = _move(path, folder / ("done" if result is None or result.written else "rejected"))
+        if target is None or result is None or result.written:
             continue
-        outcome.results.append(result)
-        if result.written:
-            outcome.written += 1
-            _move(path, folder / "done")
-            continue
-        target = _move(path, folder / "rejected")
         reasons = [result.summary(), *(p.text() for p in result.problems)]
         target.with_name(target.name + ".reasons.txt").write_text("\n".join(reasons) + "\n", encoding="utf-8")
         refused.append(_refusal(path.name, result))
@@ -432,13 +427,17 @@ def sync_folder(db: str | Engine | None, folder: str | os.PathLike, *, agency: s
     return outcome
 
 
-def _move(path: Path, into: Path) -> Path:
-    """Move ``path`` into the folder ``into``, never over an earlier file of the same name."""
+def _move(path: Path, into: Path) -> Path | None:
+    """Move ``path`` into the folder ``into``, never over an earlier file of the same name; ``None`` when
+    the file is gone already (a second feed on the same folder took it: cron lines use ``flock``)."""
     into.mkdir(exist_ok=True)
     target = into / path.name
     if target.exists() or target.with_name(target.name + ".reasons.txt").exists():
         target = into / f"{path.stem}.{dt.datetime.now():%Y%m%d-%H%M%S-%f}{path.suffix}"
-    path.replace(target)
+    try:
+        path.replace(target)
+    except FileNotFoundError:
+        return None
     return target
 
 
@@ -477,7 +476,10 @@ def run(attempt: Callable[[], Outcome], *, every: float | None, retries: int = 3
     """
     failures = 0
     while True:
-        outcome = attempt()
+        try:
+            outcome = attempt()
+        except SQLAlchemyError as exc:  # the database went away between batches: wait for it, do not die
+            outcome = Outcome("", ok=False, message=_database_error(exc), retry=True)
         report(outcome)
         failures = failures + 1 if outcome.retry else 0
         if every is None:
