@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="nhập tệp CSV/XLSX hồ sơ hoặc thủ tục")
     imp.add_argument("file", type=Path)
     imp.add_argument("--kind", choices=("dossiers", "procedures"), default=None)
+    imp.add_argument("--format", choices=("table", "dvcqg"), default=None,
+                     help="table: CSV/XLSX; dvcqg: JSON DongBoHoSoMC/CapNhatTienDoHoSoMC (mặc định: theo nội dung tệp)")
     imp.add_argument("--agency", help="mã cơ quan cho các dòng không có cột cơ quan")
     imp.add_argument("--skip-invalid", action="store_true", help="ghi các dòng hợp lệ, bỏ qua dòng lỗi")
     imp.add_argument("--rejects", type=Path, help="tệp CSV ghi các dòng bị loại và lý do")
@@ -219,7 +221,7 @@ def cmd_import(args) -> int:
     if not args.file.exists():
         raise UsageError(f"Không tìm thấy tệp «{args.file}».")
     result = import_file(args.db, args.file, kind=args.kind, agency=args.agency,
-                         skip_invalid=args.skip_invalid)
+                         skip_invalid=args.skip_invalid, format=args.format)
     for problem in result.problems:
         print(problem.text(), file=sys.stderr)
     if args.rejects:

@@ -1113,15 +1113,21 @@ def read_table(file: str | os.PathLike | bytes | IO[bytes], filename: str | None
 
 def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
                 kind: str | None = None, agency: str | None = None, skip_invalid: bool = False,
-                dry_run: bool = False, filename: str | None = None) -> ImportResult:
+                dry_run: bool = False, filename: str | None = None, format: str | None = None) -> ImportResult:
     """Import a dossier or procedure file (CSV or XLSX) into the database at ``db``.
 
     ``file`` is a path, the file's bytes (give ``filename`` so ``.xlsx`` is recognised) or a binary
     file object. ``kind`` is ``"dossiers"``, ``"procedures"`` or ``None`` to tell from the headers.
     ``agency`` is the agency code for rows without an agency column. By default any problem writes
     nothing; ``skip_invalid`` writes the valid rows anyway; ``dry_run`` checks and counts (new vs
-    updated) without writing.
+    updated) without writing. A JSON file (or ``format="dvcqg"``) is read as national sync records by
+    :func:`tthc_core.dvcqg.import_national`, always all or nothing.
     """
+    from . import dvcqg
+
+    # The national sync records (JSON), told by content or asked for with format="dvcqg".
+    if format == dvcqg.FORMAT or (format is None and kind in (None, "dossiers") and dvcqg.sniff(file)):
+        return dvcqg.import_national(db, file, agency=agency, dry_run=dry_run)
     result = ImportResult(kind=kind, dry_run=dry_run)
     agency = (agency or "").strip() or None
     if kind is not None and kind not in KINDS:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+RECORD = "bản ghi "  # how a JSON record's label starts (tthc_core.dvcqg)
+
 
 @dataclass
 class Problem:
     """One reason a row (or the whole file, or one input) was refused."""
 
-    line: int | str  # as the user sees it: a file line (the header is usually 1), or a label like «Ngân sách»
+    # As the user sees it: a file line (the header is usually 1), a label like «Ngân sách», or a record
+    # of a JSON file, "bản ghi 3 (MaHoSo …)" (its column is then a field of the record).
+    line: int | str
     column: str  # the header as written in the file, else the canonical column; "" for the whole row
     message: str  # Vietnamese
     value: str = ""  # the raw text of the cell
@@ -21,6 +25,9 @@ class Problem:
 
     def text(self) -> str:
         """``Dòng 5, cột «Ngày tiếp nhận»: không đọc được ngày «31/02/2022».``"""
-        where = f"Dòng {self.line}" + (f", cột «{self.column}»" if self.column else "")
+        if isinstance(self.line, str) and self.line.startswith(RECORD):
+            where = self.line[:1].upper() + self.line[1:] + (f", trường «{self.column}»" if self.column else "")
+        else:
+            where = f"Dòng {self.line}" + (f", cột «{self.column}»" if self.column else "")
         message = self.message if self.message.endswith((".", "!", "?")) else self.message + "."
         return f"{where}: {message}"

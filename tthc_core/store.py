@@ -20,7 +20,8 @@ from sqlalchemy import CheckConstraint, func, inspect, select, update
 from sqlalchemy.engine import Connection
 
 from .db import SQLITE_MAX_PARAMETERS, bulk_insert, bump_data_version, insert_columns, upsert
-from .models import CHANNELS, RESOLUTIONS, STATUSES, Agency, Dossier, Field, Procedure
+from .models import (CHANNELS, INTAKES, PAYMENT_PLATFORMS, RESOLUTIONS, STATUSES, Agency, Dossier, Field,
+                     ProgressStep, Procedure, SupplementRound)
 from .rules import deadlines, derive_dossier, resolutions
 from .workdays import WorkCalendar, load_calendar
 
@@ -233,14 +234,16 @@ def existing_dossier_codes(conn: Connection, codes: Sequence[str] | pd.Series) -
     return found
 
 
-def write_dossier_frame(conn: Connection, frame: pd.DataFrame, calendar: WorkCalendar | None = None) -> int:
+def write_dossier_frame(conn: Connection, frame: pd.DataFrame, calendar: WorkCalendar | None = None,
+                        extra: Sequence[str] = ()) -> int:
     """Insert or update the dossiers of ``frame`` by code; the bulk twin of :func:`write_dossiers`.
 
     ``frame`` has the columns of a :func:`write_dossiers` row (``code``, ``agency_id``, ``procedure_id``,
     ``field_id``, ``channel``, ``status``, ``received_at``, ``due_at``, ``resolved_at``, ``apology_count``,
     optionally ``due_estimated``), timestamps as datetime64 and missing values as NaN/NaT/None, each
     code once. The stored rows are exactly those :func:`write_dossiers` stores. Returns how many codes
-    were already stored (and so updated).
+    were already stored (and so updated). ``extra`` names further columns of ``frame``, written as they
+    are (the national records' lifecycle columns, :func:`write_national_dossiers`).
     """
     if frame.empty:
         return 0
@@ -248,15 +251,18 @@ def write_dossier_frame(conn: Connection, frame: pd.DataFrame, calendar: WorkCal
     # index is dropped (the driver starts one only at the first data change).
     bump_data_version(conn, dossiers=True)
     prepared = prepare_dossier_frame(frame, procedures_by_id(conn), calendar or load_calendar(conn))
+    for name in extra:
+        prepared[name] = frame[name]
+    columns = DOSSIER_COLUMNS + tuple(extra)
     existing = existing_dossier_codes(conn, prepared["code"])
     # As objects: pandas' Arrow text column checks membership one Python value at a time.
     stored = prepared["code"].astype(object).isin(existing).to_numpy() if existing else np.zeros(len(frame), bool)
     table = Dossier.__table__
     if stored.any():
-        insert_columns(conn, table, DOSSIER_COLUMNS, _driver_columns(prepared[stored]), keys=("code",))
+        insert_columns(conn, table, columns, _driver_columns(prepared[stored], columns), keys=("code",))
     new = prepared[~stored] if stored.any() else prepared
     with _indexes_set_aside(conn, len(new)), _checks_done_here(conn, new):
-        insert_columns(conn, table, DOSSIER_COLUMNS, _driver_columns(new))
+        insert_columns(conn, table, columns, _driver_columns(new, columns))
     if conn.dialect.name == "postgresql" and len(frame) >= REBUILD_INDEXES_FROM:
         # Fresh statistics with the rows, not whenever autovacuum comes: without them the planner
         # scanned the whole table for a quarter (0,9 s on 6,7 million rows) instead of reading the
@@ -363,15 +369,15 @@ def _time_of_day(moment: dt.time | None) -> np.timedelta64:
                           + moment.microsecond, "us")
 
 
-def _driver_columns(prepared: pd.DataFrame) -> Iterator[list[list]]:
+def _driver_columns(prepared: pd.DataFrame, columns: Sequence[str] = DOSSIER_COLUMNS) -> Iterator[list[list]]:
     """The rows of a prepared frame as :func:`tthc_core.db.insert_columns` takes them: blocks of
     :data:`WRITE_CHUNK` rows, a list of Python values (str, int, bool or None) per column."""
     for start in range(0, len(prepared), WRITE_CHUNK):
         chunk = prepared.iloc[start:start + WRITE_CHUNK]
         cells = []
-        for name in DOSSIER_COLUMNS:
+        for name in columns:
             values = chunk[name]
-            if name in ("received_at", "due_at", "resolved_at", "deadline_at"):
+            if values.dtype.kind == "M":
                 cells.append(_datetime_texts(values.to_numpy()))
             elif name in ("agency_id", "apology_count", "due_estimated"):
                 cells.append(values.to_numpy().tolist())
@@ -422,7 +428,15 @@ _CHECKED_HERE = {
     "ck_dossier_channel": lambda rows: rows["channel"].isin(CHANNELS),
     "ck_dossier_status": lambda rows: rows["status"].isin(STATUSES),
     "ck_dossier_resolution": lambda rows: rows["resolution"].isna() | rows["resolution"].isin(RESOLUTIONS),
+    # Absent from a CSV import's rows: the server defaults ('accepted', NULL) pass.
+    "ck_dossier_intake": lambda rows: rows["intake"].isin(INTAKES) if "intake" in rows else _all(rows),
+    "ck_dossier_paid_online": lambda rows: (rows["paid_online_via"].isna() | rows["paid_online_via"].isin(
+        PAYMENT_PLATFORMS)) if "paid_online_via" in rows else _all(rows),
 }
+
+
+def _all(rows: pd.DataFrame) -> pd.Series:
+    return pd.Series(True, index=rows.index)
 
 
 @contextlib.contextmanager
@@ -442,3 +456,135 @@ def _checks_done_here(conn: Connection, rows: pd.DataFrame) -> Iterator[None]:
     finally:
         if skip:
             conn.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
+
+
+# --------------------------------------------------------------------------------------------
+# The national sync records (tthc_core/dvcqg.py): lifecycle columns, supplement rounds, progress steps
+# --------------------------------------------------------------------------------------------
+
+# The dossier columns a national record adds (models.Dossier, dvcqg-sync.md §3), with what a record
+# that does not say stores. handling_unit is not here: it follows the progress steps.
+LIFECYCLE_DEFAULTS: dict[str, Any] = {
+    "source_status": None, "intake": "accepted", "submitted_at": None, "refused_at": None,
+    "result_returned_at": None, "withdrawal_requested": False, "applicant_type": None, "result_by_post": None,
+    "procedure_code": None, "fee_lines": 0, "fee_total": None, "paid_online_via": None,
+    "has_digitised_components": None, "components": 0, "components_digitised": 0, "components_reused": 0,
+    "components_from_store": 0, "e_results": 0, "e_result_url": None, "vneid_authenticated": None,
+    "db_connections": None, "filed_on_national_portal": None, "supplement_rounds": 0,
+}
+LIFECYCLE_COLUMNS = tuple(LIFECYCLE_DEFAULTS)
+ROUND_COLUMNS = ("dossier_id", "position", "requested_at", "supplied_at", "due_before", "due_after")
+
+
+def dossier_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
+    """``code → id`` of the stored dossiers among ``codes``."""
+    codes = list(dict.fromkeys(codes))
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), LOOKUP_CHUNK):
+        chunk = codes[start:start + LOOKUP_CHUNK]
+        found.update(conn.execute(select(Dossier.code, Dossier.id).where(Dossier.code.in_(chunk))).all())
+    return found
+
+
+def write_national_dossiers(conn: Connection, frame: pd.DataFrame, rounds: pd.DataFrame,
+                            calendar: WorkCalendar | None = None) -> int:
+    """Insert or update national records by code, with their lifecycle columns and supplement rounds.
+
+    ``frame`` is a :func:`write_dossier_frame` frame plus :data:`LIFECYCLE_COLUMNS` (missing ones take
+    :data:`LIFECYCLE_DEFAULTS`); ``rounds`` has ``record`` (the label of the dossier's row in ``frame``),
+    ``position``, ``requested_at``, ``supplied_at``, ``due_before``, ``due_after``. A dossier written
+    again loses the rounds stored before (the later record replaces the earlier one, domain.md §4b).
+    Returns how many codes were already stored.
+    """
+    if frame.empty:
+        return 0
+    frame = frame.assign(**{c: v for c, v in LIFECYCLE_DEFAULTS.items() if c not in frame})
+    rounds_stored = conn.scalar(select(SupplementRound.id).limit(1)) is not None
+    updated = write_dossier_frame(conn, frame, calendar, extra=LIFECYCLE_COLUMNS)
+    if not rounds_stored and rounds.empty:
+        return updated
+    codes = frame["code"] if rounds_stored else frame.loc[rounds["record"].unique(), "code"]
+    ids = dossier_ids(conn, codes)
+    if rounds_stored:
+        stale = list(ids.values())
+        for start in range(0, len(stale), LOOKUP_CHUNK):
+            conn.execute(SupplementRound.__table__.delete().where(
+                SupplementRound.dossier_id.in_(stale[start:start + LOOKUP_CHUNK])))
+    if not rounds.empty:
+        rows = rounds.assign(dossier_id=frame.loc[rounds["record"], "code"].map(ids).to_numpy())
+        insert_columns(conn, SupplementRound.__table__, ROUND_COLUMNS, _driver_columns(rows, ROUND_COLUMNS))
+    return updated
+
+
+STEP_COLUMNS = ("dossier_id", "at", "status", "unit", "handler", "handler_title", "content", "started_at",
+                "step_due_at")
+
+
+def write_progress_steps(conn: Connection, steps: pd.DataFrame) -> list[tuple[Any, str]]:
+    """Add progress steps (``code`` names the dossier; the other columns are :data:`STEP_COLUMNS`) and set
+    each touched dossier's ``handling_unit`` to the unit of its latest stored step.
+
+    A step already stored (same dossier, moment and status) is kept once. Returns ``(row label, code)``
+    of the steps whose dossier is not stored (nothing of them is written; the caller refuses the file).
+    """
+    if steps.empty:
+        return []
+    ids = dossier_ids(conn, steps["code"])
+    dossier = steps["code"].map(ids)
+    unknown = dossier.isna()
+    missing = list(zip(steps.index[unknown.to_numpy()], steps["code"][unknown]))
+    known = steps[~unknown].assign(dossier_id=dossier[~unknown].astype("int64"))
+    if known.empty:
+        return missing
+    # Empty text is "not sent" (the columns are nullable): None, not "".
+    known = known.assign(**{c: known[c].where(known[c] != "", None)
+                            for c in ("unit", "handler", "handler_title", "content")})
+    rows = [dict(zip(STEP_COLUMNS, values))
+            for values in zip(*(_python_values(known[c]) for c in STEP_COLUMNS))]
+    upsert(conn, ProgressStep.__table__, rows, ("dossier_id", "at", "status"), update=[])
+    refresh_handling_units(conn, sorted(set(known["dossier_id"].tolist())))
+    bump_data_version(conn)
+    return missing
+
+
+def _python_values(values: pd.Series) -> list:
+    """Python values for SQLAlchemy: datetimes, ints, str, None for every missing value."""
+    if values.dtype.kind == "M":
+        return [None if pd.isna(v) else v.to_pydatetime() for v in values]
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def refresh_handling_units(conn: Connection, ids: Sequence[int]) -> None:
+    """``dossiers.handling_unit``: the PhongBanXuLy of the dossier's latest step (dvcqg-sync.md §5)."""
+    step = ProgressStep.__table__.c
+    latest = (select(step.unit).where(step.dossier_id == Dossier.__table__.c.id)
+              .order_by(step.at.desc(), step.id.desc()).limit(1).scalar_subquery())
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        conn.execute(update(Dossier.__table__).where(Dossier.__table__.c.id.in_(ids[start:start + LOOKUP_CHUNK]))
+                     .values(handling_unit=latest))
+
+
+def insert_national_dossiers(conn: Connection, rows: Sequence[dict[str, Any]],
+                             calendar: WorkCalendar | None = None) -> None:
+    """:func:`insert_dossiers` for rows that also carry lifecycle columns (the demo); a row's
+    ``rounds`` (dicts of ``requested_at``, ``supplied_at``, ``due_before``, ``due_after``) and ``steps``
+    (dicts of ``at``, ``status``, ``unit``, …) go to their tables."""
+    if not rows:
+        return
+    prepared = _prepared(conn, rows, calendar)
+    bulk_insert(conn, Dossier.__table__, [
+        {**p, **{c: row.get(c, default) for c, default in LIFECYCLE_DEFAULTS.items()}}
+        for p, row in zip(prepared, rows)])
+    bump_data_version(conn, dossiers=True)
+    nested = [row for row in rows if row.get("rounds") or row.get("steps")]
+    if not nested:
+        return
+    ids = dossier_ids(conn, [row["code"] for row in nested])
+    rounds = [{"dossier_id": ids[row["code"]], "position": n, "supplied_at": None, "due_before": None,
+               "due_after": None, **one} for row in nested for n, one in enumerate(row.get("rounds") or (), 1)]
+    steps = [{"dossier_id": ids[row["code"]], "status": None, "unit": None, "handler": None, "handler_title": None,
+              "content": None, "started_at": None, "step_due_at": None, **one}
+             for row in nested for one in row.get("steps") or ()]
+    bulk_insert(conn, SupplementRound.__table__, rounds)
+    bulk_insert(conn, ProgressStep.__table__, steps)
+    refresh_handling_units(conn, sorted({s["dossier_id"] for s in steps}))

@@ -1,0 +1,876 @@
+"""Reading the national sync records (Cổng DVCQG, dvcqg-sync.md) into the database.
+
+A province's one-stop system describes each dossier the way it pushes it to the national portal:
+``DongBoHoSoMC`` dossier headers (with nested lists: files, fees, supplement rounds, results) and
+``CapNhatTienDoHoSoMC`` progress steps. :func:`import_national` reads either, as a request envelope
+(``{"service", "madonvi", "isUpdating", "data": [...]}``) or a bare array, and may mix both kinds of
+record in one array (each record is recognised by its keys).
+
+Like every import it is all or nothing, and it streams: a province's yearly file is gigabytes.
+
+1. Pass 1 reads the file element by element (``json.JSONDecoder.raw_decode`` over a sliding text
+   buffer, so memory does not grow with the file), checks every record and prepares its row by batch,
+   column-wise; the prepared batches are spooled to a temporary file. Every refused record is a
+   :class:`~tthc_core.problems.Problem` naming its index (1 = the first record of the array), its
+   ``MaHoSo``, the field and the reason.
+2. Only when no record was refused, pass 2 writes the spooled batches in ONE transaction: agencies,
+   fields and procedures met for the first time (listed in the summary), dossiers with their
+   lifecycle columns, supplement rounds, progress steps and each dossier's current handling unit.
+
+A later record for the same ``MaHoSo`` replaces the earlier one, within a file and across imports
+(the sender's ``isUpdating``); its supplement rounds are replaced with it. Progress steps accumulate
+(a step already stored is kept once).
+"""
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from . import store
+from .db import get_engine
+from .formatting import fmt_int
+from .importer import ImportResult
+from .models import Agency, Field, Procedure
+from .problems import RECORD, Problem
+
+FORMAT = "dvcqg"
+SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
+
+# Records checked and prepared together: bounds the memory of pass 1 and of each write of pass 2.
+BATCH = 50_000
+# Text read from the file at a time; a single record longer than MAX_RECORD characters is refused.
+CHUNK = 4 << 20
+MAX_RECORD = 64 << 20
+# Refused records listed at most (a broken export of millions of records must not fill the memory).
+MAX_PROBLEMS = 1000
+
+# dvcqg-sync.md §4.1 TrangThaiHoSo → (our status, intake); 7 and 8 end the dossier at NgayKetThucXuLy.
+STATUS_OF_CODE = {1: ("normal", "not_accepted"), 2: ("normal", "accepted"), 3: ("normal", "refused"),
+                  4: ("normal", "accepted"), 5: ("suspended", "accepted"), 6: ("suspended", "accepted"),
+                  7: ("withdrawn", "accepted"), 8: ("stopped", "accepted"), 9: ("normal", "accepted"),
+                  10: ("normal", "accepted")}
+# Codes whose dossier has ended at NgayKetThucXuLy (domain.md §4b); 9/10 and 8 cannot lack it, 7 without
+# it is a withdrawal request still pending.
+ENDED = (7, 8, 9, 10)
+END_REQUIRED = (8, 9, 10)
+# KenhThucHien: 1 or empty in person (F766 3.3 counts null as in person), 2 online, 3 postal.
+CHANNEL_OF_CODE = {"": "direct", "1": "direct", "2": "online", "3": "postal"}
+PAYMENT_OF_CODE = {"": None, "0": None, "1": "dvcqg", "2": "local_gateway"}
+FLAG_OF_CODE = {"": None, "0": False, "1": True}
+# NoiNopHoSo: 1 filed on Cổng DVCQG, 2 on the ministry/province system (inferred, dvcqg-sync.md §3 #27).
+PORTAL_OF_CODE = {"": None, "1": True, "2": False}
+
+# Dossier fields read as scalars (JSON strings or numbers), in the order of dvcqg-sync.md §3.
+DOSSIER_SCALARS = ("MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "KenhThucHien", "LoaiDoiTuong",
+                   "NgayTiepNhan", "NgayHenTra", "TrangThaiHoSo", "NgayTra", "HinhThuc", "NgayKetThucXuLy",
+                   "DonViXuLy", "NoiNopHoSo", "HoSoCoThanhPhanSoHoa", "TaiKhoanDuocXacThucVoiVNeID",
+                   "DuocThanhToanTrucTuyen", "NgayTuChoi", "NgayNopHoSo")
+DOSSIER_TIMES = ("NgayTiepNhan", "NgayHenTra", "NgayTra", "NgayKetThucXuLy", "NgayTuChoi", "NgayNopHoSo")
+STEP_SCALARS = ("MaHoSo", "NguoiXuLy", "ChucDanh", "ThoiDiemXuLy", "PhongBanXuLy", "NoiDungXuLy", "TrangThai",
+                "NgayBatDau", "NgayKetThucTheoQuyDinh")
+STEP_TIMES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
+# Column widths of models.py: longer text would fail on PostgreSQL.
+MAX_LENGTH = {"MaHoSo": 128, "MaTTHC": 64, "TenLinhVuc": 255, "MaLinhVuc": 255, "DonViXuLy": 255,
+              "NguoiXuLy": 255, "ChucDanh": 255, "PhongBanXuLy": 255}
+
+TIME_HINT = "dùng 14 chữ số yyyyMMddHHmmss, ví dụ 20220412140000"
+
+
+class _NotScalar:
+    """Marks a field that holds a list or an object where a string or a number belongs."""
+
+
+NOT_SCALAR = _NotScalar()
+
+
+# --------------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class NationalImportResult(ImportResult):
+    """:class:`~tthc_core.importer.ImportResult` plus what a national file adds."""
+
+    service: str = ""  # the envelope's service, "" for a bare array
+    progress_steps: int = 0  # steps read (valid)
+    supplement_rounds: int = 0  # rounds of the valid dossiers
+    created_agencies: list[str] = field(default_factory=list)  # "code (name)"
+    created_fields: list[str] = field(default_factory=list)
+    created_procedures: list[str] = field(default_factory=list)  # "code (name)"
+
+    def summary(self) -> str:
+        noun = "bản ghi"
+        if self.written:
+            parts = [f"Đã nhập {fmt_int(self.rows_valid)} hồ sơ ({fmt_int(self.added)} mới, "
+                     f"{fmt_int(self.updated)} cập nhật), {fmt_int(self.supplement_rounds)} lượt bổ sung, "
+                     f"{fmt_int(self.progress_steps)} bước xử lý"]
+            for label, items in (("cơ quan mới", self.created_agencies), ("lĩnh vực mới", self.created_fields),
+                                 ("thủ tục mới", self.created_procedures)):
+                if items:
+                    shown = ", ".join(items[:10]) + (f" và {fmt_int(len(items) - 10)} khác" if len(items) > 10 else "")
+                    parts.append(f"{label}: {shown}")
+            return "; ".join(parts) + "."
+        if self.file_problems:
+            return f"Không ghi gì: {self.file_problems[0].message.rstrip('.')}."
+        if self.rejected:
+            return f"Không ghi gì: {fmt_int(self.rejected)} {noun} lỗi trong {fmt_int(self.rows_read)} {noun}."
+        return "Không ghi gì: tệp không có hồ sơ hay bước xử lý hợp lệ nào."
+
+
+# --------------------------------------------------------------------------------------------
+# Detection and streaming
+# --------------------------------------------------------------------------------------------
+
+def looks_like_json(head: bytes) -> bool:
+    """True when a file's first bytes open a JSON object or array (no CSV or XLSX starts so)."""
+    text = head.lstrip(codecs.BOM_UTF8).lstrip(b" \t\r\n")
+    return text[:1] in (b"{", b"[")
+
+
+def sniff(file: str | os.PathLike | bytes | IO[bytes]) -> bool:
+    """:func:`looks_like_json` for a path, bytes or a seekable binary file (left where it was)."""
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return looks_like_json(bytes(file[:4096]))
+    if hasattr(file, "read"):
+        if not hasattr(file, "seek"):
+            return False
+        at = file.tell()
+        head = file.read(4096)
+        file.seek(at)
+        return looks_like_json(head if isinstance(head, bytes) else head.encode())
+    try:
+        with open(file, "rb") as handle:
+            return looks_like_json(handle.read(4096))
+    except OSError:
+        return False
+
+
+class _Broken(Exception):
+    """The file is not the JSON it should be (syntax, shape); the message is Vietnamese."""
+
+
+class _JsonStream:
+    """Top-level elements of a JSON array, or of an envelope's ``data`` array, one at a time.
+
+    Each element is decoded by ``json.JSONDecoder.raw_decode`` from a text buffer that holds a few
+    megabytes of the file; what was consumed is dropped when more is read. The envelope's other keys
+    (``service``, ``madonvi``, ``isUpdating``) are collected in :attr:`envelope` wherever they stand,
+    before or after ``data``.
+    """
+
+    def __init__(self, handle: IO[bytes]):
+        self.handle = handle
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.json = json.JSONDecoder()
+        self.buffer = ""
+        self.pos = 0
+        self.consumed = 0  # characters dropped from the front of the buffer
+        self.eof = False
+        self.envelope: dict[str, Any] = {}
+        self.is_envelope = False
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        try:
+            data = self.handle.read(CHUNK)
+            text = self.decoder.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise _Broken("Tệp không phải UTF-8: hãy xuất lại tệp JSON với mã hóa UTF-8") from None
+        if not data:
+            self.eof = True
+        self.consumed += self.pos
+        self.buffer = self.buffer[self.pos:] + text
+        self.pos = 0
+        return bool(data) or bool(text)
+
+    def _char(self) -> str:
+        """The next character that is not white space ('' at the end of the file), not consumed."""
+        while True:
+            buffer, pos = self.buffer, self.pos
+            while pos < len(buffer) and buffer[pos] in " \t\r\n":
+                pos += 1
+            self.pos = pos
+            if pos < len(buffer):
+                return buffer[pos]
+            if not self._more():
+                return ""
+
+    def _where(self) -> str:
+        return f"ký tự thứ {fmt_int(self.consumed + self.pos + 1)}"
+
+    def _expect(self, allowed: str, what: str) -> str:
+        found = self._char()
+        if not found or found not in allowed:
+            shown = f"«{found}»" if found else "hết tệp"
+            raise _Broken(f"Tệp JSON hỏng ở {self._where()}: cần {what}, gặp {shown}")
+        self.pos += 1
+        return found
+
+    def _value(self) -> Any:
+        self._char()
+        while True:
+            try:
+                value, end = self.json.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                if len(self.buffer) - self.pos > MAX_RECORD or not self._more():
+                    raise _Broken(f"Tệp JSON hỏng ở ký tự thứ {fmt_int(self.consumed + exc.pos + 1)}: "
+                                  f"{_json_reason(exc.msg)}") from None
+                continue
+            # A number ending exactly at the buffer's end may go on in the next chunk.
+            if end == len(self.buffer) and self._more():
+                continue
+            self.pos = end
+            return value
+
+    def elements(self) -> Iterator[Any]:
+        opening = self._expect("{[", "một mảng [ … ] hoặc một đối tượng { … } (gói DongBoHoSoMC)")
+        if opening == "[":
+            yield from self._array()
+        else:
+            self.is_envelope = True
+            seen_data = False
+            if self._char() == "}":
+                self.pos += 1
+            else:
+                while True:
+                    key = self._value()
+                    if not isinstance(key, str):
+                        raise _Broken(f"Tệp JSON hỏng ở {self._where()}: tên khóa phải là chuỗi")
+                    self._expect(":", "dấu «:»")
+                    if key == "data":
+                        self._expect("[", "mảng «data» [ … ]")
+                        seen_data = True
+                        yield from self._array()
+                    else:
+                        self.envelope[key] = self._value()
+                    if self._expect(",}", "dấu «,» hoặc «}»") == "}":
+                        break
+            if not seen_data:
+                raise _Broken("Gói không có mảng «data»: cần {\"service\": …, \"madonvi\": …, \"data\": [ … ]}")
+        if self._char():
+            raise _Broken(f"Tệp JSON hỏng ở {self._where()}: còn dữ liệu sau khi mảng đã đóng")
+
+    def _array(self) -> Iterator[Any]:
+        if self._char() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield self._value()
+            if self._expect(",]", "dấu «,» hoặc «]»") == "]":
+                return
+
+
+def _json_reason(message: str) -> str:
+    reasons = {"Expecting value": "thiếu giá trị", "Unterminated string starting at": "chuỗi không được đóng",
+               "Expecting ',' delimiter": "thiếu dấu phẩy", "Expecting property name enclosed in double quotes":
+               "cần tên khóa trong ngoặc kép", "Extra data": "thừa dữ liệu", "Invalid control character at":
+               "ký tự điều khiển trong chuỗi", "Expecting ':' delimiter": "thiếu dấu hai chấm"}
+    return reasons.get(message, message)
+
+
+# --------------------------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------------------------
+
+def _text(value: Any) -> Any:
+    """A scalar as the text the sender meant: JSON strings or numbers alike (``"2"`` and ``2``)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return NOT_SCALAR
+
+
+def parse_times(texts: pd.Series, iso: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``yyyyMMddHHmmss`` local times; returns (datetime64 values, mask of malformed text, mask of
+    14 digits that name no moment). With ``iso``, ISO 8601 is accepted too (a HoSoBoSung quirk,
+    dvcqg-sync.md §2)."""
+    given = texts != ""
+    digits = texts.str.fullmatch(r"\d{14}") & given
+    values = pd.to_datetime(texts.where(digits, None), format="%Y%m%d%H%M%S", errors="coerce")
+    if iso:
+        other = given & ~digits
+        if other.any():
+            parsed = pd.to_datetime(texts[other], format="ISO8601", errors="coerce")
+            # A zone, if any, is dropped: the local time as written (the sender's zone is Vietnam's).
+            if getattr(parsed.dt, "tz", None) is not None:
+                parsed = parsed.dt.tz_localize(None)
+            values[other] = parsed
+            digits = digits | (other & parsed.notna())
+    values = values.astype("datetime64[us]")
+    return values, given & ~digits, digits & values.isna()
+
+
+# --------------------------------------------------------------------------------------------
+# Pass 1: records → checked, prepared batches
+# --------------------------------------------------------------------------------------------
+
+class _Problems:
+    """Collects refused records (at most MAX_PROBLEMS listed) and counts them all."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, Problem]] = []  # (record index, problem)
+        self.records: set[int] = set()
+        self.more = 0
+
+    def add(self, index: int, code: str, column: str, message: str, value: Any = "") -> None:
+        self.records.add(index)
+        if len(self.items) >= MAX_PROBLEMS:
+            self.more += 1
+            return
+        label = f"{RECORD}{index}" + (f" (MaHoSo {code})" if code else "")
+        self.items.append((index, Problem(label, column, message, "" if value is None else str(value)[:200],
+                                          {"Bản ghi": str(index), "MaHoSo": code})))
+
+    def __bool__(self) -> bool:
+        return bool(self.records)
+
+
+@dataclass
+class _Catalogue:
+    """What the file says about agencies, fields and procedures (a few thousand entries at most)."""
+
+    agency_names: dict[str, str] = field(default_factory=dict)  # MaHoSo prefix or "" → DonViXuLy
+    fields: dict[str, None] = field(default_factory=dict)  # field names in order of appearance
+    # (MaHoSo prefix, MaTTHC) → (TenTTHC, field name), the first the file gives
+    procedures: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+
+class _DossierBatch:
+    """Raw columns of up to BATCH dossier records, gathered record by record."""
+
+    def __init__(self) -> None:
+        self.index: list[int] = []
+        self.scalars: dict[str, list] = {k: [] for k in DOSSIER_SCALARS}
+        self.nested: list[tuple] = []  # per record: components…, fees, results, connections
+        self.rounds: list[tuple] = []  # (record position in batch, round dict)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+class _StepBatch:
+    def __init__(self) -> None:
+        self.index: list[int] = []
+        self.scalars: dict[str, list] = {k: [] for k in STEP_SCALARS}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _flag(value: Any) -> bool:
+    return _text(value) in ("1", "true", "True")
+
+
+def _nested(record: dict, index: int, code: str, problems: _Problems) -> tuple:
+    """What the dossier's lists say, as counts: (components, digitised, reused, from store, fee lines,
+    fee total or None, e-results, first e-result link, national databases)."""
+    files = record.get("TaiLieuNop") or []
+    fees = record.get("DanhSachLePhi") or []
+    results = record.get("DanhSachGiayToKetQua") or []
+    connections = record.get("DSKetNoiCSDL") or []
+    for name, items in (("TaiLieuNop", files), ("DanhSachLePhi", fees), ("DanhSachGiayToKetQua", results),
+                        ("DSKetNoiCSDL", connections)):
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            problems.add(index, code, name, "phải là một mảng các đối tượng { … }")
+            return (0, 0, 0, 0, 0, None, 0, None, None)
+    components = digitised = reused = from_store = 0
+    for item in files:
+        if _flag(item.get("IsDeleted")):
+            continue
+        components += 1
+        digitised += _flag(item.get("DuocSoHoa"))
+        # DuocTaiSuDung "1" and "2" are two modes of re-use (dvcqg-sync.md §3.1)
+        reused += _text(item.get("DuocTaiSuDung")) in ("1", "2")
+        from_store += _flag(item.get("DuocLayTuKhoDMQG"))
+    total = 0
+    for item in fees:
+        amount = _text(item.get("Gia"))
+        try:
+            value = int(amount or "0")
+        except ValueError:
+            problems.add(index, code, "DanhSachLePhi.Gia", f"số tiền «{amount}» không phải số nguyên đồng", amount)
+            value = 0
+        if value < 0:
+            problems.add(index, code, "DanhSachLePhi.Gia", f"số tiền «{amount}» âm", amount)
+        total += value
+    e_results, first_link = 0, None
+    for item in results:
+        link = _text(item.get("DuongDanTepTinKetQua"))
+        # F766 4.1: an electronic result carries a result code and a link
+        if _text(item.get("MaGiayToKetQua")) and link and link is not NOT_SCALAR:
+            e_results += 1
+            first_link = first_link or link
+    databases = ",".join(dict.fromkeys(str(_text(c.get("MaCSDL"))) for c in connections if _text(c.get("MaCSDL"))))
+    if len(databases) > 255:
+        problems.add(index, code, "DSKetNoiCSDL", "danh sách mã CSDL dài quá 255 ký tự", databases)
+    return (components, digitised, reused, from_store, len(fees), total if fees else None, e_results,
+            first_link, databases or None)
+
+
+def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogue,
+                  spool: IO[bytes], result: NationalImportResult) -> None:
+    """Pass 1: read, check and prepare every record; spool the prepared batches while none is refused."""
+    dossiers, steps = _DossierBatch(), _StepBatch()
+    index = 0
+    for record in stream.elements():
+        index += 1
+        result.rows_read = index
+        if not isinstance(record, dict):
+            problems.add(index, "", "", "bản ghi phải là một đối tượng { … }")
+            continue
+        if "TrangThaiHoSo" in record or "NgayTiepNhan" in record:
+            batch = dossiers
+            dossiers.nested.append(_nested(record, index, _code_of(record), problems))
+            rounds = record.get("DanhSachHoSoBoSung") or []
+            if not isinstance(rounds, list) or not all(isinstance(r, dict) for r in rounds):
+                problems.add(index, _code_of(record), "DanhSachHoSoBoSung", "phải là một mảng các đối tượng { … }")
+            else:
+                position = len(dossiers)
+                dossiers.rounds.extend((position, r) for r in rounds)
+        elif "ThoiDiemXuLy" in record:
+            batch = steps
+        else:
+            problems.add(index, _code_of(record), "", "không nhận ra bản ghi: hồ sơ cần TrangThaiHoSo và "
+                                                      "NgayTiepNhan (DongBoHoSoMC), bước xử lý cần ThoiDiemXuLy "
+                                                      "(CapNhatTienDoHoSoMC)")
+            continue
+        batch.index.append(index)
+        for key, values in batch.scalars.items():
+            values.append(_text(record.get(key)))
+        if len(batch) >= BATCH:
+            _flush(batch, problems, catalogue, spool, result)
+            if batch is dossiers:
+                dossiers = _DossierBatch()
+            else:
+                steps = _StepBatch()
+    for batch in (dossiers, steps):
+        if len(batch):
+            _flush(batch, problems, catalogue, spool, result)
+
+
+def _code_of(record: dict) -> str:
+    code = _text(record.get("MaHoSo"))
+    return code if isinstance(code, str) else ""
+
+
+def _flush(batch, problems: _Problems, catalogue: _Catalogue, spool: IO[bytes],
+           result: NationalImportResult) -> None:
+    if isinstance(batch, _DossierBatch):
+        prepared = _check_dossiers(batch, problems, catalogue)
+        result.rows_valid += len(prepared[0])
+        result.supplement_rounds += len(prepared[1])
+        kind = "dossiers"
+    else:
+        prepared = _check_steps(batch, problems)
+        result.progress_steps += len(prepared)
+        kind = "steps"
+    if not problems:  # once anything is refused nothing is written: no need to keep the rows
+        pickle.dump((kind, prepared), spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Columns:
+    """The text columns of a batch, with the checks that refuse records."""
+
+    def __init__(self, batch, problems: _Problems):
+        self.index = pd.Index(batch.index)
+        self.problems = problems
+        self.text: dict[str, pd.Series] = {}
+        self.bad = np.zeros(len(batch), dtype=bool)
+        codes = [c if isinstance(c, str) else "" for c in batch.scalars["MaHoSo"]]
+        self.codes = pd.Series(codes, index=self.index, dtype=object)
+        for key, values in batch.scalars.items():
+            column = pd.Series(values, index=self.index, dtype=object)
+            wrong = np.fromiter((v is NOT_SCALAR for v in values), dtype=bool, count=len(values))
+            if wrong.any():
+                self.add(wrong, key, lambda v: "phải là chuỗi hoặc số, không phải mảng hay đối tượng")
+                column[wrong] = ""
+            self.text[key] = column.astype(str)
+
+    def add(self, mask, key: str, message, values: pd.Series | None = None) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        shown = self.text.get(key) if values is None else values
+        for at in np.flatnonzero(mask):
+            value = "" if shown is None else shown.iloc[at]
+            self.problems.add(int(self.index[at]), self.codes.iloc[at], key, message(value), value)
+        self.bad |= mask
+
+    def codes_in(self, key: str, table: dict, what: str) -> pd.Series:
+        """The mapped values of a coded field; refuses a code not in ``table``."""
+        text = self.text[key]
+        known = text.isin(table.keys()).to_numpy()
+        allowed = ", ".join(f"«{c}»" for c in table if c)
+        self.add(~known, key, lambda v: f"{what} «{v}» không hợp lệ (dùng {allowed})")
+        return text.map(table).where(known, None)
+
+    def times(self, keys: tuple[str, ...], iso: bool = False) -> dict[str, pd.Series]:
+        out = {}
+        for key in keys:
+            values, malformed, impossible = parse_times(self.text[key], iso)
+            self.add(malformed.to_numpy(), key, lambda v: f"thời điểm «{v}» không đúng dạng ({TIME_HINT})")
+            self.add(impossible.to_numpy(), key, lambda v: f"thời điểm «{v}» không tồn tại")
+            out[key] = values
+        return out
+
+    def lengths(self) -> None:
+        for key, limit in MAX_LENGTH.items():
+            if key in self.text:
+                self.add((self.text[key].str.len() > limit).to_numpy(), key,
+                         lambda v, limit=limit: f"dài {len(v)} ký tự, quá {limit} ký tự cho phép")
+
+
+def _agency_key(codes: pd.Series) -> pd.Series:
+    """The MaHoSo prefix that names the agency (``000.00.99.H00-220404-00101`` → ``000.00.99.H00``)."""
+    prefix = codes.str.partition("-")[0]
+    return prefix.where(codes.str.contains("-", regex=False), "")
+
+
+def _check_dossiers(batch: _DossierBatch, problems: _Problems, catalogue: _Catalogue
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The prepared dossier rows and supplement rounds of a batch (refused records left out)."""
+    c = _Columns(batch, problems)
+    text = c.text
+    c.add((text["MaHoSo"] == "").to_numpy(), "MaHoSo", lambda v: "thiếu mã hồ sơ")
+    c.lengths()
+    status_code = pd.to_numeric(text["TrangThaiHoSo"].where(text["TrangThaiHoSo"].str.fullmatch(r"\d{1,2}"), None),
+                                errors="coerce")
+    known = status_code.isin(STATUS_OF_CODE.keys()).to_numpy()
+    c.add(~known, "TrangThaiHoSo", lambda v: f"mã trạng thái «{v}» không hợp lệ (dùng 1 đến 10)" if v else
+          "thiếu mã trạng thái (1 đến 10)")
+    status_code = status_code.where(known, 2).astype(int)
+    channel = c.codes_in("KenhThucHien", CHANNEL_OF_CODE, "mã kênh thực hiện")
+    applicant = c.codes_in("LoaiDoiTuong", {"": None, "1": 1, "2": 2, "3": 3, "4": 4}, "mã loại đối tượng")
+    by_post = c.codes_in("HinhThuc", FLAG_OF_CODE, "mã hình thức trả kết quả")
+    portal = c.codes_in("NoiNopHoSo", PORTAL_OF_CODE, "mã nơi nộp hồ sơ")
+    digitised = c.codes_in("HoSoCoThanhPhanSoHoa", FLAG_OF_CODE, "giá trị")
+    vneid = c.codes_in("TaiKhoanDuocXacThucVoiVNeID", FLAG_OF_CODE, "giá trị")
+    paid = c.codes_in("DuocThanhToanTrucTuyen", PAYMENT_OF_CODE, "mã thanh toán trực tuyến")
+    times = c.times(DOSSIER_TIMES)
+
+    ended = status_code.isin(ENDED).to_numpy()
+    end = times["NgayKetThucXuLy"]
+    no_end = end.isna().to_numpy() & (text["NgayKetThucXuLy"] == "").to_numpy()
+    c.add(status_code.isin(END_REQUIRED).to_numpy() & no_end, "NgayKetThucXuLy",
+          lambda v: "trạng thái 8, 9 hoặc 10 (đã kết thúc) cần thời điểm kết thúc xử lý")
+    status_and_intake = status_code.map(STATUS_OF_CODE)
+    status = status_and_intake.str[0]
+    intake = status_and_intake.str[1]
+    withdrawal_requested = (status_code == 7).to_numpy() & no_end
+    status = status.where(~withdrawal_requested, "normal")
+    accepted = (intake == "accepted").to_numpy()
+    # domain.md §4b: received at NgayTiepNhan, else NgayNopHoSo; a record never accepted may have
+    # neither and is then placed at its refusal.
+    received = times["NgayTiepNhan"].fillna(times["NgayNopHoSo"])
+    received = received.where(received.notna() | accepted, times["NgayTuChoi"])
+    missing = received.isna().to_numpy() & (text["NgayTiepNhan"] == "").to_numpy() \
+        & (text["NgayNopHoSo"] == "").to_numpy()
+    c.add(missing, "NgayTiepNhan", lambda v: "thiếu thời điểm tiếp nhận (NgayTiepNhan hoặc NgayNopHoSo)")
+    resolved = end.where(ended & ~withdrawal_requested, pd.NaT)
+    before = (resolved < received).to_numpy()
+    c.add(before, "NgayKetThucXuLy",
+          lambda v: "kết thúc xử lý trước khi tiếp nhận hồ sơ", values=text["NgayKetThucXuLy"])
+
+    nested = pd.DataFrame(batch.nested, index=c.index, columns=[
+        "components", "components_digitised", "components_reused", "components_from_store", "fee_lines",
+        "fee_total", "e_results", "e_result_url", "db_connections"])
+    rounds = _check_rounds(batch, c, received)
+    ok = ~c.bad & ~np.isin(c.index, list(problems.records))
+
+    frame = pd.DataFrame({
+        "code": text["MaHoSo"], "agency_key": _agency_key(text["MaHoSo"]),
+        "procedure_code": text["MaTTHC"].where(text["MaTTHC"] != "", None),
+        "field": text["TenLinhVuc"].where(text["TenLinhVuc"] != "", text["MaLinhVuc"]),
+        "channel": channel, "status": status, "received_at": received, "due_at": times["NgayHenTra"],
+        "resolved_at": resolved, "apology_count": 0,
+        "source_status": status_code, "intake": intake, "submitted_at": times["NgayNopHoSo"],
+        "refused_at": times["NgayTuChoi"], "result_returned_at": times["NgayTra"],
+        "withdrawal_requested": withdrawal_requested, "applicant_type": applicant, "result_by_post": by_post,
+        "has_digitised_components": digitised, "paid_online_via": paid, "vneid_authenticated": vneid,
+        "filed_on_national_portal": portal,
+    }, index=c.index)
+    frame = pd.concat([frame, nested], axis=1)
+    # Nullable integers stay integers (a column of ints and None would become floats).
+    for name in ("applicant_type", "fee_total"):
+        frame[name] = frame[name].astype("Int64")
+    counts = rounds.groupby("record").size() if len(rounds) else pd.Series(dtype=int)
+    frame["supplement_rounds"] = counts.reindex(frame.index, fill_value=0).astype(int)
+    frame, rounds = frame[ok], rounds[rounds["record"].isin(frame.index[ok])]
+    # A later record for the same MaHoSo replaces the earlier one (isUpdating): keep the last.
+    last = ~frame["code"].duplicated(keep="last")
+    if not last.all():
+        rounds = rounds[rounds["record"].isin(frame.index[last])]
+        frame = frame[last]
+    _remember(catalogue, frame, text)
+    return frame, rounds
+
+
+def _check_rounds(batch: _DossierBatch, c: _Columns, received: pd.Series) -> pd.DataFrame:
+    """DanhSachHoSoBoSung of the batch: one row per round (``record`` = the dossier's index)."""
+    columns = ["record", "requested_at", "supplied_at", "due_before", "due_after"]
+    if not batch.rounds:
+        return pd.DataFrame(columns=columns)
+    records = [batch.index[position] for position, _ in batch.rounds]
+    raw = {key: [_text(r.get(key)) for _, r in batch.rounds]
+           for key in ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")}
+    out = pd.DataFrame({"record": records})
+    bad = np.zeros(len(records), dtype=bool)
+    code_of = dict(zip(c.index, c.codes))
+    names = {"NgayBoSung": "requested_at", "NgayTiepNhanBoSung": "supplied_at", "NgayHenTraTruoc": "due_before",
+             "NgayHenTraMoi": "due_after"}
+    for key, name in names.items():
+        values = [("" if v is NOT_SCALAR else v) for v in raw[key]]
+        texts = pd.Series(values, dtype=object).astype(str)
+        parsed, malformed, impossible = parse_times(texts, iso=True)
+        wrong = (malformed | impossible).to_numpy()
+        if key == "NgayBoSung":
+            missing = (texts == "").to_numpy()
+            for at in np.flatnonzero(missing):
+                c.problems.add(records[at], code_of[records[at]], "DanhSachHoSoBoSung.NgayBoSung",
+                               "lượt bổ sung thiếu thời điểm yêu cầu bổ sung")
+            bad |= missing
+        for at in np.flatnonzero(wrong):
+            c.problems.add(records[at], code_of[records[at]], f"DanhSachHoSoBoSung.{key}",
+                           f"thời điểm «{texts.iloc[at]}» không đọc được ({TIME_HINT}, hoặc ISO 8601)", texts.iloc[at])
+        bad |= wrong
+        out[name] = parsed.to_numpy()
+    supplied_first = (out["supplied_at"] < out["requested_at"]).to_numpy()
+    for at in np.flatnonzero(supplied_first):
+        c.problems.add(records[at], code_of[records[at]], "DanhSachHoSoBoSung.NgayTiepNhanBoSung",
+                       "nhận bổ sung trước khi yêu cầu bổ sung", raw["NgayTiepNhanBoSung"][at])
+    bad |= supplied_first
+    if bad.any():
+        c.bad |= np.isin(c.index, np.asarray(records)[bad])
+    # Rounds in the order they were requested (models.SupplementRound.position).
+    out = out.sort_values(["record", "requested_at"], kind="stable")
+    out["position"] = out.groupby("record").cumcount() + 1
+    return out
+
+
+def _remember(catalogue: _Catalogue, frame: pd.DataFrame, text: dict[str, pd.Series]) -> None:
+    """Agencies, fields and procedures the batch names, first mention wins (a few thousand at most)."""
+    rows = pd.DataFrame({"agency": frame["agency_key"], "unit": text["DonViXuLy"].loc[frame.index],
+                         "procedure": frame["procedure_code"], "name": text["TenTTHC"].loc[frame.index],
+                         "field": frame["field"]})
+    for agency, unit in rows.drop_duplicates("agency")[["agency", "unit"]].itertuples(index=False):
+        if unit and not catalogue.agency_names.get(agency):
+            catalogue.agency_names[agency] = unit
+        catalogue.agency_names.setdefault(agency, "")
+    for name in rows["field"].unique():
+        if name:
+            catalogue.fields.setdefault(name, None)
+    named = rows[rows["procedure"].notna()].drop_duplicates(["agency", "procedure"])
+    for agency, procedure, name, field_name in named[["agency", "procedure", "name", "field"]].itertuples(index=False):
+        if (agency, procedure) not in catalogue.procedures or not catalogue.procedures[(agency, procedure)][0]:
+            catalogue.procedures[(agency, procedure)] = (name, field_name)
+
+
+def _check_steps(batch: _StepBatch, problems: _Problems) -> pd.DataFrame:
+    """The prepared progress steps of a batch (refused records left out)."""
+    c = _Columns(batch, problems)
+    text = c.text
+    c.add((text["MaHoSo"] == "").to_numpy(), "MaHoSo", lambda v: "thiếu mã hồ sơ")
+    c.lengths()
+    times = c.times(STEP_TIMES)
+    c.add((text["ThoiDiemXuLy"] == "").to_numpy(), "ThoiDiemXuLy", lambda v: "thiếu thời điểm xử lý")
+    state = pd.to_numeric(text["TrangThai"].where(text["TrangThai"].str.fullmatch(r"\d{1,2}"), None),
+                          errors="coerce")
+    # TD sends 0 for its tags "interoperating" and "posting" (dvcqg-sync.md §4.1).
+    wrong = ((text["TrangThai"] != "") & ~state.between(0, 10)).to_numpy()
+    c.add(wrong, "TrangThai", lambda v: f"mã trạng thái «{v}» không hợp lệ (dùng 0 đến 10)")
+    frame = pd.DataFrame({
+        "code": text["MaHoSo"], "at": times["ThoiDiemXuLy"], "status": state.astype("Int64"),
+        "unit": text["PhongBanXuLy"], "handler": text["NguoiXuLy"], "handler_title": text["ChucDanh"],
+        "content": text["NoiDungXuLy"], "started_at": times["NgayBatDau"],
+        "step_due_at": times["NgayKetThucTheoQuyDinh"],
+    }, index=c.index)
+    ok = ~c.bad & ~np.isin(c.index, list(problems.records))
+    return frame[ok]
+
+
+# --------------------------------------------------------------------------------------------
+# Pass 2: one transaction
+# --------------------------------------------------------------------------------------------
+
+class _Refused(Exception):
+    """Raised inside the writing transaction to roll it back (problems found against the database)."""
+
+
+def _spooled(spool: IO[bytes]) -> Iterator[tuple[str, Any]]:
+    spool.seek(0)
+    while True:
+        try:
+            yield pickle.load(spool)
+        except EOFError:
+            return
+
+
+def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, envelope_agency: str | None,
+           problems: _Problems, result: NationalImportResult) -> None:
+    agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result)
+    field_of = _resolve_fields(conn, catalogue, result)
+    procedure_of = _resolve_procedures(conn, catalogue, agency_of, result)
+    for kind, prepared in _spooled(spool):
+        if kind == "dossiers":
+            frame, rounds = prepared
+            frame = frame.assign(
+                agency_id=frame["agency_key"].map(agency_of).astype("int64"),
+                field_id=frame["field"].map(field_of),
+                procedure_id=pd.Series(list(zip(frame["agency_key"], frame["procedure_code"])),
+                                       index=frame.index, dtype=object).map(procedure_of),
+            )
+            result.updated += store.write_national_dossiers(conn, frame, rounds)
+        else:
+            missing = store.write_progress_steps(conn, prepared)
+            for index, code in missing:
+                problems.add(index, code, "MaHoSo", "không có hồ sơ mã này trong cơ sở dữ liệu hay trong tệp "
+                                                     "(bước xử lý cần hồ sơ của nó)", code)
+    if problems:
+        raise _Refused
+    result.added = result.rows_valid - result.updated
+
+
+def _resolve_agencies(conn, catalogue: _Catalogue, agency: str | None, envelope_agency: str | None,
+                      result: NationalImportResult) -> dict[str, int]:
+    """MaHoSo prefix → agency id: ``--agency``, else the envelope's ``madonvi``, else the prefix, else the
+    default agency; an agency not yet stored is created with the record's DonViXuLy as its name."""
+    stored = set(conn.execute(select(Agency.code)).scalars())
+    fixed = agency or envelope_agency
+    out: dict[str, int] = {}
+    for key, unit in catalogue.agency_names.items():
+        code = fixed or key
+        if not code:
+            out[key] = store.default_agency_id(conn)
+            continue
+        found = store.agency_ids(conn, [code], create=False)[code]
+        if found is None:
+            found = store.ensure_agency(conn, code, unit or None)
+            stored.add(code)
+            result.created_agencies.append(f"{code} ({unit})" if unit else code)
+        out[key] = found
+    return out
+
+
+def _resolve_fields(conn, catalogue: _Catalogue, result: NationalImportResult) -> dict[str, int]:
+    names = list(catalogue.fields)
+    before = set(conn.execute(select(Field.name).where(Field.name.in_(names))).scalars()) if names else set()
+    ids = store.field_ids(conn, names)
+    result.created_fields += [n for n in names if n not in before]
+    return ids
+
+
+def _resolve_procedures(conn, catalogue: _Catalogue, agency_of: dict[str, int],
+                        result: NationalImportResult) -> dict[tuple[str, str], int | None]:
+    """(MaHoSo prefix, MaTTHC) → procedure id, through the CSV importer's rule (its agency's, else the
+    one agency having the code, else a minimal procedure made from TenTTHC)."""
+    from .importer import _procedure_ids
+
+    if not catalogue.procedures:
+        return {}
+    keys = list(catalogue.procedures)
+    frame = pd.DataFrame({"procedure_code": [k[1] for k in keys],
+                          "procedure_name": [catalogue.procedures[k][0] for k in keys],
+                          "field": [catalogue.procedures[k][1] for k in keys]})
+    agencies = pd.Series([agency_of[k[0]] for k in keys], dtype="int64")
+    before = {tuple(r) for r in conn.execute(select(Procedure.agency_id, Procedure.code)).all()}
+    ids = _procedure_ids(conn, frame, agencies)
+    after = conn.execute(select(Procedure.id, Procedure.agency_id, Procedure.code,
+                                Procedure.name)).all()
+    result.created_procedures += [f"{r.code} ({r.name})" for r in after if (r.agency_id, r.code) not in before]
+    return {key: (None if pd.isna(found) else int(found)) for key, found in zip(keys, ids)}
+
+
+# --------------------------------------------------------------------------------------------
+# The entry point
+# --------------------------------------------------------------------------------------------
+
+def _open(file: str | os.PathLike | bytes | IO[bytes]) -> tuple[IO[bytes], bool]:
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(file)), True
+    if hasattr(file, "read"):
+        return file, False
+    return open(Path(file), "rb"), True
+
+
+def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
+                    agency: str | None = None, dry_run: bool = False) -> NationalImportResult:
+    """Import a ``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC`` file (envelope or bare array) into ``db``.
+
+    ``agency`` (the CLI's ``--agency``) names the agency of every record; without it the envelope's
+    ``madonvi``, else each ``MaHoSo``'s prefix, else the default agency. Nothing is written when any
+    record is refused; ``dry_run`` checks the whole file and writes nothing.
+    """
+    result = NationalImportResult(kind="dossiers", dry_run=dry_run)
+    problems = _Problems()
+    catalogue = _Catalogue()
+    try:
+        handle, close = _open(file)
+    except OSError as exc:
+        result.problems.append(Problem(1, "", f"Không mở được tệp «{file}»: {exc.strerror or exc}"))
+        return result
+    with tempfile.TemporaryFile(prefix="tthc-dvcqg-") as spool:
+        try:
+            stream = _JsonStream(handle)
+            _read_records(stream, problems, catalogue, spool, result)
+        except _Broken as exc:
+            result.problems.append(Problem(1, "", str(exc)))
+            return result
+        except RecursionError:
+            result.problems.append(Problem(1, "", "Tệp JSON lồng quá sâu"))
+            return result
+        finally:
+            if close:
+                handle.close()
+        result.service = str(stream.envelope.get("service") or "")
+        if stream.is_envelope and result.service and result.service not in SERVICES:
+            result.problems.append(Problem(1, "service", f"dịch vụ «{result.service}» không phải "
+                                                         "DongBoHoSoMC hay CapNhatTienDoHoSoMC"))
+            return result
+        envelope_agency = _text(stream.envelope.get("madonvi")) or None
+        if envelope_agency is NOT_SCALAR:
+            envelope_agency = None
+        agency = (agency or "").strip() or None
+        result.problems = _listed(problems)
+        if problems or dry_run or (result.rows_valid == 0 and result.progress_steps == 0):
+            return result
+        try:
+            with get_engine(db).begin() as conn:
+                _write(conn, spool, catalogue, agency, envelope_agency, problems, result)
+        except _Refused:
+            result.problems = _listed(problems)
+            result.added = result.updated = 0
+            result.created_agencies, result.created_fields, result.created_procedures = [], [], []
+            return result
+    result.written = True
+    return result
+
+
+def _listed(problems: _Problems) -> list[Problem]:
+    # In the order of the file (the checks run field by field over a batch); sorted() is stable.
+    listed = [problem for _, problem in sorted(problems.items, key=lambda item: item[0])]
+    if problems.more:
+        listed.append(Problem(1, "", f"… và {fmt_int(problems.more)} lỗi khác không liệt kê "
+                                     f"({fmt_int(len(problems.records))} bản ghi bị loại)"))
+    return listed
+
+
+__all__ = ["NationalImportResult", "import_national", "looks_like_json", "sniff", "parse_times", "FORMAT"]
