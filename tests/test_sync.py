@@ -561,3 +561,15 @@ def test_the_service_keeps_watching_until_sigterm_and_then_exits_cleanly(sqlite_
     assert service.returncode == 0, err.decode()
     assert dossier_count(sqlite_url) == 2
     assert "Đã nhập 1 hồ sơ" in out.decode()
+
+
+def test_an_empty_export_dropped_in_the_folder_is_nothing_new_not_a_refusal(db_url, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    drop(inbox, "trong.json", b'{"service": "DongBoHoSoMC", "madonvi": "000.00.99.H00", "data": []}')
+
+    outcome = sync.sync_folder(db_url, inbox)
+
+    assert (outcome.ok, outcome.written, outcome.message) == (True, 0, "Không có tệp mới.")
+    assert (inbox / "done" / "trong.json").exists() and not (inbox / "rejected").exists()
+    assert log_rows(db_url) == []

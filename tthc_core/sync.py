@@ -401,6 +401,9 @@ def sync_folder(db: str | Engine | None, folder: str | os.PathLike, *, agency: s
     refused = []
     for path in waiting:
         try:
+            if path.stat().st_size <= 4096 and is_empty_batch(path.read_bytes()):  # an export with nothing new
+                _move(path, folder / "done")
+                continue
             sha256 = _file_sha256(path)
             result = _import(db, path.name, path, sha256, agency)
         except SQLAlchemyError as exc:  # the file stays where it is for the next attempt
