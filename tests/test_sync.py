@@ -457,6 +457,27 @@ def test_a_bad_file_moves_to_rejected_with_its_reasons_and_writes_nothing(db_url
     assert "loi.csv" in capsys.readouterr().out
 
 
+def test_a_national_file_with_bad_records_is_rejected_with_each_record_named(db_url, tmp_path, json_reader_available):
+    if not json_reader_available:
+        pytest.skip("the DongBoHoSoMC reader is not registered in tthc_core.importer yet")
+    example = json.loads(EXAMPLE_JSON.read_text(encoding="utf-8"))
+    example["data"][0]["NgayTiepNhan"] = "2022040409"  # 10 digits
+    example["data"][1]["NgayKetThucXuLy"] = ""  # status 10 without the end of processing
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    drop(inbox, "dongbo.json", json.dumps(example, ensure_ascii=False).encode())
+
+    outcome = sync.sync_folder(db_url, inbox)
+
+    assert not outcome.ok and not outcome.retry  # moved aside: waiting will not repair it
+    reasons = (inbox / "rejected" / "dongbo.json.reasons.txt").read_text(encoding="utf-8").splitlines()
+    assert reasons[0].startswith("Không ghi gì")
+    assert [line.split(",")[0] for line in reasons[1:]] == [
+        "Bản ghi 1 (MaHoSo 000.00.99.H00-220404-00101)", "Bản ghi 2 (MaHoSo 000.00.99.H00-220412-00102)"]
+    assert "«NgayTiepNhan»" in reasons[1] and "«NgayKetThucXuLy»" in reasons[2]
+    assert dossier_count(db_url) == 0
+
+
 def test_a_file_dropped_twice_under_one_name_never_overwrites_the_first(db_url, tmp_path):
     header, *rows = SAMPLE_CSV.read_bytes().splitlines(keepends=True)
     inbox = tmp_path / "inbox"

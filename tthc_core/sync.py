@@ -52,9 +52,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -284,27 +285,15 @@ def _import(db: str | Engine | None, name: str, content: bytes | Path, sha256: s
     return result
 
 
-class _bytes_of:
-    """The batch's bytes for hashing: the bytes themselves, or a read-only map of the file (a dropped
-    file may be gigabytes; the import log hashes it without reading it into memory)."""
-
-    def __init__(self, content: bytes | Path):
-        self.content, self.file, self.map = content, None, None
-
-    def __enter__(self):
-        if isinstance(self.content, bytes):
-            return self.content
-        self.file = open(self.content, "rb")
-        if os.fstat(self.file.fileno()).st_size == 0:
-            return b""
-        self.map = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
-        return self.map
-
-    def __exit__(self, *exc):
-        if self.map is not None:
-            self.map.close()
-        if self.file is not None:
-            self.file.close()
+@contextmanager
+def _bytes_of(content: bytes | Path) -> Iterator[bytes | mmap.mmap]:
+    """The batch's bytes for the import log's hash: the bytes themselves, or a read-only map of the file
+    (a dropped file may be gigabytes; the log hashes it without reading it into memory)."""
+    if isinstance(content, bytes) or content.stat().st_size == 0:
+        yield content if isinstance(content, bytes) else b""
+        return
+    with open(content, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        yield mapped
 
 
 def _file_sha256(path: Path) -> str:
