@@ -5,7 +5,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from tthc_core import compute_stats
 from tthc_core.db import PROJECT_ROOT, get_engine
@@ -108,3 +108,46 @@ def test_cli_usage_errors_exit_2_with_one_line(demo_url):
                              text=True, cwd=PROJECT_ROOT)
         assert run.returncode == 2, args
         assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_demo_speaks_the_national_sync_record(demo_db):
+    """Issue 10 item 5: the demo carries the national record's fields (payment, digitisation, e-results,
+    VNeID, applicant type, supplement rounds, steps, never-accepted, refused and stopped dossiers) and
+    the catalogue facts of QĐ 766, while the reference quarter above stays exact."""
+    from tthc_core.models import Procedure, ProgressStep, SupplementRound
+
+    d = Dossier.__table__.c
+    with get_engine(demo_db).connect() as conn:
+        def n(*conditions) -> int:
+            return conn.scalar(select(func.count()).select_from(Dossier.__table__).where(*conditions))
+
+        assert n(d.intake == "not_accepted") > 0 and n(d.intake == "refused", d.refused_at.is_not(None)) > 0
+        assert n(d.status == "stopped", d.source_status == 8, d.resolved_at.is_not(None)) > 0
+        assert n(d.withdrawal_requested.is_(True), d.resolved_at.is_(None)) > 0
+        assert n(d.paid_online_via == "dvcqg") > 0 and n(d.paid_online_via == "local_gateway") > 0
+        assert n(d.fee_total > 0) > 0 and n(d.e_results > 0, d.e_result_url.is_not(None)) > 0
+        assert n(d.vneid_authenticated.is_(True)) > 0 and n(d.filed_on_national_portal.is_(True)) > 0
+        assert n(d.components_digitised > 0) > 0 and n(d.components_reused > 0) > 0
+        assert n(d.components_from_store > 0) > 0 and n(d.applicant_type == 2) > 0
+        assert n(d.source_status.is_(None)) == 0 and n(d.procedure_code.is_(None)) == 0
+        assert n(d.handling_unit.is_not(None)) > 0
+        rounds = conn.scalar(select(func.count()).select_from(SupplementRound))
+        assert rounds > 0 and rounds == conn.scalar(select(func.sum(d.supplement_rounds)))
+        assert conn.scalar(select(func.count()).select_from(ProgressStep)) > 0
+        # Every procedure has the catalogue facts QĐ 766 reads.
+        p = Procedure.__table__.c
+        facts = (p.has_fee, p.requires_paper_result, p.applicant_types, p.eligible_full_online, p.decision_at,
+                 p.legal_basis_effective_at, p.publicized_at, p.public_parts, p.time_unit)
+        assert conn.scalar(select(func.count()).select_from(Procedure.__table__)
+                           .where(or_(*(f.is_(None) for f in facts)))) == 0
+        # The reference agency's dossiers pending at the Q2/2022 cut-off that wait for a supplement were
+        # asked for it before the cut-off and supplied it after: suspended at the cut-off (domain.md §4b).
+        r = SupplementRound.__table__.c
+        cutoff = dt.datetime(2022, 6, 15)
+        ref = conn.scalar(select(Agency.id).where(Agency.code == "SLDTBXH"))
+        at_cutoff = (select(func.count()).select_from(Dossier.__table__.join(SupplementRound.__table__,
+                                                                             r.dossier_id == d.id))
+                     .where(d.agency_id == ref, d.received_at < cutoff,
+                            (d.resolved_at.is_(None)) | (d.resolved_at >= cutoff)))
+        assert conn.scalar(at_cutoff) > 0
+        assert conn.scalar(at_cutoff.where((r.requested_at >= cutoff) | (r.supplied_at < cutoff))) == 0

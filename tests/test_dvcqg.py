@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tthc_core import compute_stats, dvcqg
+from tthc_core import compute_stats
 from tthc_core.db import PROJECT_ROOT, get_engine
-from tthc_core.importer import import_file
+from tthc_core.importer import dvcqg, import_file
 from tthc_core.models import Agency, Dossier, Field, ProgressStep, SupplementRound
 
 EXAMPLE = PROJECT_ROOT.parent.parent / "shared" / "docs" / "dvcqg-example.json"
@@ -322,3 +322,17 @@ def test_cli_imports_json_by_content_and_by_format(sqlite_url, tmp_path):
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert run.stderr.splitlines()[0].startswith("Bản ghi 2 (MaHoSo 000.00.99.H00-220404-00101), trường «NgayHenTra»")
     assert count(sqlite_url, Dossier) == 5
+
+
+def test_sample_files_import_and_give_their_quarter(db_url):
+    """data/samples/dong-bo-ho-so-mc.json and tien-do-ho-so-mc.json: the figures their _comment states."""
+    samples = PROJECT_ROOT / "data" / "samples"
+    first = import_file(db_url, samples / "dong-bo-ho-so-mc.json")
+    steps = import_file(db_url, samples / "tien-do-ho-so-mc.json")
+    assert first.written and steps.written and steps.summary() == "Đã nhập 8 bước xử lý."
+    total = compute_stats(db_url, "2022-Q2", agency="SLDTBXH")["dossiers"]["total"]
+    assert total == dict(received_total=6, received_online=2, received_offline=3, received_postal=1, carried_over=1,
+                         resolved_total=4, resolved_early=2, resolved_on_time=1, resolved_late=1,
+                         pending_total=2, pending_in_time=1, pending_overdue=1)
+    units = {code[-5:]: unit for code, unit in ((d.code, d.handling_unit) for d in dossiers(db_url).values()) if unit}
+    assert units == {"00001": "Lãnh đạo Sở", "00003": "Phòng Việc làm", "00005": "Phòng Người có công"}

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, delete, select
 from .db import get_engine
 from .models import (Agency, Base, Dossier, Field, FrozenReport, Procedure, ReportInput, Setting,
                      SimplificationReview)
-from .store import insert_dossiers
+from .store import insert_national_dossiers
 from .workdays import WorkCalendar
 
 SEED = 20220614
@@ -272,6 +272,28 @@ class _Proc:
     level: str
 
 
+# Fields whose applicants are businesses or organisations rather than citizens (QĐ 766 4.5 counts
+# citizen procedures only).
+BUSINESS_FIELDS = ("Thành lập và hoạt động của doanh nghiệp", "Đầu tư tại Việt Nam", "Giáo dục nghề nghiệp",
+                   "An toàn, vệ sinh lao động", "Lao động - tiền lương", "Dược phẩm", "Công chứng", "Luật sư")
+
+
+def _qd766_facts(i: int, field: str, online_level: int) -> dict[str, Any]:
+    """The catalogue facts QĐ 766 reads (qd766.md §5), drawn plausibly from the procedure's position: most
+    procedures free of charge, a paper result for about two in three, publicized within days of the
+    publication decision (a few late, a few records with parts missing)."""
+    decision = dt.date(2021, 3, 1) + dt.timedelta(days=(37 * i) % 480)
+    business = field in BUSINESS_FIELDS
+    return dict(
+        has_fee=i % 4 == 0, requires_paper_result=i % 3 != 0,
+        applicant_types="business,organisation" if business else "citizen" if i % 5 else "citizen,business",
+        eligible_full_online=online_level == 4 or i % 7 == 0,
+        decision_at=decision, legal_basis_effective_at=decision - dt.timedelta(days=30 + i % 60),
+        publicized_at=decision + dt.timedelta(days=2 + (i % 4 if i % 17 else 12)),
+        public_parts=7 if i % 13 else 5, time_unit="working_days",
+    )
+
+
 def _national_code(i: int) -> str:
     return f"{1 + i % 2}.{1700 + 37 * i:06d}"
 
@@ -327,6 +349,7 @@ class _Builder:
                 online_level=online_level, online_class={4: "full", 3: "partial"}.get(online_level),
                 four_on_site=i in four_on_site, internal_process=i % 9 != 0,
                 processing_days=Decimal(days), same_day_cutoff=None, active_from=None, active_to=None,
+                **_qd766_facts(i, field, online_level),
             ))
         return self._insert_procedures(rows)
 
@@ -344,6 +367,7 @@ class _Builder:
                     online_class={4: "full", 3: "partial"}.get(online_level), four_on_site=i % 6 == 0,
                     internal_process=True, processing_days=Decimal(days),
                     same_day_cutoff=dt.time(15, 0) if days <= 1 else None, active_from=None, active_to=None,
+                    **_qd766_facts(i, field, online_level),
                 ))
                 i += 1
         return self._insert_procedures(rows)
@@ -496,10 +520,152 @@ class _Builder:
         weights = [SLDTBXH_VOLUME[name_of[p.field_id]] / per_field[name_of[p.field_id]] for p in pool]
         return pool, weights
 
+    # --- the national sync record's fields (dvcqg-sync.md §3) ------------------------------------
+    def national_fields(self, ref_id: int) -> None:
+        """Give every dossier what a one-stop system's national record carries: the source status, the
+        submission time, applicant type, fees and online payment, digitised and re-used components,
+        electronic results, VNeID, supplement rounds and, for recent dossiers, progress steps; add a few
+        never-accepted and refused records and turn a few resolved dossiers into stopped ones.
+
+        Drawn from a generator of its own, after every dossier is made, so the rows and the reference
+        quarter stay exactly as built. Rows of the reference agency that the Q2/2022 report counts keep
+        their status, dates and deadline at the cut-off: only their suspended pending dossiers get the
+        supplement round that suspended them (requested before the cut-off, supplied after it), which
+        keeps them in time under domain.md §4b too.
+        """
+        rng = random.Random(SEED + 3)
+        procs = {r.id: r for r in self.conn.execute(select(Procedure.id, Procedure.code, Procedure.has_fee,
+                                                           Procedure.applicant_types, Procedure.field_id,
+                                                           Procedure.agency_id))}
+        field_of = {v: k for k, v in self.field_ids.items()}
+        agency_code = dict(self.conn.execute(select(Agency.id, Agency.code)).all())
+        start = dt.datetime.combine(REF_START, dt.time())
+        cutoff = dt.datetime.combine(REF_END + dt.timedelta(days=1), dt.time())
+        recent = self.now - dt.timedelta(days=120)
+        for row in self.rows:
+            proc = procs[row["procedure_id"]]
+            received, resolved, status = row["received_at"], row["resolved_at"], row["status"]
+            online = row["channel"] == "online"
+            protected = (row["agency_id"] == ref_id and received < cutoff
+                         and (resolved is None or resolved >= start))
+            types = proc.applicant_types.split(",")
+            row.update(
+                procedure_code=proc.code, intake="accepted",
+                submitted_at=received - dt.timedelta(minutes=rng.randrange(20, 2000)) if online else received,
+                applicant_type=1 if types[0] == "citizen" and (len(types) == 1 or rng.random() < 0.8)
+                else 2 if rng.random() < 0.85 else 4,
+                result_by_post=row["channel"] == "postal" or rng.random() < 0.02,
+                filed_on_national_portal=online and rng.random() < 0.35,
+                vneid_authenticated=online and received.date() >= dt.date(2023, 7, 1) and rng.random() < 0.8,
+                db_connections="7" if online and rng.random() < 0.6 else None,
+            )
+            if proc.has_fee:
+                row.update(fee_lines=1, fee_total=rng.choice((20_000, 50_000, 100_000, 200_000)),
+                           paid_online_via=(rng.choice(("dvcqg", "dvcqg", "local_gateway"))
+                                            if online and rng.random() < 0.7 else None))
+            components = rng.randrange(1, 5)
+            digitised = components if online else sum(
+                rng.random() < (0.6 if received.date() >= dt.date(2023, 1, 1) else 0.1) for _ in range(components))
+            row.update(components=components, components_digitised=digitised, has_digitised_components=digitised > 0,
+                       components_reused=sum(rng.random() < 0.15 for _ in range(digitised)),
+                       components_from_store=sum(online and rng.random() < 0.1 for _ in range(digitised)))
+            if resolved is not None and status == "normal" and received.date() >= dt.date(2023, 1, 1) \
+                    and rng.random() < 0.55:
+                row.update(e_results=1, e_result_url=f"https://dichvucong.langson.gov.vn/ket-qua/{row['code']}.pdf")
+            # TrangThaiHoSo as the one-stop system would send it (dvcqg-sync.md §4.1; "Trả lại" is a 9, §7.2)
+            if status == "withdrawn":
+                row["source_status"] = 7
+            elif resolved is None:
+                row["source_status"] = 5 if status == "suspended" else 4
+            elif status == "returned":
+                row["source_status"] = 9
+            else:
+                returned = resolved + dt.timedelta(hours=rng.randrange(1, 30))
+                row["source_status"] = 10 if returned <= self.now else 9
+                row["result_returned_at"] = returned if returned <= self.now else None
+            self._rounds(rng, row, protected, cutoff)
+            if protected:
+                continue
+            if resolved is not None and status == "normal" and rng.random() < 0.003:
+                row.update(status="stopped", source_status=8, result_returned_at=None)
+            elif resolved is None and status == "normal" and rng.random() < 0.03:
+                row.update(withdrawal_requested=True, source_status=7)
+            if received >= recent and rng.random() < 0.3:
+                self._steps(rng, row, field_of.get(proc.field_id, ""), agency_code[row["agency_id"]])
+        self._never_accepted(rng, procs, agency_code)
+
+    def _rounds(self, rng: random.Random, row: dict, protected: bool, cutoff: dt.datetime) -> None:
+        """Supplement rounds (DanhSachHoSoBoSung): a suspended dossier's open or closed round, and a
+        closed round for a few dossiers resolved after the reference quarter; a closed round moves
+        the due date (NgayHenTra holds the new one)."""
+        received, resolved, due = row["received_at"], row["resolved_at"], row["due_at"]
+        if row["status"] == "suspended":
+            latest = min(due, cutoff if protected else self.now) - dt.timedelta(hours=1)
+            if latest <= received:
+                return
+            requested = received + (latest - received) * rng.uniform(0.3, 0.95)
+            supplied = None
+            if resolved is not None:
+                supplied = max(resolved - dt.timedelta(days=rng.randrange(1, 4)), requested + dt.timedelta(hours=2))
+                if protected:  # still waiting for the applicant at the cut-off
+                    supplied = max(supplied, cutoff + dt.timedelta(hours=9))
+                supplied = min(supplied, resolved)
+        elif (not protected and resolved is not None and row["status"] == "normal" and received >= cutoff
+              and resolved - received >= dt.timedelta(days=4) and rng.random() < 0.04):
+            requested = received + (resolved - received) * rng.uniform(0.1, 0.4)
+            supplied = min(requested + dt.timedelta(days=rng.randrange(1, 4)), resolved - dt.timedelta(hours=1))
+        else:
+            return
+        due_after = None
+        if supplied is not None:  # the old due date plus the time suspended, on a working day (TD's rule a)
+            moved = due + (supplied - requested)
+            due_after = dt.datetime.combine(self.cal.next_working_day(moved.date()), moved.time())
+        row["rounds"] = [dict(requested_at=requested.replace(microsecond=0, second=0),
+                              supplied_at=None if supplied is None else supplied.replace(microsecond=0, second=0),
+                              due_before=due, due_after=due_after)]
+        row["supplement_rounds"] = 1
+        if due_after is not None:
+            row["due_at"] = due_after
+
+    def _steps(self, rng: random.Random, row: dict, field: str, agency: str) -> None:
+        """Progress steps (CapNhatTienDoHoSoMC) of a recent dossier: the desk, the department, the head."""
+        received, resolved = row["received_at"], row["resolved_at"]
+        department = f"Phòng {field}" if agency == REF_AGENCY else "Phòng chuyên môn"
+        head = "Lãnh đạo Sở" if agency.startswith("S") else "Lãnh đạo UBND"
+        steps = [dict(at=received, status=2, unit="Bộ phận Một cửa", handler="Cán bộ một cửa",
+                      content="Tiếp nhận hồ sơ")]
+        moved = received + dt.timedelta(hours=rng.randrange(2, 30))
+        if moved <= (resolved or self.now):
+            steps.append(dict(at=moved, status=4, unit=department, handler="Chuyên viên", content="Thẩm định hồ sơ"))
+        if resolved is not None:
+            steps.append(dict(at=resolved, status=row["source_status"], unit=head, handler="Lãnh đạo",
+                              content="Kết thúc xử lý hồ sơ"))
+        row["steps"] = steps
+
+    def _never_accepted(self, rng: random.Random, procs: dict, agency_code: dict[int, str]) -> None:
+        """A few records never received (domain.md §4b): filed online and never accepted (1), or refused at
+        the desk (3). After the reference quarter, so its figures stay as reported."""
+        agencies = sorted(agency_code.items())
+        by_agency: dict[int, list[int]] = {}
+        for proc in procs.values():
+            by_agency.setdefault(proc.agency_id, []).append(proc.id)
+        days = [d for d in _days(REF_END + dt.timedelta(days=1), self.today) if self.cal.is_working(d)]
+        for n in range(48):
+            agency_id, code = agencies[n % len(agencies)]
+            proc = procs[rng.choice(sorted(by_agency[agency_id]))]
+            moment = _work_time(rng, rng.choice(days))
+            refused = n % 2 == 1
+            row = self.dossier(code, agency_id, _Proc(proc.id, proc.code, proc.field_id, 1, True, agency_id, P), moment,
+                               "online" if not refused else rng.choice(("direct", "online")), None, "normal",
+                               due_at=None)
+            row.update(intake="refused" if refused else "not_accepted", source_status=3 if refused else 1,
+                       procedure_code=proc.code, submitted_at=moment, due_at=None,
+                       refused_at=moment + dt.timedelta(hours=rng.randrange(1, 20)) if refused else None)
+
     def flush(self) -> int:
         count = 0
         for start in range(0, len(self.rows), 20000):
-            insert_dossiers(self.conn, self.rows[start:start + 20000])
+            insert_national_dossiers(self.conn, self.rows[start:start + 20000])
             count += len(self.rows[start:start + 20000])
         self.rows = []
         return count
@@ -555,6 +721,7 @@ def build_demo(db: str | Engine | None = None, today: dt.date | None = None) -> 
             procedures += len(procs)
             b.natural(spec.code, agency_id, procs, None, HISTORY_START, today, spec.per_month,
                       spec.late_rate, spec.never_rate)
+        b.national_fields(ref_id)
         dossiers = b.flush()
         _report_inputs(conn, ref_id, ref_procs)
         conn.execute(Setting.__table__.insert(), [{"key": "demo", "value": today.isoformat()}])

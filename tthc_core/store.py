@@ -501,11 +501,12 @@ def write_national_dossiers(conn: Connection, frame: pd.DataFrame, rounds: pd.Da
     frame = frame.assign(**{c: v for c, v in LIFECYCLE_DEFAULTS.items() if c not in frame})
     rounds_stored = conn.scalar(select(SupplementRound.id).limit(1)) is not None
     updated = write_dossier_frame(conn, frame, calendar, extra=LIFECYCLE_COLUMNS)
-    if not rounds_stored and rounds.empty:
+    # Only a dossier stored before can have rounds to replace (none when every code was new).
+    replacing = bool(updated) and rounds_stored
+    if not replacing and rounds.empty:
         return updated
-    codes = frame["code"] if rounds_stored else frame.loc[rounds["record"].unique(), "code"]
-    ids = dossier_ids(conn, codes)
-    if rounds_stored:
+    ids = dossier_ids(conn, frame["code"] if replacing else frame.loc[rounds["record"].unique(), "code"])
+    if replacing:
         stale = list(ids.values())
         for start in range(0, len(stale), LOOKUP_CHUNK):
             conn.execute(SupplementRound.__table__.delete().where(

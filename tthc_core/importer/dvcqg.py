@@ -35,20 +35,24 @@ from typing import IO, Any, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, select
 
-from . import store
-from .db import get_engine
-from .formatting import fmt_int
-from .importer import ImportResult
-from .models import Agency, Field, Procedure
-from .problems import RECORD, Problem
+from .. import store
+from ..db import get_engine
+from ..formatting import fmt_int
+from ..models import Agency, Field, Procedure
+from ..problems import RECORD, Problem
+from ..workdays import load_calendar
+from . import Format, ImportResult, register_format
+from .resolve import _procedure_ids
 
 FORMAT = "dvcqg"
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
 
 # Records checked and prepared together: bounds the memory of pass 1 and of each write of pass 2.
-BATCH = 50_000
+BATCH = 25_000
 # Text read from the file at a time; a single record longer than MAX_RECORD characters is refused.
 CHUNK = 4 << 20
 MAX_RECORD = 64 << 20
@@ -112,9 +116,12 @@ class NationalImportResult(ImportResult):
     def summary(self) -> str:
         noun = "bản ghi"
         if self.written:
-            parts = [f"Đã nhập {fmt_int(self.rows_valid)} hồ sơ ({fmt_int(self.added)} mới, "
-                     f"{fmt_int(self.updated)} cập nhật), {fmt_int(self.supplement_rounds)} lượt bổ sung, "
-                     f"{fmt_int(self.progress_steps)} bước xử lý"]
+            if self.rows_valid:
+                parts = [f"Đã nhập {fmt_int(self.rows_valid)} hồ sơ ({fmt_int(self.added)} mới, "
+                         f"{fmt_int(self.updated)} cập nhật), {fmt_int(self.supplement_rounds)} lượt bổ sung, "
+                         f"{fmt_int(self.progress_steps)} bước xử lý"]
+            else:
+                parts = [f"Đã nhập {fmt_int(self.progress_steps)} bước xử lý"]
             for label, items in (("cơ quan mới", self.created_agencies), ("lĩnh vực mới", self.created_fields),
                                  ("thủ tục mới", self.created_procedures)):
                 if items:
@@ -136,24 +143,6 @@ def looks_like_json(head: bytes) -> bool:
     """True when a file's first bytes open a JSON object or array (no CSV or XLSX starts so)."""
     text = head.lstrip(codecs.BOM_UTF8).lstrip(b" \t\r\n")
     return text[:1] in (b"{", b"[")
-
-
-def sniff(file: str | os.PathLike | bytes | IO[bytes]) -> bool:
-    """:func:`looks_like_json` for a path, bytes or a seekable binary file (left where it was)."""
-    if isinstance(file, (bytes, bytearray, memoryview)):
-        return looks_like_json(bytes(file[:4096]))
-    if hasattr(file, "read"):
-        if not hasattr(file, "seek"):
-            return False
-        at = file.tell()
-        head = file.read(4096)
-        file.seek(at)
-        return looks_like_json(head if isinstance(head, bytes) else head.encode())
-    try:
-        with open(file, "rb") as handle:
-            return looks_like_json(handle.read(4096))
-    except OSError:
-        return False
 
 
 class _Broken(Exception):
@@ -354,98 +343,103 @@ class _Catalogue:
     procedures: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
 
-class _DossierBatch:
-    """Raw columns of up to BATCH dossier records, gathered record by record."""
+class _Batch:
+    """Up to BATCH records of one kind as parsed, with their indexes in the file; the columns are taken
+    from them together (a comprehension per field costs a fraction of a loop per record)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
         self.index: list[int] = []
-        self.scalars: dict[str, list] = {k: [] for k in DOSSIER_SCALARS}
-        self.nested: list[tuple] = []  # per record: components…, fees, results, connections
-        self.rounds: list[tuple] = []  # (record position in batch, round dict)
+        self.records: list[dict] = []
 
     def __len__(self) -> int:
         return len(self.index)
 
-
-class _StepBatch:
-    def __init__(self) -> None:
-        self.index: list[int] = []
-        self.scalars: dict[str, list] = {k: [] for k in STEP_SCALARS}
-
-    def __len__(self) -> int:
-        return len(self.index)
+    def column(self, key: str) -> list:
+        """The field's text in every record (:func:`_text`; plain strings, by far the most, as they are)."""
+        return [v if v.__class__ is str else _text(v) for v in [r.get(key) for r in self.records]]
 
 
 def _flag(value: Any) -> bool:
-    return _text(value) in ("1", "true", "True")
+    return value == "1" or (value.__class__ is not str and _text(value) in ("1", "true", "True"))
 
 
-def _nested(record: dict, index: int, code: str, problems: _Problems) -> tuple:
-    """What the dossier's lists say, as counts: (components, digitised, reused, from store, fee lines,
-    fee total or None, e-results, first e-result link, national databases)."""
-    files = record.get("TaiLieuNop") or []
-    fees = record.get("DanhSachLePhi") or []
-    results = record.get("DanhSachGiayToKetQua") or []
-    connections = record.get("DSKetNoiCSDL") or []
-    for name, items in (("TaiLieuNop", files), ("DanhSachLePhi", fees), ("DanhSachGiayToKetQua", results),
-                        ("DSKetNoiCSDL", connections)):
-        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-            problems.add(index, code, name, "phải là một mảng các đối tượng { … }")
-            return (0, 0, 0, 0, 0, None, 0, None, None)
-    components = digitised = reused = from_store = 0
-    for item in files:
-        if _flag(item.get("IsDeleted")):
-            continue
-        components += 1
-        digitised += _flag(item.get("DuocSoHoa"))
-        # DuocTaiSuDung "1" and "2" are two modes of re-use (dvcqg-sync.md §3.1)
-        reused += _text(item.get("DuocTaiSuDung")) in ("1", "2")
-        from_store += _flag(item.get("DuocLayTuKhoDMQG"))
-    total = 0
-    for item in fees:
-        amount = _text(item.get("Gia"))
+def _nested(records: list[dict], indexes: list[int], problems: _Problems) -> tuple[list[tuple], list[tuple]]:
+    """What each dossier's lists say, as counts: (components, digitised, reused, from store, fee lines,
+    fee total or None, e-results, first e-result link, national databases); and the supplement rounds
+    as (position of the record, round)."""
+    out, rounds = [], []
+    empty = (0, 0, 0, 0, 0, None, 0, None, None)
+    for position, record in enumerate(records):
+        files = record.get("TaiLieuNop") or ()
+        fees = record.get("DanhSachLePhi") or ()
+        results = record.get("DanhSachGiayToKetQua") or ()
+        connections = record.get("DSKetNoiCSDL") or ()
+        name = "TaiLieuNop"
         try:
-            value = int(amount or "0")
-        except ValueError:
-            problems.add(index, code, "DanhSachLePhi.Gia", f"số tiền «{amount}» không phải số nguyên đồng", amount)
-            value = 0
-        if value < 0:
-            problems.add(index, code, "DanhSachLePhi.Gia", f"số tiền «{amount}» âm", amount)
-        total += value
-    e_results, first_link = 0, None
-    for item in results:
-        link = _text(item.get("DuongDanTepTinKetQua"))
-        # F766 4.1: an electronic result carries a result code and a link
-        if _text(item.get("MaGiayToKetQua")) and link and link is not NOT_SCALAR:
-            e_results += 1
-            first_link = first_link or link
-    databases = ",".join(dict.fromkeys(str(_text(c.get("MaCSDL"))) for c in connections if _text(c.get("MaCSDL"))))
-    if len(databases) > 255:
-        problems.add(index, code, "DSKetNoiCSDL", "danh sách mã CSDL dài quá 255 ký tự", databases)
-    return (components, digitised, reused, from_store, len(fees), total if fees else None, e_results,
-            first_link, databases or None)
+            components = digitised = reused = from_store = 0
+            for item in files:
+                if _flag(item.get("IsDeleted")):
+                    continue
+                components += 1
+                digitised += _flag(item.get("DuocSoHoa"))
+                # DuocTaiSuDung "1" and "2" are two modes of re-use (dvcqg-sync.md §3.1)
+                reused += _text(item.get("DuocTaiSuDung")) in ("1", "2")
+                from_store += _flag(item.get("DuocLayTuKhoDMQG"))
+            name = "DanhSachLePhi"
+            total = 0
+            for item in fees:
+                amount = _text(item.get("Gia"))
+                try:
+                    value = int(amount or "0")
+                except (ValueError, TypeError):
+                    value = -1
+                if value < 0:
+                    problems.add(indexes[position], _code_of(record), "DanhSachLePhi.Gia",
+                                 f"số tiền «{amount}» không phải số nguyên đồng không âm", amount)
+                total += value
+            name = "DanhSachGiayToKetQua"
+            e_results, first_link = 0, None
+            for item in results:
+                link = _text(item.get("DuongDanTepTinKetQua"))
+                # F766 4.1: an electronic result carries a result code and a link
+                if _text(item.get("MaGiayToKetQua")) and link and link is not NOT_SCALAR:
+                    e_results += 1
+                    first_link = first_link or link
+            name = "DSKetNoiCSDL"
+            if len(connections) == 1:  # the usual case (TD always sends [{"MaCSDL": "7"}])
+                databases = str(_text(connections[0].get("MaCSDL")))
+            else:
+                databases = ",".join(dict.fromkeys(str(_text(c.get("MaCSDL"))) for c in connections
+                                                   if _text(c.get("MaCSDL"))))
+            name = "DanhSachHoSoBoSung"
+            for one in record.get("DanhSachHoSoBoSung") or ():
+                one.get("NgayBoSung")
+                rounds.append((position, one))
+        except (AttributeError, TypeError):  # a list of something else than objects, or no list
+            problems.add(indexes[position], _code_of(record), name, "phải là một mảng các đối tượng { … }")
+            out.append(empty)
+            continue
+        if len(databases) > 255:
+            problems.add(indexes[position], _code_of(record), "DSKetNoiCSDL", "danh sách mã CSDL dài quá 255 ký tự",
+                         databases)
+        out.append((components, digitised, reused, from_store, len(fees), total if fees else None, e_results,
+                    first_link, databases or None))
+    return out, rounds
 
 
 def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogue,
                   spool: IO[bytes], result: NationalImportResult) -> None:
     """Pass 1: read, check and prepare every record; spool the prepared batches while none is refused."""
-    dossiers, steps = _DossierBatch(), _StepBatch()
+    dossiers, steps = _Batch(DOSSIER_SCALARS), _Batch(STEP_SCALARS)
     index = 0
     for record in stream.elements():
         index += 1
-        result.rows_read = index
-        if not isinstance(record, dict):
+        if record.__class__ is not dict:
             problems.add(index, "", "", "bản ghi phải là một đối tượng { … }")
             continue
         if "TrangThaiHoSo" in record or "NgayTiepNhan" in record:
             batch = dossiers
-            dossiers.nested.append(_nested(record, index, _code_of(record), problems))
-            rounds = record.get("DanhSachHoSoBoSung") or []
-            if not isinstance(rounds, list) or not all(isinstance(r, dict) for r in rounds):
-                problems.add(index, _code_of(record), "DanhSachHoSoBoSung", "phải là một mảng các đối tượng { … }")
-            else:
-                position = len(dossiers)
-                dossiers.rounds.extend((position, r) for r in rounds)
         elif "ThoiDiemXuLy" in record:
             batch = steps
         else:
@@ -454,14 +448,14 @@ def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogu
                                                       "(CapNhatTienDoHoSoMC)")
             continue
         batch.index.append(index)
-        for key, values in batch.scalars.items():
-            values.append(_text(record.get(key)))
-        if len(batch) >= BATCH:
+        batch.records.append(record)
+        if len(batch.index) >= BATCH:
             _flush(batch, problems, catalogue, spool, result)
             if batch is dossiers:
-                dossiers = _DossierBatch()
+                dossiers = _Batch(DOSSIER_SCALARS)
             else:
-                steps = _StepBatch()
+                steps = _Batch(STEP_SCALARS)
+    result.rows_read = index
     for batch in (dossiers, steps):
         if len(batch):
             _flush(batch, problems, catalogue, spool, result)
@@ -474,7 +468,7 @@ def _code_of(record: dict) -> str:
 
 def _flush(batch, problems: _Problems, catalogue: _Catalogue, spool: IO[bytes],
            result: NationalImportResult) -> None:
-    if isinstance(batch, _DossierBatch):
+    if batch.keys is DOSSIER_SCALARS:
         prepared = _check_dossiers(batch, problems, catalogue)
         result.rows_valid += len(prepared[0])
         result.supplement_rounds += len(prepared[1])
@@ -490,20 +484,26 @@ def _flush(batch, problems: _Problems, catalogue: _Catalogue, spool: IO[bytes],
 class _Columns:
     """The text columns of a batch, with the checks that refuse records."""
 
-    def __init__(self, batch, problems: _Problems):
+    def __init__(self, batch: _Batch, problems: _Problems):
         self.index = pd.Index(batch.index)
         self.problems = problems
         self.text: dict[str, pd.Series] = {}
         self.bad = np.zeros(len(batch), dtype=bool)
-        codes = [c if isinstance(c, str) else "" for c in batch.scalars["MaHoSo"]]
-        self.codes = pd.Series(codes, index=self.index, dtype=object)
-        for key, values in batch.scalars.items():
-            column = pd.Series(values, index=self.index, dtype=object)
-            wrong = np.fromiter((v is NOT_SCALAR for v in values), dtype=bool, count=len(values))
-            if wrong.any():
-                self.add(wrong, key, lambda v: "phải là chuỗi hoặc số, không phải mảng hay đối tượng")
-                column[wrong] = ""
-            self.text[key] = column.astype(str)
+        columns = {key: batch.column(key) for key in batch.keys}
+        self.codes = pd.Series([c if c is not NOT_SCALAR else "" for c in columns["MaHoSo"]], index=self.index,
+                               dtype=object)
+        for key, values in columns.items():
+            wrong = [at for at, v in enumerate(values) if v is NOT_SCALAR]
+            if wrong:
+                for at in wrong:
+                    values[at] = ""
+                mask = np.zeros(len(values), dtype=bool)
+                mask[wrong] = True
+                self.add(mask, key, lambda v: "phải là chuỗi hoặc số, không phải mảng hay đối tượng",
+                         values=pd.Series([""] * len(values)))
+            # Arrow-backed text: the checks below (fullmatch, len, isin) run in C.
+            cells = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
+            self.text[key] = pd.Series(pd.arrays.ArrowStringArray(cells), index=self.index)
 
     def add(self, mask, key: str, message, values: pd.Series | None = None) -> None:
         mask = np.asarray(mask, dtype=bool)
@@ -545,7 +545,7 @@ def _agency_key(codes: pd.Series) -> pd.Series:
     return prefix.where(codes.str.contains("-", regex=False), "")
 
 
-def _check_dossiers(batch: _DossierBatch, problems: _Problems, catalogue: _Catalogue
+def _check_dossiers(batch: _Batch, problems: _Problems, catalogue: _Catalogue
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The prepared dossier rows and supplement rounds of a batch (refused records left out)."""
     c = _Columns(batch, problems)
@@ -590,10 +590,11 @@ def _check_dossiers(batch: _DossierBatch, problems: _Problems, catalogue: _Catal
     c.add(before, "NgayKetThucXuLy",
           lambda v: "kết thúc xử lý trước khi tiếp nhận hồ sơ", values=text["NgayKetThucXuLy"])
 
-    nested = pd.DataFrame(batch.nested, index=c.index, columns=[
+    counts, batch_rounds = _nested(batch.records, batch.index, problems)
+    nested = pd.DataFrame(counts, index=c.index, columns=[
         "components", "components_digitised", "components_reused", "components_from_store", "fee_lines",
         "fee_total", "e_results", "e_result_url", "db_connections"])
-    rounds = _check_rounds(batch, c, received)
+    rounds = _check_rounds(batch, batch_rounds, c)
     ok = ~c.bad & ~np.isin(c.index, list(problems.records))
 
     frame = pd.DataFrame({
@@ -624,13 +625,13 @@ def _check_dossiers(batch: _DossierBatch, problems: _Problems, catalogue: _Catal
     return frame, rounds
 
 
-def _check_rounds(batch: _DossierBatch, c: _Columns, received: pd.Series) -> pd.DataFrame:
+def _check_rounds(batch: _Batch, batch_rounds: list[tuple], c: _Columns) -> pd.DataFrame:
     """DanhSachHoSoBoSung of the batch: one row per round (``record`` = the dossier's index)."""
     columns = ["record", "requested_at", "supplied_at", "due_before", "due_after"]
-    if not batch.rounds:
+    if not batch_rounds:
         return pd.DataFrame(columns=columns)
-    records = [batch.index[position] for position, _ in batch.rounds]
-    raw = {key: [_text(r.get(key)) for _, r in batch.rounds]
+    records = [batch.index[position] for position, _ in batch_rounds]
+    raw = {key: [_text(r.get(key)) for _, r in batch_rounds]
            for key in ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")}
     out = pd.DataFrame({"record": records})
     bad = np.zeros(len(records), dtype=bool)
@@ -684,7 +685,7 @@ def _remember(catalogue: _Catalogue, frame: pd.DataFrame, text: dict[str, pd.Ser
             catalogue.procedures[(agency, procedure)] = (name, field_name)
 
 
-def _check_steps(batch: _StepBatch, problems: _Problems) -> pd.DataFrame:
+def _check_steps(batch: _Batch, problems: _Problems) -> pd.DataFrame:
     """The prepared progress steps of a batch (refused records left out)."""
     c = _Columns(batch, problems)
     text = c.text
@@ -729,6 +730,7 @@ def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, en
     agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result)
     field_of = _resolve_fields(conn, catalogue, result)
     procedure_of = _resolve_procedures(conn, catalogue, agency_of, result)
+    calendar = load_calendar(conn)
     for kind, prepared in _spooled(spool):
         if kind == "dossiers":
             frame, rounds = prepared
@@ -738,7 +740,7 @@ def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, en
                 procedure_id=pd.Series(list(zip(frame["agency_key"], frame["procedure_code"])),
                                        index=frame.index, dtype=object).map(procedure_of),
             )
-            result.updated += store.write_national_dossiers(conn, frame, rounds)
+            result.updated += store.write_national_dossiers(conn, frame, rounds, calendar)
         else:
             missing = store.write_progress_steps(conn, prepared)
             for index, code in missing:
@@ -782,8 +784,6 @@ def _resolve_procedures(conn, catalogue: _Catalogue, agency_of: dict[str, int],
                         result: NationalImportResult) -> dict[tuple[str, str], int | None]:
     """(MaHoSo prefix, MaTTHC) → procedure id, through the CSV importer's rule (its agency's, else the
     one agency having the code, else a minimal procedure made from TenTTHC)."""
-    from .importer import _procedure_ids
-
     if not catalogue.procedures:
         return {}
     keys = list(catalogue.procedures)
@@ -873,4 +873,21 @@ def _listed(problems: _Problems) -> list[Problem]:
     return listed
 
 
-__all__ = ["NationalImportResult", "import_national", "looks_like_json", "sniff", "parse_times", "FORMAT"]
+def _imports(db, file, filename: str, *, kind: str | None = None, agency: str | None = None,
+             skip_invalid: bool = False, dry_run: bool = False, scope: Any = None) -> ImportResult:
+    """The :class:`~tthc_core.importer.Format` entry: every national record is all or nothing."""
+    if kind == "procedures":
+        return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ (DongBoHoSoMC) không phải "
+                                                             "tệp thủ tục")])
+    if skip_invalid:
+        return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ được nhập trọn vẹn hoặc không "
+                                                             "nhập gì: không dùng --skip-invalid")])
+    if scope is not None and scope.agencies is not None:
+        return NationalImportResult(problems=[Problem(1, "", "Tài khoản một cơ quan: hãy nhập tệp JSON qua quản trị "
+                                                             "viên (chưa kiểm tra phạm vi cơ quan từng bản ghi)")])
+    return import_national(db, file, agency=agency, dry_run=dry_run)
+
+
+register_format(Format(FORMAT, lambda head, name: looks_like_json(head), _imports))
+
+__all__ = ["NationalImportResult", "import_national", "looks_like_json", "parse_times", "FORMAT"]
