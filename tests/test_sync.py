@@ -594,3 +594,28 @@ def test_an_empty_export_dropped_in_the_folder_is_nothing_new_not_a_refusal(db_u
     assert (outcome.ok, outcome.written, outcome.message) == (True, 0, "Không có tệp mới.")
     assert (inbox / "done" / "trong.json").exists() and not (inbox / "rejected").exists()
     assert log_rows(db_url) == []
+
+
+def test_the_dashboard_banner_shows_the_last_sync_and_warns_past_the_limit(demo_copy, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    last = (dt.datetime.now() - dt.timedelta(hours=30)).replace(second=0, microsecond=0)
+    set_success(demo_copy, "url:https://mot-cua.example.vn/xuat", last, error="máy chủ trả lỗi HTTP 503")
+    monkeypatch.setenv("TTHC_DATABASE_URL", demo_copy)
+    monkeypatch.delenv(sync.ENV_STALE_HOURS, raising=False)
+
+    def dashboard() -> AppTest:
+        st.cache_data.clear()
+        return AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+
+    stale = dashboard()
+    warning = next(w.value for w in stale.warning if "đồng bộ" in w.value)
+    assert f"đồng bộ thành công gần nhất lúc {last:%d/%m/%Y %H:%M}, đã 30 giờ" in warning
+    assert "quá 26 giờ" in warning and "HTTP 503" in warning
+
+    monkeypatch.setenv(sync.ENV_STALE_HOURS, "48")
+    fresh = dashboard()
+    assert not [w for w in fresh.warning if "đồng bộ" in w.value]
+    assert f"Đồng bộ dữ liệu thành công gần nhất lúc {last:%d/%m/%Y %H:%M}." in [c.value for c in fresh.caption]
+    st.cache_data.clear()
