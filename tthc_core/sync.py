@@ -48,6 +48,7 @@ import mmap
 import os
 import random
 import socket
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -55,7 +56,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -70,7 +71,7 @@ SETTING_STALE_HOURS = "sync_stale_hours"
 # A day's scheduled export plus a couple of hours' grace before the dashboard warns.
 DEFAULT_STALE_HOURS = 26
 DEFAULT_TIMEOUT = 60.0  # seconds, for the whole response, not only for each socket read
-DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # one batch; a yearly file belongs in ``import``, not in a feed
+DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # one batch, spooled to a temporary file; a bound on disk, not memory
 DEFAULT_EVERY = {"url": 600.0, "watch": 60.0}
 WATCHED_SUFFIXES = (".json", ".csv", ".xlsx")
 WATERMARK_HEADER = "X-Sync-Watermark"
@@ -160,7 +161,8 @@ def backoff_delay(failures: int, *, base: float = BACKOFF_BASE, cap: float = BAC
 @dataclass
 class Response:
     status: int  # 200, 204 or 304
-    body: bytes = b""
+    size: int = 0  # bytes of the body, written to the caller's file as they came
+    sha256: str = ""  # of the body
     content_type: str = ""
     etag: str | None = None
     last_modified: str | None = None
@@ -189,11 +191,13 @@ def with_since(url: str, watermark: str | None) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
-def fetch(url: str, *, since: str | None = None, etag: str | None = None, last_modified: str | None = None,
-          timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEFAULT_MAX_BYTES) -> Response:
-    """One GET of a batch under the contract above; :class:`SyncError` for anything but a usable answer.
-
-    ``timeout`` bounds the whole exchange: a server that trickles bytes is cut off like one that is silent.
+def fetch(url: str, sink: BinaryIO, *, since: str | None = None, etag: str | None = None,
+          last_modified: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+          max_bytes: int = DEFAULT_MAX_BYTES) -> Response:
+    """One GET of a batch under the contract above, its body written to ``sink`` (a file: the national
+    reader streams it, so a batch costs disk, not memory); :class:`SyncError` for anything but a usable
+    answer. ``timeout`` bounds each wait and the whole body: a server that trickles bytes is cut off like
+    one that is silent.
     """
     check_url(url)
     headers = {"Accept": "application/json", "User-Agent": "tthc-core-sync"}
@@ -211,15 +215,16 @@ def fetch(url: str, *, since: str | None = None, etag: str | None = None, last_m
             declared = answer.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise SyncError(_too_big(max_bytes))
-            chunks, size = [], 0
+            digest, size = hashlib.sha256(), 0
             while chunk := answer.read1(1 << 16):
                 size += len(chunk)
                 if size > max_bytes:
                     raise SyncError(_too_big(max_bytes))
                 if time.monotonic() > deadline:
                     raise SyncError(too_slow)
-                chunks.append(chunk)
-            return Response(answer.status, b"".join(chunks), answer.headers.get("Content-Type", ""),
+                digest.update(chunk)
+                sink.write(chunk)
+            return Response(answer.status, size, digest.hexdigest(), answer.headers.get("Content-Type", ""),
                             answer.headers.get("ETag"), answer.headers.get("Last-Modified"),
                             answer.headers.get(WATERMARK_HEADER))
     except urllib.error.HTTPError as exc:
@@ -240,12 +245,13 @@ def _too_big(max_bytes: int) -> str:
     return f"phản hồi lớn hơn giới hạn {fmt_int(max_bytes // (1024 * 1024))} MB"
 
 
-def is_empty_batch(body: bytes) -> bool:
-    """True for a body that carries no record: nothing, ``[]`` or an envelope whose ``data`` is empty."""
+def is_empty_batch(path: Path) -> bool:
+    """True for a batch that carries no record: nothing, ``[]`` or an envelope whose ``data`` is empty."""
+    if path.stat().st_size > 4096:  # a batch with records is never this small to parse for nothing
+        return False
+    body = path.read_bytes()
     if not body.strip():
         return True
-    if len(body) > 4096:  # a batch with records is never this small to parse for nothing
-        return False
     try:
         value = json.loads(body)
     except ValueError:
@@ -265,8 +271,8 @@ def _batch_name(url: str, content_type: str) -> str:
 # Batches and state
 # --------------------------------------------------------------------------------------------
 
-def _import(db: str | Engine | None, name: str, content: bytes | Path, sha256: str, agency: str | None):
-    """Import one batch and log it; ``None`` when these exact bytes were written before.
+def _import(db: str | Engine | None, name: str, batch: Path, sha256: str, agency: str | None):
+    """Import the batch in the file ``batch`` and log it; ``None`` when these exact bytes were written before.
 
     A refused batch is logged once per content, so a source retried every few minutes with the same bad
     batch does not fill the import log.
@@ -278,21 +284,21 @@ def _import(db: str | Engine | None, name: str, content: bytes | Path, sha256: s
         seen = set(conn.scalars(select(ImportLog.written).where(ImportLog.sha256 == sha256)))
     if True in seen:
         return None
-    result = import_file(db, content, agency=agency, filename=name)
+    result = import_file(db, batch, agency=agency, filename=name)
     if result.written or False not in seen:
-        with _bytes_of(content) as data:
+        with _bytes_of(batch) as data:
             log_import(db, Scope(ACTOR, "admin", None), name, data, result)
     return result
 
 
 @contextmanager
-def _bytes_of(content: bytes | Path) -> Iterator[bytes | mmap.mmap]:
-    """The batch's bytes for the import log's hash: the bytes themselves, or a read-only map of the file
-    (a dropped file may be gigabytes; the log hashes it without reading it into memory)."""
-    if isinstance(content, bytes) or content.stat().st_size == 0:
-        yield content if isinstance(content, bytes) else b""
+def _bytes_of(batch: Path) -> Iterator[bytes | mmap.mmap]:
+    """The batch's bytes for the import log's hash, as a read-only map of the file (a batch may be
+    gigabytes; the log hashes it without reading it into memory)."""
+    if batch.stat().st_size == 0:  # an empty file cannot be mapped
+        yield b""
         return
-    with open(content, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+    with open(batch, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
         yield mapped
 
 
@@ -347,34 +353,47 @@ def sync_url(db: str | Engine | None, url: str, *, agency: str | None = None, ti
     check_url(url)
     source = url_source(url)
     outcome = Outcome(source, ok=True, message="")
-    for _ in range(MAX_PAGES):
-        state = load_state(db, source)
-        try:
-            answer = fetch(url, since=state["watermark"], etag=state["etag"], last_modified=state["last_modified"],
-                           timeout=timeout, max_bytes=max_bytes)
-        except SyncError as exc:
-            return _failed(db, outcome, f"Nguồn «{display_url(url)}»: {exc}.")
-        validators = {"etag": answer.etag, "last_modified": answer.last_modified,
-                      "watermark": answer.watermark or state["watermark"]}
-        if answer.status != 200 or is_empty_batch(answer.body):
-            _save_state(db, source, error=None, **validators)
-            break
-        name = _batch_name(url, answer.content_type)
-        sha256 = hashlib.sha256(answer.body).hexdigest()
-        try:
-            result = _import(db, name, answer.body, sha256, agency)
-        except SQLAlchemyError as exc:
-            return _failed(db, outcome, _database_error(exc))
-        if result is not None:  # None: the same bytes as a batch written before (an unchanged export)
-            outcome.results.append(result)
-            if not result.written:  # the sender may correct it: retried like an unreachable source
-                return _failed(db, outcome, _refusal(name, result))
-            outcome.written += 1
-        _save_state(db, source, error=None, batch_sha256=sha256, **validators)
-        if not answer.watermark or answer.watermark == state["watermark"]:
-            break
-    outcome.message = _written_message(outcome, "không có dữ liệu mới")
+    with tempfile.TemporaryDirectory(prefix="tthc-sync-") as spool:
+        for _ in range(MAX_PAGES):
+            if not _sync_page(db, url, Path(spool) / "batch", outcome, agency=agency, timeout=timeout,
+                              max_bytes=max_bytes):
+                break
+    if outcome.ok:
+        outcome.message = _written_message(outcome, "không có dữ liệu mới")
     return outcome
+
+
+def _sync_page(db: str | Engine | None, url: str, batch: Path, outcome: Outcome, *, agency: str | None,
+               timeout: float, max_bytes: int) -> bool:
+    """One request and its import, recorded in ``outcome``; True when the server has more to give."""
+    source = outcome.source
+    state = load_state(db, source)
+    try:
+        with open(batch, "wb") as sink:
+            answer = fetch(url, sink, since=state["watermark"], etag=state["etag"],
+                           last_modified=state["last_modified"], timeout=timeout, max_bytes=max_bytes)
+    except SyncError as exc:
+        _failed(db, outcome, f"Nguồn «{display_url(url)}»: {exc}.")
+        return False
+    validators = {"etag": answer.etag, "last_modified": answer.last_modified,
+                  "watermark": answer.watermark or state["watermark"]}
+    if answer.status != 200 or is_empty_batch(batch):
+        _save_state(db, source, error=None, **validators)
+        return False
+    name = _batch_name(url, answer.content_type)
+    try:
+        result = _import(db, name, batch, answer.sha256, agency)
+    except SQLAlchemyError as exc:
+        _failed(db, outcome, _database_error(exc))
+        return False
+    if result is not None:  # None: the same bytes as a batch written before (an unchanged export)
+        outcome.results.append(result)
+        if not result.written:  # the sender may correct it: retried like an unreachable source
+            _failed(db, outcome, _refusal(name, result))
+            return False
+        outcome.written += 1
+    _save_state(db, source, error=None, batch_sha256=answer.sha256, **validators)
+    return bool(answer.watermark) and answer.watermark != state["watermark"]
 
 
 def sync_folder(db: str | Engine | None, folder: str | os.PathLike, *, agency: str | None = None) -> Outcome:
@@ -390,7 +409,7 @@ def sync_folder(db: str | Engine | None, folder: str | os.PathLike, *, agency: s
     refused = []
     for path in waiting:
         try:
-            if path.stat().st_size <= 4096 and is_empty_batch(path.read_bytes()):  # an export with nothing new
+            if is_empty_batch(path):  # an export with nothing new
                 _move(path, folder / "done")
                 continue
             sha256 = _file_sha256(path)
