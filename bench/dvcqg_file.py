@@ -9,6 +9,9 @@ national databases), about 1 KB a record, 30 agencies told apart by their MaHoSo
 child process of its own (wall time and that process's peak resident memory, VmHWM), then times the
 quarter's II.06a in another new process (the SQL path, as after any import) and warm.
 
+``python -m bench.dvcqg_file compare --dossiers N`` imports the same dossiers from the national JSON and,
+exported again, from the canonical CSV, and times the quarter on both in turns.
+
 ``python -m bench.dvcqg_file flat`` imports files of two sizes in fresh processes and prints both
 peaks: streaming keeps memory flat while the file grows.
 """
@@ -122,11 +125,11 @@ def generate(n: int, out: Path, seed: int = 20220614) -> int:
 _IMPORT = """
 import json, sys, time
 from tthc_core.importer import import_file
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 result = import_file(sys.argv[1], sys.argv[2])
-seconds = time.perf_counter() - started
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024
-print(json.dumps({"seconds": seconds, "peak_mb": peak, "written": result.written, "rows": result.rows_valid,
+print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_mb": peak, "written": result.written, "rows": result.rows_valid,
                   "problems": [p.text() for p in result.problems[:5]], "summary": result.summary()[:300]}))
 """
 
@@ -146,8 +149,7 @@ print(json.dumps({"sql_path_s": sql, "warm_s": sorted(warm)[2]}))
 
 
 def _child(script: str, *args: str) -> dict:
-    env = {**os.environ, "TTHC_COLUMNAR": os.environ.get("TTHC_COLUMNAR", "")}
-    run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=ROOT, env=env)
+    run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=ROOT)
     if run.returncode != 0:
         raise SystemExit(run.stderr[-2000:])
     return json.loads(run.stdout.strip().splitlines()[-1])
@@ -165,6 +167,46 @@ def measure(n: int, db: str | None, folder: Path, quarter: str = "2026-Q2") -> d
             "quarter": quarter, "stats": stats, "load": os.getloadavg()}
 
 
+def _as_csv(url: str, out: Path) -> None:
+    """The dossiers of a database as the canonical CSV (with the source status, so never-accepted and
+    stopped records stay what they are): the same rows, imported the CSV way."""
+    import pandas as pd
+    from sqlalchemy import text
+
+    from tthc_core.db import get_engine
+
+    query = text("""SELECT d.code, a.code AS agency_code, p.code AS procedure_code, p.name AS procedure_name,
+                           f.name AS field, d.channel, d.status, d.received_at, d.due_at, d.resolved_at,
+                           d.source_status AS "Mã trạng thái"
+                    FROM dossiers d JOIN agencies a ON a.id = d.agency_id
+                    LEFT JOIN procedures p ON p.id = d.procedure_id LEFT JOIN fields f ON f.id = d.field_id""")
+    with get_engine(url).connect() as conn:
+        frame = pd.read_sql(query, conn)
+    for column in ("received_at", "due_at", "resolved_at"):
+        frame[column] = pd.to_datetime(frame[column]).dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+    frame.to_csv(out, index=False)
+
+
+def compare(n: int, folder: Path, quarter: str = "2026-Q2", rounds: int = 3) -> dict:
+    """The quarter from the same dossiers imported from the national JSON and from CSV, timed in turns
+    (each a new process: the SQL path, then the warm median), so both see the same machine load."""
+    path = folder / "dong-bo-ho-so.json"
+    generate(n, path)
+    urls = {"json": f"sqlite:///{folder / 'json.db'}", "csv": f"sqlite:///{folder / 'csv.db'}"}
+    imports = {"json": _child(_IMPORT, urls["json"], str(path))}
+    _as_csv(urls["json"], folder / "ho-so.csv")
+    imports["csv"] = _child(_IMPORT, urls["csv"], str(folder / "ho-so.csv"))
+    timings: dict[str, list] = {"json": [], "csv": []}
+    for _ in range(rounds):
+        for name, url in urls.items():
+            timings[name].append(_child(_STATS, url, quarter))
+    median = {name: {k: sorted(t[k] for t in runs)[len(runs) // 2] for k in runs[0]}
+              for name, runs in timings.items()}
+    return {"dossiers": n, "imports": {k: {"seconds": v["seconds"], "cpu_s": v["cpu_s"], "peak_mb": v["peak_mb"],
+                                           "rows": v["rows"]} for k, v in imports.items()},
+            "quarter": quarter, "stats_median": median, "load": os.getloadavg()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dvcqg_file")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     mea.add_argument("--dossiers", type=int, default=2_000_000)
     mea.add_argument("--db")
     mea.add_argument("--folder", type=Path)
+    cmp_ = sub.add_parser("compare")
+    cmp_.add_argument("--dossiers", type=int, default=200_000)
     flat = sub.add_parser("flat")
     flat.add_argument("--sizes", type=int, nargs=2, default=(50_000, 400_000))
     args = parser.parse_args(argv)
@@ -184,13 +228,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=args.folder if args.command == "measure" else None) as folder:
         if args.command == "measure":
             print(json.dumps(measure(args.dossiers, args.db, Path(folder)), indent=2))
+        elif args.command == "compare":
+            print(json.dumps(compare(args.dossiers, Path(folder)), indent=2))
         else:
             for n in args.sizes:
                 path = Path(folder) / f"{n}.json"
                 size = generate(n, path)
                 result = _child(_IMPORT, f"sqlite:///{folder}/{n}.db", str(path))
                 print(json.dumps({"dossiers": n, "file_mb": round(size / 2**20), "peak_mb": round(result["peak_mb"]),
-                                  "seconds": round(result["seconds"], 1), "written": result["written"]}))
+                                  "seconds": round(result["seconds"], 1), "cpu_s": round(result["cpu_s"], 1),
+                                  "written": result["written"]}))
     return 0
 
 

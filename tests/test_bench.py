@@ -67,4 +67,4 @@ def test_the_bench_refuses_a_database_that_holds_real_dossiers(demo_copy):
     assert done.returncode == 2
     assert "đã có hồ sơ" in done.stderr and "Traceback" not in done.stderr
     with get_engine(demo_copy).connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(Dossier)) == 120_683
+        assert conn.scalar(select(func.count()).select_from(Dossier)) == 120_731

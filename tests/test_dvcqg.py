@@ -16,10 +16,8 @@ from tthc_core.db import PROJECT_ROOT, get_engine
 from tthc_core.importer import dvcqg, import_file
 from tthc_core.models import Agency, Dossier, Field, ProgressStep, SupplementRound
 
-EXAMPLE = PROJECT_ROOT.parent.parent / "shared" / "docs" / "dvcqg-example.json"
-if not EXAMPLE.exists():  # the worktree layout (/work/wt/NAME) or the main checkout (/work/main)
-    EXAMPLE = Path("/work/shared/docs/dvcqg-example.json")
-CODE = "000.00.99.H00-2205{}-001{:02d}"
+# A copy of ../shared/docs/dvcqg-example.json (dvcqg-sync.md §8), so the tests need nothing outside the repo.
+EXAMPLE = Path(__file__).parent / "data" / "dvcqg-example.json"
 
 
 def example() -> dict:
@@ -336,3 +334,36 @@ def test_sample_files_import_and_give_their_quarter(db_url):
                          pending_total=2, pending_in_time=1, pending_overdue=1)
     units = {code[-5:]: unit for code, unit in ((d.code, d.handling_unit) for d in dossiers(db_url).values()) if unit}
     assert units == {"00001": "Lãnh đạo Sở", "00003": "Phòng Việc làm", "00005": "Phòng Người có công"}
+
+
+def test_an_officer_imports_into_their_own_agency(sqlite_url):
+    from tthc_core.auth import AccessDenied, Scope
+
+    officer = Scope("canbo", "officer", ("SLDTBXH",))
+    result = import_file(sqlite_url, EXAMPLE, scope=officer)
+    assert result.written and result.created_agencies == ["SLDTBXH (Sở ví dụ tỉnh X)"]
+    with pytest.raises(AccessDenied):
+        import_file(sqlite_url, EXAMPLE, scope=officer, agency="STP")
+    assert count(sqlite_url, Dossier) == 5
+
+
+def test_a_table_may_carry_the_lifecycle_columns_under_vietnamese_headers(db_url):
+    table = ("Mã hồ sơ;Hình thức nộp;Ngày tiếp nhận;Ngày hẹn trả;Ngày có kết quả;Ngày nộp;Mã trạng thái;"
+             "Loại đối tượng;Phí, lệ phí;Thanh toán trực tuyến;Xác thực VNeID;Kết quả điện tử;Ngày từ chối\n"
+             "HS-1;Trực tuyến;05/04/2022 08:30;05/05/2022;28/04/2022 16:00;04/04/2022 21:10;10;Công dân;50.000;1;x;"
+             "https://example.invalid/kq/1.pdf;\n"
+             "HS-2;Trực tiếp;06/04/2022 09:00;06/05/2022;10/05/2022 08:00;;8;2;;0;;;\n"
+             "HS-3;Trực tiếp;07/04/2022 09:00;;;;3;;;;;;07/04/2022 10:00\n")
+    result = import_file(db_url, table.encode(), agency="SLDTBXH")
+    assert result.problems == [] and result.written, [p.text() for p in result.problems]
+    stored = dossiers(db_url)
+    one, stopped, refused = stored["HS-1"], stored["HS-2"], stored["HS-3"]
+    assert (one.submitted_at, one.source_status, one.applicant_type, int(one.fee_total), one.fee_lines) == \
+        (dt.datetime(2022, 4, 4, 21, 10), 10, 1, 50000, 1)
+    assert (one.paid_online_via, one.vneid_authenticated, one.e_results, one.intake) == ("dvcqg", True, 1, "accepted")
+    assert (stopped.status, stopped.source_status, stopped.applicant_type, stopped.paid_online_via) == \
+        ("stopped", 8, 2, None)
+    assert (refused.intake, refused.refused_at, refused.vneid_authenticated) == \
+        ("refused", dt.datetime(2022, 4, 7, 10), None)
+    bad = import_file(db_url, table.replace(";10;Công dân;", ";12;Công dân;").encode(), agency="SLDTBXH")
+    assert [(p.line, p.column) for p in bad.problems] == [(2, "Mã trạng thái")]

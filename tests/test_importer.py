@@ -718,7 +718,7 @@ def test_one_bad_row_writes_nothing(db_url):
 
 
 def test_a_failure_while_writing_rolls_back_agencies_fields_and_procedures(db_url, monkeypatch):
-    def broken(conn, rows, calendar=None):
+    def broken(conn, rows, calendar=None, extra=()):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(store, "write_dossiers", broken)
@@ -942,7 +942,7 @@ def test_empty_due_date_is_filled_from_the_procedure_processing_time(db_url):
 # The bulk write path stores exactly what the row-by-row path stores
 # --------------------------------------------------------------------------------------------
 
-def _row_by_row(conn, frame, calendar=None):
+def _row_by_row(conn, frame, calendar=None, extra=()):
     """The plain path: the dossiers as row dicts through store.write_dossiers."""
     rows = []
     for record in frame.astype(object).to_dict("records"):

@@ -40,7 +40,8 @@ from .models import Dossier, Setting
 WINDOW = dt.timedelta(days=180)
 NEVER = np.iinfo(np.int64).max
 CHANNELS = {"online": 0, "direct": 1, "postal": 2}
-STATUSES = {"normal": 0, "withdrawn": 1, "returned": 2, "suspended": 3}
+# stopped (TrangThaiHoSo 8, the national records) counts like normal here until the counting rules say otherwise
+STATUSES = {"normal": 0, "withdrawn": 1, "returned": 2, "suspended": 3, "stopped": 4}
 RESOLUTIONS = {None: 0, "early": 1, "on_time": 2, "late": 3}
 VERSION_KEY = "dossiers_version"
 _EPOCH = dt.datetime(1970, 1, 1)

@@ -10,7 +10,10 @@
   pending, all in time);
 - seven other agencies of the province (departments, districts, a commune) with synthetic volumes,
   some late and some never-resolved dossiers, so rankings and comparisons have something to show;
-- the report inputs of the reference (simplification 19/32 days, no feedback, a 35.000.000 đ budget).
+- the report inputs of the reference (simplification 19/32 days, no feedback, a 35.000.000 đ budget);
+- what the national sync records carry (dvcqg-sync.md): source status, payment, digitised components,
+  e-results, VNeID, applicant type, supplement rounds, progress steps with handling units, a few
+  never-accepted, refused and stopped dossiers; and the QĐ 766 catalogue facts of every procedure.
 
 Everything is drawn from one seeded generator: the same ``today`` gives the same database.
 """

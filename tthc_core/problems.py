@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RECORD = "bản ghi "  # how a JSON record's label starts (tthc_core.dvcqg)
+RECORD = "bản ghi "  # how a JSON record's label starts (tthc_core.importer.dvcqg)
 
 
 @dataclass

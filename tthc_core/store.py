@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CheckConstraint, func, inspect, select, update
+from sqlalchemy import ARRAY, CheckConstraint, any_, bindparam, func, inspect, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from .db import SQLITE_MAX_PARAMETERS, bulk_insert, bump_data_version, insert_columns, upsert
 from .models import (CHANNELS, INTAKES, PAYMENT_PLATFORMS, RESOLUTIONS, STATUSES, Agency, Dossier, Field,
@@ -228,10 +230,26 @@ def existing_dossier_codes(conn: Connection, codes: Sequence[str] | pd.Series) -
         return set()
     codes = codes.tolist() if isinstance(codes, pd.Series) else list(codes)
     found: set[str] = set()
-    for start in range(0, len(codes), LOOKUP_CHUNK):
-        chunk = codes[start:start + LOOKUP_CHUNK]
-        found.update(conn.execute(select(Dossier.code).where(Dossier.code.in_(chunk))).scalars())
+    for start in range(0, len(codes), CODES_CHUNK):
+        chunk = codes[start:start + CODES_CHUNK]
+        found.update(conn.execute(select(Dossier.code).where(among(conn, Dossier.code, chunk))).scalars())
     return found
+
+
+# Codes looked up per statement by :func:`among` (one bound parameter, whatever the number of codes).
+CODES_CHUNK = 200_000
+
+
+def among(conn: Connection, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN (values)`` as ONE bound parameter: a JSON array read by ``json_each`` on SQLite, an
+    array on PostgreSQL. SQLAlchemy's ``in_`` renders a parameter per value, and rendering them cost
+    more than the lookup itself for the tens of thousands of codes of a large import's batch."""
+    if conn.dialect.name == "sqlite":
+        listed = func.json_each(json.dumps(list(values), ensure_ascii=False)).table_valued("value")
+        return column.in_(select(listed.c.value))
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def write_dossier_frame(conn: Connection, frame: pd.DataFrame, calendar: WorkCalendar | None = None,
@@ -459,7 +477,7 @@ def _checks_done_here(conn: Connection, rows: pd.DataFrame) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------------------------
-# The national sync records (tthc_core/dvcqg.py): lifecycle columns, supplement rounds, progress steps
+# The national sync records (tthc_core/importer/dvcqg.py): lifecycle columns, supplement rounds, progress steps
 # --------------------------------------------------------------------------------------------
 
 # The dossier columns a national record adds (models.Dossier, dvcqg-sync.md §3), with what a record
@@ -480,9 +498,9 @@ def dossier_ids(conn: Connection, codes: Iterable[str]) -> dict[str, int]:
     """``code → id`` of the stored dossiers among ``codes``."""
     codes = list(dict.fromkeys(codes))
     found: dict[str, int] = {}
-    for start in range(0, len(codes), LOOKUP_CHUNK):
-        chunk = codes[start:start + LOOKUP_CHUNK]
-        found.update(conn.execute(select(Dossier.code, Dossier.id).where(Dossier.code.in_(chunk))).all())
+    for start in range(0, len(codes), CODES_CHUNK):
+        chunk = codes[start:start + CODES_CHUNK]
+        found.update(conn.execute(select(Dossier.code, Dossier.id).where(among(conn, Dossier.code, chunk))).all())
     return found
 
 

@@ -11,6 +11,7 @@ from ..problems import Problem
 from .columns import LABELS, MAX_LENGTH, MAX_LENGTH_PROCEDURE, REQUIRED
 from .reading import Table
 from .values import (_DAY_FIRST, _ISO, _TIME_FIRST, CHANNEL_WORDS, LEVEL_WORDS, ONLINE_CLASS_WORDS,
+                     normalize,
                      REGULATED_WORDS, STATUS_WORDS, _mapped, parse_booleans, parse_days, parse_online_levels,
                      parse_times, parse_timestamps)
 
@@ -167,8 +168,64 @@ def check_dossiers(table: Table, columns: dict[str, int]) -> tuple[pd.DataFrame,
               lambda v, n: f"số phiếu xin lỗi «{v}» không phải số nguyên từ 0 đến 1.000")
     out["apology_count"] = count.where(~wrong, 0).astype(int)
 
+    _check_lifecycle(out, check, columns, table.excel)
     check.duplicates(out["code"], "code", "mã hồ sơ")
     return out, check
+
+
+# The optional lifecycle columns (dvcqg-sync.md §3, read in full from the JSON by importer/dvcqg.py).
+APPLICANT_WORDS = {normalize(w): n for n, words in {
+    1: ("1", "Công dân", "Cá nhân"), 2: ("2", "Doanh nghiệp"), 3: ("3", "Cơ quan nhà nước"),
+    4: ("4", "Tổ chức", "Tổ chức khác")}.items() for w in words}
+PAYMENT_WORDS = {normalize(w): p for p, words in {
+    None: ("0", "Không"), "dvcqg": ("1", "Cổng DVCQG", "Nền tảng thanh toán DVCQG"),
+    "local_gateway": ("2", "Cổng thanh toán của tỉnh", "Cổng thanh toán địa phương")}.items() for w in words}
+# TrangThaiHoSo 1 (never accepted) and 3 (refused) stay outside every II.06a column (domain.md §4b).
+INTAKE_OF_STATUS = {1: "not_accepted", 3: "refused"}
+
+
+def _check_lifecycle(out: pd.DataFrame, check: Checker, columns: dict[str, int], excel: bool) -> None:
+    """Parse the lifecycle columns the file has (and only those: an import without them leaves the
+    stored values as they are)."""
+    for column in ("submitted_at", "refused_at", "result_returned_at"):
+        if column in columns:
+            out[column], unreadable = parse_timestamps(check.text(column), excel)
+            check.add(unreadable, column, _date_message)
+    for column, words, hint in (("applicant_type", APPLICANT_WORDS, "dùng 1 đến 4 hoặc Công dân, Doanh nghiệp…"),
+                                ("paid_online_via", PAYMENT_WORDS, "dùng 0, 1 (Cổng DVCQG) hoặc 2 (cổng của tỉnh)")):
+        if column in columns:
+            text = check.text(column)
+            values, unknown = _mapped(text, words)
+            check.add(unknown & (text != ""), column, lambda v, n, hint=hint: f"không hiểu giá trị «{v}» ({hint})")
+            out[column] = values.astype(object).where(values.notna(), None)
+    if "applicant_type" in out:
+        out["applicant_type"] = out["applicant_type"].astype("Int64")
+    if "source_status" in columns:
+        text = check.text("source_status")
+        code = pd.to_numeric(text.where(text.str.fullmatch(r"\d{1,2}"), None), errors="coerce")
+        wrong = (text != "") & ~code.between(1, 10)
+        check.add(wrong, "source_status", lambda v, n: f"mã trạng thái «{v}» không hợp lệ (dùng 1 đến 10)")
+        out["source_status"] = code.where(~wrong).astype("Int64")
+        out["intake"] = code.map(INTAKE_OF_STATUS).fillna("accepted")
+        # 8 (Dừng xử lý) ends the dossier like a withdrawal (domain.md §4b)
+        out["status"] = out["status"].where(~((code == 8) & (out["status"] == "normal")), "stopped")
+    if "fee_total" in columns:
+        text = check.text("fee_total").str.replace(".", "", regex=False)
+        amount = pd.to_numeric(text.where(text != "", None), errors="coerce")
+        wrong = (text != "") & ~(amount >= 0)
+        check.add(wrong, "fee_total", lambda v, n: f"số tiền «{v}» không phải số đồng không âm")
+        out["fee_total"] = amount.where(~wrong).round().astype("Int64")
+        out["fee_lines"] = out["fee_total"].notna().astype(int)
+    for column in ("has_digitised_components", "vneid_authenticated", "filed_on_national_portal"):
+        if column in columns:
+            text = check.text(column)
+            values, unknown = parse_booleans(text)
+            check.add(unknown, column, lambda v, n: f"không hiểu giá trị «{v}» ({BOOLEAN_HINT})")
+            out[column] = values.astype(object).where(text != "", None)
+    if "e_result_url" in columns:
+        url = check.text("e_result_url")
+        out["e_result_url"] = url.where(url != "", None)
+        out["e_results"] = (url != "").astype(int)
 
 
 

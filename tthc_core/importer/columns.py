@@ -34,6 +34,18 @@ DOSSIER_ALIASES = _alias_table({
     "resolved_at": ("Ngày có kết quả", "Ngày hoàn thành", "Ngày xử lý xong"),
     "status": ("Trạng thái", "Tình trạng"),
     "apology_count": ("Số phiếu xin lỗi", "Phiếu xin lỗi"),
+    # Optional: the national sync record's lifecycle (dvcqg-sync.md §3), by its Vietnamese or field name.
+    "submitted_at": ("Ngày nộp", "Ngày nộp hồ sơ", "NgayNopHoSo"),
+    "refused_at": ("Ngày từ chối", "Ngày từ chối tiếp nhận", "NgayTuChoi"),
+    "result_returned_at": ("Ngày trả kết quả", "NgayTra"),
+    "source_status": ("Mã trạng thái", "Mã trạng thái hồ sơ", "TrangThaiHoSo"),
+    "applicant_type": ("Loại đối tượng", "LoaiDoiTuong"),
+    "fee_total": ("Phí, lệ phí", "Lệ phí", "Số tiền phí, lệ phí"),
+    "paid_online_via": ("Thanh toán trực tuyến", "DuocThanhToanTrucTuyen"),
+    "has_digitised_components": ("Có thành phần số hóa", "HoSoCoThanhPhanSoHoa"),
+    "vneid_authenticated": ("Xác thực VNeID", "TaiKhoanDuocXacThucVoiVNeID"),
+    "filed_on_national_portal": ("Nộp trên Cổng DVCQG", "Nộp qua Cổng DVCQG"),
+    "e_result_url": ("Kết quả điện tử", "Đường dẫn kết quả điện tử"),
 })
 
 PROCEDURE_ALIASES = _alias_table({
@@ -65,7 +77,11 @@ LABELS = {
         "code": "Mã hồ sơ", "procedure_code": "Mã TTHC", "procedure_name": "Tên thủ tục", "field": "Lĩnh vực",
         "agency_code": "Mã cơ quan", "channel": "Hình thức nộp", "received_at": "Ngày tiếp nhận",
         "due_at": "Ngày hẹn trả", "resolved_at": "Ngày có kết quả", "status": "Trạng thái",
-        "apology_count": "Số phiếu xin lỗi",
+        "apology_count": "Số phiếu xin lỗi", "submitted_at": "Ngày nộp", "refused_at": "Ngày từ chối",
+        "result_returned_at": "Ngày trả kết quả", "source_status": "Mã trạng thái", "applicant_type": "Loại đối tượng",
+        "fee_total": "Phí, lệ phí", "paid_online_via": "Thanh toán trực tuyến",
+        "has_digitised_components": "Có thành phần số hóa", "vneid_authenticated": "Xác thực VNeID",
+        "filed_on_national_portal": "Nộp trên Cổng DVCQG", "e_result_url": "Kết quả điện tử",
     },
     "procedures": {
         "code": "Mã TTHC", "name": "Tên thủ tục", "field": "Lĩnh vực", "agency_code": "Mã cơ quan",

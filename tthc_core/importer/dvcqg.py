@@ -883,8 +883,15 @@ def _imports(db, file, filename: str, *, kind: str | None = None, agency: str | 
         return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ được nhập trọn vẹn hoặc không "
                                                              "nhập gì: không dùng --skip-invalid")])
     if scope is not None and scope.agencies is not None:
-        return NationalImportResult(problems=[Problem(1, "", "Tài khoản một cơ quan: hãy nhập tệp JSON qua quản trị "
-                                                             "viên (chưa kiểm tra phạm vi cơ quan từng bản ghi)")])
+        # An account limited to some agencies imports into the one it chooses (or its only one), whatever
+        # the records say: their madonvi and MaHoSo prefixes are national codes, not ours.
+        if agency:
+            scope.restrict(agency)  # AccessDenied: not the account's agency
+        elif len(scope.agencies) == 1:
+            agency = scope.agencies[0]
+        else:
+            return NationalImportResult(problems=[Problem(1, "", "Chọn cơ quan của dữ liệu trước khi nhập tệp JSON "
+                                                                 "(tài khoản có nhiều cơ quan)")])
     return import_national(db, file, agency=agency, dry_run=dry_run)
 
 

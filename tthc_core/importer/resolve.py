@@ -13,6 +13,10 @@ from ..models import Agency, Procedure
 from .checks import BOOLEAN_COLUMNS, Checker
 
 
+# The lifecycle columns a table may carry (procedure_code stays the catalogue link it always was).
+CSV_LIFECYCLE = tuple(c for c in store.LIFECYCLE_COLUMNS if c != "procedure_code")
+
+
 def _dossier_frame(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series) -> pd.DataFrame:
     """The columns :func:`store.write_dossier_frame` takes: ids of fields and procedures, created when missing."""
     fields = store.field_ids(conn, frame["field"].unique())
@@ -27,6 +31,8 @@ def _dossier_frame(conn: Connection, frame: pd.DataFrame, agency_of: pd.Series) 
         "due_at": frame["due_at"],
         "resolved_at": frame["resolved_at"],
         "apology_count": frame["apology_count"],
+        # the optional lifecycle columns the file had (checks._check_lifecycle)
+        **{c: frame[c] for c in CSV_LIFECYCLE if c in frame},
     }, index=frame.index)
 
 
@@ -168,7 +174,8 @@ def write(conn: Connection, kind: str, valid: pd.DataFrame, agency: str | None, 
     the way); returns (added, updated)."""
     agency_of = _agency_ids(conn, valid, agency, create=True)
     if kind == "dossiers":
-        updated = store.write_dossier_frame(conn, _dossier_frame(conn, valid, agency_of))
+        frame = _dossier_frame(conn, valid, agency_of)
+        updated = store.write_dossier_frame(conn, frame, extra=[c for c in CSV_LIFECYCLE if c in frame])
         return len(valid) - updated, updated
     added, updated = count(conn, kind, valid, agency_of)
     store.write_procedures(conn, _procedure_rows(conn, valid, agency_of, columns))
