@@ -30,9 +30,7 @@ from tthc_core.stats import compute_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = ROOT / "data" / "samples" / "ho-so-mau.csv"
-EXAMPLE_JSON = ROOT.parent.parent / "shared" / "docs" / "dvcqg-example.json"
-if not EXAMPLE_JSON.exists():
-    EXAMPLE_JSON = Path("/work/shared/docs/dvcqg-example.json")
+EXAMPLE_JSON = ROOT / "tests" / "data" / "dvcqg-example.json"  # the worked example of docs/dvcqg-sync.md
 
 
 # --------------------------------------------------------------------------------------------
