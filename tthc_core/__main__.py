@@ -92,7 +92,65 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The benchmark lives outside the package (bench/); its own parser reads the rest of the line.
     sub.add_parser("bench", add_help=False, help="đo tốc độ trên một tỉnh tổng hợp (python -m bench --help)")
+
+    sync = sub.add_parser("sync", help="đồng bộ tự động: tải hồ sơ từ địa chỉ http(s) hoặc nhập tệp thả vào thư mục",
+                          description="Nhập từng lô hồ sơ (JSON DongBoHoSoMC, CSV, XLSX): mỗi lô ghi trọn vẹn hoặc "
+                                      "không ghi gì, được ghi vào nhật ký nhập; lỗi thì thử lại với thời gian chờ "
+                                      "tăng dần. Cách chạy như một dịch vụ: README, mục «Live feed».")
+    source = sync.add_mutually_exclusive_group(required=True)
+    source.add_argument("--url", help="địa chỉ http(s) trả về hồ sơ (thêm ?since=<mốc> từ lần thứ hai)")
+    source.add_argument("--watch", type=Path, help="thư mục nhận tệp; tệp xong chuyển vào done/ hoặc rejected/")
+    source.add_argument("--status", action="store_true",
+                        help="in lần đồng bộ thành công gần nhất; mã thoát 1 khi quá giới hạn")
+    sync.add_argument("--every", help="chu kỳ (30s, 10m, 2h; mặc định 10m với --url, 1m với --watch)")
+    sync.add_argument("--once", action="store_true", help="chạy một lần (thử lại khi lỗi) rồi thoát")
+    sync.add_argument("--agency", help="mã cơ quan cho các hồ sơ không ghi cơ quan")
+    sync.add_argument("--timeout", type=float, default=60.0, help="giây chờ tối đa cho một phản hồi (mặc định 60)")
+    sync.add_argument("--retries", type=int, default=3, help="số lần thử lại khi lỗi, với --once (mặc định 3)")
     return parser
+
+
+def cmd_sync(args) -> int:
+    import signal
+    import threading
+
+    from . import sync
+
+    if args.status:
+        state = sync.status(args.db)
+        print(sync.status_message(state) or "Chưa có nguồn đồng bộ nào.")
+        return 1 if state["stale"] else 0
+    if args.once and args.every:
+        raise UsageError("Dùng --once hoặc --every, không dùng cả hai.")
+    try:
+        every = sync.parse_interval(args.every) if args.every else sync.DEFAULT_EVERY["url" if args.url else "watch"]
+        every = None if args.once else every
+        if args.url:
+            sync.check_url(args.url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.timeout <= 0 or args.retries < 0:
+        raise UsageError("--timeout phải lớn hơn 0 và --retries từ 0.")
+    if args.url:
+        attempt = lambda: sync.sync_url(args.db, args.url, agency=args.agency, timeout=args.timeout)  # noqa: E731
+    else:
+        if not args.watch.is_dir():
+            raise UsageError(f"Không tìm thấy thư mục «{args.watch}».")
+        attempt = lambda: sync.sync_folder(args.db, args.watch, agency=args.agency)  # noqa: E731
+
+    # SIGTERM (systemd stop) and Ctrl-C end the wait between attempts; a batch under way finishes first.
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+
+    def report(outcome) -> None:
+        for result in outcome.results:
+            for problem in result.problems[:50]:
+                print(problem.text(), file=sys.stderr)
+        print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {outcome.source}: {outcome.message}", flush=True)
+
+    outcome = sync.run(attempt, every=every, retries=args.retries, sleep=stop.wait, report=report)
+    return 0 if outcome.ok else 1
 
 
 def cmd_bench(args) -> int:
@@ -237,7 +295,7 @@ def cmd_export(args) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench,
-            "user": cmd_user}
+            "user": cmd_user, "sync": cmd_sync}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -377,3 +377,25 @@ class ImportLog(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     written: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class SyncState(Base):
+    """Where each live-feed source stands (``tthc_core.sync``): what to ask for next and how it went.
+
+    ``source`` is ``url:<address>`` or ``watch:<absolute folder>``. ``watermark`` is the opaque token the
+    export API handed out with the last written batch (sent back as ``?since=``); ``etag`` /
+    ``last_modified`` are the HTTP validators of that response; ``batch_sha256`` is the hash of the last
+    batch written. A new table: columns nullable or with a server default only (db.add_missing_columns).
+    """
+
+    __tablename__ = "sync_state"
+
+    source: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    watermark: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    batch_sha256: Mapped[str | None] = mapped_column(String(64))
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import stats
+from .. import stats, sync
 from ..auth import AccessDenied, AuthError
 from ..formatting import fmt_date
 from ..periods import PeriodError
@@ -70,7 +70,7 @@ def page_header(title: str, f: Filters) -> None:
 
 
 def frame_banners(f: Filters) -> None:
-    """Shown above every page: meeting-mode style, demo notice, empty database notice."""
+    """Shown above every page: meeting-mode style, demo notice, empty database notice, live feed."""
     if f.meeting:
         st.html(MEETING_CSS)
     if f.demo and f.meeting:
@@ -81,6 +81,12 @@ def frame_banners(f: Filters) -> None:
     elif queries.quality(f.url, f.version, f.access, "")["dossiers"] == 0:
         st.info("Cơ sở dữ liệu chưa có hồ sơ nào. Vào trang **Dữ liệu** để nhập tệp hồ sơ hoặc danh mục thủ tục.",
                 icon=":material/upload_file:")
+    # The live feed's freshness (issue 10 item 4): one small table, read on every run, never cached.
+    feed = sync.status(f.url)
+    if (message := sync.status_message(feed)) and feed["stale"]:
+        st.warning(message, icon=":material/sync_problem:")
+    elif message:
+        st.caption(message)
 
 
 @contextmanager
