@@ -13,7 +13,9 @@ from conftest import copy_database
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tthc_core import stats
+import datetime as dt
+
+from tthc_core import stats, worklist
 from tthc_core.auth import import_log
 from tthc_core.db import data_version, dispose_engine
 from tthc_core.formatting import fmt_delta, fmt_int, fmt_percent
@@ -28,6 +30,7 @@ PAGES = {
     "mot_cua": "pages/4_mot_cua.py",
     "truc_tuyen": "pages/5_truc_tuyen.py",
     "du_lieu": "pages/6_du_lieu.py",
+    "can_xu_ly": "pages/9_can_xu_ly.py",
 }
 REFERENCE = {"agency": "SLDTBXH", "period": "2022-Q2"}
 # Text each page must show for Sở LĐTBXH, Q2/2022 (domain.md §8).
@@ -38,6 +41,7 @@ PAGE_TEXT = {
     "mot_cua": ["56 TTHC", "33 TTHC", "16 TTHC"],
     "truc_tuyen": ["77", "32", "1,06 %", "20,00 / 20"],
     "du_lieu": ["Chất lượng dữ liệu", "Mọi đẳng thức đều khớp"],
+    "can_xu_ly": ["Quá hạn: 0 hồ sơ", "Sắp đến hạn trong 3 ngày làm việc: 200 hồ sơ", "tính đến hết ngày 14/06/2022"],
 }
 
 
@@ -95,10 +99,10 @@ def expected_kpis(url: str, agency: str | None, period: str, mode: str = "report
     figures = kpis(total)
     return {
         "Hồ sơ tiếp nhận": fmt_int(figures["received_total"]),
-        "Đã giải quyết": fmt_int(figures["resolved_total"]),
+        "Hồ sơ đã giải quyết": fmt_int(figures["resolved_total"]),
         "Tỷ lệ đúng hạn": fmt_percent(figures["on_time_rate"]),
-        "Đang quá hạn": fmt_int(figures["pending_overdue"]),
-        "Nộp trực tuyến": fmt_percent(figures["online_share"]),
+        "Hồ sơ đang quá hạn": fmt_int(figures["pending_overdue"]),
+        "Hồ sơ nộp trực tuyến": fmt_percent(figures["online_share"]),
     }
 
 
@@ -111,10 +115,10 @@ def test_first_visit_on_demo_lands_on_reference_quarter_of_sldtbxh(app):
     assert_clean(at)
     shown = metrics(at)
     assert shown["Hồ sơ tiếp nhận"] == "3.238"
-    assert shown["Đã giải quyết"] == "2.525"
+    assert shown["Hồ sơ đã giải quyết"] == "2.525"
     assert shown["Tỷ lệ đúng hạn"] == "100,00 %"
-    assert shown["Đang quá hạn"] == "0"
-    assert shown["Nộp trực tuyến"] == "1,06 %"  # 32 / 3.031
+    assert shown["Hồ sơ đang quá hạn"] == "0"
+    assert shown["Hồ sơ nộp trực tuyến"] == "1,06 %"  # 32 / 3.031
     assert dict(at.query_params) == {"agency": "SLDTBXH", "period": "2022-Q2", "mode": "report"}
     assert "Quý II năm 2022 (15/03/2022 – 14/06/2022)" in page_text(at)
 
@@ -263,6 +267,25 @@ def test_the_menu_lists_every_page_file(app):
     for script in sorted((ROOT / "pages").glob("*.py")):
         at.switch_page(f"pages/{script.name}").run()  # raises when the frame did not register it
         assert not at.exception, (script.name, [e.message for e in at.exception])
+
+
+def test_the_action_lists_match_the_kpi_row_and_sort_by_days_overdue(app, demo_url):
+    at = app(agency="all", period="2022-Q2")
+    assert_clean(at)
+    day = dt.date(2022, 6, 14)  # the quarter's last day
+    late, soon = worklist.overdue(demo_url, day), worklist.due_soon(demo_url, day, 3)
+    shown = metrics(at)
+    assert shown["Hồ sơ đang quá hạn"] == fmt_int(len(late)) == "44"
+    assert shown["Hồ sơ sắp đến hạn"] == fmt_int(len(soon)) == "293"
+    at.switch_page(PAGES["can_xu_ly"]).run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert list(table["Mã hồ sơ"]) == [r["code"] for r in late]
+    days = [int(d) for d in table["Quá hạn (ngày)"]]
+    assert days == sorted(days, reverse=True) and days[0] > days[-1]
+    assert len(at.dataframe[1].value) == 293
+    at.number_input(key="wl_days").set_value(0).run()
+    assert len(at.dataframe[1].value) == len(worklist.due_soon(demo_url, day, 0))
 
 
 def test_form_table_equals_the_annex_numbers(app, demo_url):

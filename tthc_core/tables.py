@@ -326,3 +326,29 @@ def simplification_table(simplification: dict[str, Any]) -> pd.DataFrame:
         field("days_cut", "Cắt giảm (ngày)", fmt_number),
         field("ratio", "Tỷ lệ", fmt_percent),
     ], [*simplification["rows"], total])
+
+
+# --------------------------------------------------------------------------------------------
+# What needs action now (tthc_core/worklist.py)
+# --------------------------------------------------------------------------------------------
+
+def _worklist_columns(first: Column) -> list[Column]:
+    return [
+        first,
+        text("code", "Mã hồ sơ"),
+        text("procedure_name", "Thủ tục"),
+        text("agency_name", "Cơ quan"),
+        Column("Bộ phận xử lý", lambda r: r["handling_unit"] or "", text=True),
+        field("received_at", "Ngày tiếp nhận", fmt_datetime),
+        field("due_at", "Hẹn trả", fmt_datetime),
+    ]
+
+
+def overdue_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Overdue dossiers, the longest overdue first (``worklist.overdue``)."""
+    return build(_worklist_columns(field("days_overdue", "Quá hạn (ngày)")), rows)
+
+
+def due_soon_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Dossiers due within a few working days, the soonest first (``worklist.due_soon``)."""
+    return build(_worklist_columns(field("working_days_left", "Còn (ngày làm việc)")), rows)

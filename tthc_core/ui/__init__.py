@@ -9,6 +9,7 @@ Split by job, so ``dashboard.py`` and ``pages/*.py`` read like descriptions of s
 - :mod:`.navigation` — the pages in menu order;
 - :mod:`.frame` — page header, banners, meeting style, the error guard, :func:`filters`;
 - :mod:`.cards` — the KPI cards and figure rows;
+- :mod:`.actions` — the "cần xử lý" panel and lists;
 - :mod:`.slides` — charts and the meeting-mode slideshow;
 - :mod:`.display` — tables built by :mod:`tthc_core.tables`, CSV downloads;
 - :mod:`.uploads` — the data page's dry run and import;
@@ -23,6 +24,7 @@ from ..tables import (
     import_log_table, league_table, online_field_table, online_procedure_table, preview_table, problems_table,
     procedure_table, search_procedures, simplification_table,
 )
+from .actions import action_lists_page, action_panel
 from .cards import KPIS, card_grid, checks_banner, dossier_metrics, kpi_cards, metric_row
 from .display import download_csv, show_table, slug
 from .frame import filters, frame_banners, page_header, run_page, shown_errors

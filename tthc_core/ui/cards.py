@@ -10,7 +10,7 @@ import streamlit as st
 
 from .. import charts, stats
 from ..formatting import fmt_delta, fmt_int, fmt_percent
-from . import queries
+from . import actions, queries
 from .frame import shown_errors
 from .sidebar import Filters
 
@@ -33,13 +33,13 @@ KPIS = (
     Kpi("received_total", "Hồ sơ tiếp nhận", False, "off",
         "Tổng số hồ sơ trong kỳ (cột 3 biểu II.06a): mới tiếp nhận trực tuyến, trực tiếp, bưu chính và từ kỳ "
         "trước chuyển qua."),
-    Kpi("resolved_total", "Đã giải quyết", False, "normal",
+    Kpi("resolved_total", "Hồ sơ đã giải quyết", False, "normal",
         "Hồ sơ có kết quả trong kỳ (cột 7), gồm trước hạn, đúng hạn và quá hạn."),
     Kpi("on_time_rate", "Tỷ lệ đúng hạn", True, "normal",
         "(Trước hạn + đúng hạn) ÷ đã giải quyết. Hồ sơ rút, trả lại được tính đúng hạn theo thực tiễn của tỉnh."),
-    Kpi("pending_overdue", "Đang quá hạn", False, "inverse",
+    Kpi("pending_overdue", "Hồ sơ đang quá hạn", False, "inverse",
         "Hồ sơ chưa có kết quả đã quá hạn hẹn trả (cột 13), tính tại cuối kỳ, hoặc hôm nay nếu kỳ chưa kết thúc."),
-    Kpi("online_share", "Nộp trực tuyến", True, "normal",
+    Kpi("online_share", "Hồ sơ nộp trực tuyến", True, "normal",
         "Hồ sơ mới tiếp nhận trực tuyến ÷ tổng số hồ sơ mới tiếp nhận trong kỳ (cột 4 ÷ (cột 4 + cột 5))."),
 )
 
@@ -92,7 +92,7 @@ def _live_kpi_cards(f: Filters) -> None:
         trend = [stats.kpis(c) for _, c in periods]
         st.caption(f"Mũi tên: thay đổi so với {previous.name} · đường nhỏ: {len(periods)} kỳ gần nhất, "
                    f"từ {periods[0][0].short_name} đến {periods[-1][0].short_name}.")
-        grid = card_grid(len(KPIS), f.meeting)
+        grid = card_grid(len(KPIS) + 1, f.meeting)
         for kpi in KPIS:
             with grid.cell():
                 st.metric(
@@ -101,9 +101,25 @@ def _live_kpi_cards(f: Filters) -> None:
                     chart_data=charts.sparkline_values(k[kpi.key] for k in trend), chart_type="area",
                 )
                 st.caption(_kpi_detail(kpi.key, now_counts))
+                if kpi.key == "pending_overdue" and not f.meeting:
+                    st.page_link(actions.PAGE, label="Danh sách quá hạn", icon=":material/arrow_forward:")
+        with grid.cell():
+            _due_soon_card(live)
         if live.version != f.version:
             st.caption(f"Số liệu vừa được cập nhật ({dt.datetime.now():%H:%M}); các bảng bên dưới cập nhật khi tải "
                        "lại trang.")
+
+
+def _due_soon_card(f: Filters) -> None:
+    """The sixth card: dossiers due within the next few working days (tthc_core/worklist.py)."""
+    days = actions.due_soon_days()
+    soon = len(queries.action_lists(f, days)["due_soon"])
+    st.metric("Hồ sơ sắp đến hạn", fmt_int(soon),
+              help=f"Hồ sơ đang giải quyết, chưa quá hạn, có ngày hẹn trả trong {days} ngày làm việc tới (tính từ "
+                   "cuối kỳ, hoặc hôm nay nếu kỳ chưa kết thúc).")
+    st.caption(f"trong {days} ngày làm việc tới")
+    if not f.meeting:
+        st.page_link(actions.PAGE, label="Danh sách sắp đến hạn", icon=":material/arrow_forward:")
 
 
 def checks_banner(f: Filters) -> None:

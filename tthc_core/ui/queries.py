@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from .. import auth, stats
+from .. import auth, stats, worklist
 from ..auth import Scope
 from ..db import database_exists, default_url, is_embedded_default
 from ..demo import build_demo, is_demo
@@ -122,6 +122,12 @@ def _online_by_field(url: str, version: int, access: Scope, spec: str, mode: str
     return stats.online_by_field(url, spec, mode, agency=agency or None, as_of=as_of, scope=access)
 
 
+@st.cache_data(**CACHE)
+def _worklist(url: str, version: int, access: Scope, agency: str, at: dt.date, days: int) -> dict[str, Any]:
+    return {"overdue": worklist.overdue(url, at, agency or None, scope=access),
+            "due_soon": worklist.due_soon(url, at, days, agency or None, scope=access)}
+
+
 # --------------------------------------------------------------------------------------------
 # Figures for pages (cached core calls, with the filters as arguments)
 # --------------------------------------------------------------------------------------------
@@ -198,3 +204,14 @@ def league_rows(f: Filters) -> list[dict[str, Any]]:
 
 def import_log(f: Filters, limit: int = 50) -> list[dict[str, Any]]:
     return auth.import_log(f.url, limit)
+
+
+def worklist_day(f: Filters) -> dt.date:
+    """The day the "cần xử lý" lists judge: the period's last day, or today while it runs."""
+    return worklist.judged_on(f.period, f.as_of)
+
+
+def action_lists(f: Filters, days: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """``worklist.overdue`` and ``worklist.due_soon`` for the filters, judged on :func:`worklist_day`."""
+    days = worklist.due_soon_days() if days is None else days
+    return _worklist(f.url, f.version, f.access, f.agency, worklist_day(f), days)
