@@ -20,6 +20,9 @@ if done := st.session_state.pop("_import_done", None):
 if failed := st.session_state.pop("_import_failed", None):
     st.error(failed, icon=":material/block:")
 
+refusal = ui.write_refusal(f)
+if refusal:
+    st.warning(refusal, icon=":material/lock:")
 uploaded = None
 if not f.access.can_import:
     st.info("Vai trò của tài khoản này chỉ xem và tải số liệu; việc nhập dữ liệu do cán bộ đơn vị thực hiện.",
@@ -55,7 +58,7 @@ elif uploaded is not None:
         ui.show_table(preview, key="dl_preview")
     skip = st.checkbox("Bỏ qua các dòng lỗi, chỉ nhập các dòng hợp lệ", key="dl_skip",
                        disabled=not check.problems or bool(check.file_problems))
-    ready = check.rows_valid > 0 and not check.file_problems and (not check.problems or skip)
+    ready = check.rows_valid > 0 and not check.file_problems and (not check.problems or skip) and not refusal
     st.button("Nhập dữ liệu", type="primary", disabled=not ready, key="dl_import", icon=":material/upload:",
               on_click=ui.import_upload, args=(f, data, uploaded.name, kind_arg, agency or None, skip))
 
@@ -86,3 +89,6 @@ if f.access.can_import:
     st.subheader("Nhật ký nhập dữ liệu", anchor=False)
     st.caption("Ai đã nhập tệp nào, lúc nào, mã băm SHA-256 của tệp và kết quả (kể cả các lần bị từ chối).")
     ui.show_table(ui.import_log_table(ui.import_log(f)), key="dl_log")
+
+if f.demo:
+    ui.demo_tools(f)

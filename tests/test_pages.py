@@ -17,7 +17,10 @@ import datetime as dt
 
 from tthc_core import stats, worklist
 from tthc_core.auth import import_log
-from tthc_core.db import data_version, dispose_engine
+from sqlalchemy import delete
+
+from tthc_core.db import data_version, dispose_engine, get_engine
+from tthc_core.models import Setting
 from tthc_core.formatting import fmt_delta, fmt_int, fmt_percent
 from tthc_core.stats import compute_stats, data_quality, kpis
 
@@ -72,6 +75,15 @@ def writable_demo(demo_url, tmp_path, monkeypatch):
     yield url
     st.cache_data.clear()
     dispose_engine(url)
+
+
+@pytest.fixture
+def writable_copy(writable_demo, monkeypatch):
+    """The same copy, no longer a demo and opened on purpose without sign-in (a unit's own database)."""
+    with get_engine(writable_demo).begin() as conn:
+        conn.execute(delete(Setting).where(Setting.key == "demo"))
+    monkeypatch.setenv("TTHC_OPEN", "1")
+    yield writable_demo
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -174,12 +186,12 @@ def test_kpi_delta_compares_with_previous_period(app, demo_url):
 
 def test_league_ranks_fields_of_the_chosen_agency_and_agencies_otherwise(app, demo_url):
     at = app(**REFERENCE)
-    league = at.dataframe[0].value
+    league = at.dataframe[-1].value
     assert "Lĩnh vực" in league.columns
     assert set(league["Tỷ lệ đúng hạn"]) == {"100,00 %"}
 
     at = app(agency="all", period="2022-Q2")
-    league = at.dataframe[0].value
+    league = at.dataframe[-1].value
     assert "Cơ quan, đơn vị" in league.columns
     rows = compute_stats(demo_url, "2022-Q2", by="agency")["dossiers"]["rows"]
     worst = min((r for r in rows if r["resolved_total"]), key=lambda r: kpis(r)["on_time_rate"])
@@ -388,8 +400,8 @@ def upload(at: AppTest, name: str, content: bytes) -> AppTest:
     return at
 
 
-def test_upload_lists_every_rejected_row_and_writes_nothing(app, writable_demo):
-    before = data_quality(writable_demo)["dossiers"], data_version(writable_demo)
+def test_upload_lists_every_rejected_row_and_writes_nothing(app, writable_copy):
+    before = data_quality(writable_copy)["dossiers"], data_version(writable_copy)
     at = upload(app("du_lieu", **REFERENCE), "ho-so.csv", BAD_CSV)
     assert not at.exception
     problems, preview, log = (frame.value for frame in at.dataframe)
@@ -400,20 +412,20 @@ def test_upload_lists_every_rejected_row_and_writes_nothing(app, writable_demo):
     assert at.button(key="dl_import").disabled  # nothing can be written while rows are rejected
     assert list(preview["Mã hồ sơ"]) == ["HS-UP-3"]  # the valid row, with its line number
     assert preview.iloc[0]["Dòng"] == "4" and preview.iloc[0]["Ngày tiếp nhận"] == "01/03/2022 14:30"
-    assert (data_quality(writable_demo)["dossiers"], data_version(writable_demo)) == before
+    assert (data_quality(writable_copy)["dossiers"], data_version(writable_copy)) == before
 
 
-def test_upload_can_skip_the_rejected_rows_when_asked(app, writable_demo):
-    before = data_quality(writable_demo)["dossiers"]
+def test_upload_can_skip_the_rejected_rows_when_asked(app, writable_copy):
+    before = data_quality(writable_copy)["dossiers"]
     at = upload(app("du_lieu", **REFERENCE), "ho-so.csv", BAD_CSV)
     at.checkbox(key="dl_skip").check().run()
     assert not at.button(key="dl_import").disabled
     at.button(key="dl_import").click().run()
     assert not at.exception
-    assert data_quality(writable_demo)["dossiers"] == before + 1
+    assert data_quality(writable_copy)["dossiers"] == before + 1
 
 
-def test_import_shows_at_once_in_the_figures(app, writable_demo):
+def test_import_shows_at_once_in_the_figures(app, writable_copy):
     at = app(**REFERENCE)
     assert metrics(at)["Hồ sơ tiếp nhận"] == "3.238"
     at.switch_page(PAGES["du_lieu"]).run()
@@ -422,10 +434,61 @@ def test_import_shows_at_once_in_the_figures(app, writable_demo):
     at.button(key="dl_import").click().run()
     assert_clean(at)
     assert any("Đã nhập" in s.value for s in at.success)
-    logged = import_log(writable_demo)[0]
+    logged = import_log(writable_copy)[0]
     assert (logged["filename"], logged["added"], logged["written"]) == ("ho-so.csv", 2, True)
     at.switch_page(PAGES["tong_quan"]).run()
     # Two dossiers received in April 2022 join the reference quarter: the new data version is a new
     # cache key, so the figures move without clearing any cache.
     assert metrics(at)["Hồ sơ tiếp nhận"] == "3.240"
-    assert metrics(at) == {**metrics(at), **expected_kpis(writable_demo, "SLDTBXH", "2022-Q2")}
+    assert metrics(at) == {**metrics(at), **expected_kpis(writable_copy, "SLDTBXH", "2022-Q2")}
+
+
+# --------------------------------------------------------------------------------------------
+# The demo stays the reference
+# --------------------------------------------------------------------------------------------
+
+def reference_quarter(url: str) -> tuple[int, int, int]:
+    total = compute_stats(url, "2022-Q2", agency="SLDTBXH")["dossiers"]["total"]
+    return total["received_total"], total["resolved_total"], total["pending_total"]
+
+
+def test_without_sign_in_the_demo_refuses_an_import_and_a_freeze(app, writable_demo):
+    from tthc_core.demo_guard import REFUSED
+
+    at = app("du_lieu", **REFERENCE)
+    assert REFUSED in [w.value for w in at.warning]
+    upload(at, "tot.csv", GOOD_CSV)
+    assert at.button(key="dl_import").disabled
+    assert reference_quarter(writable_demo) == (3238, 2525, 713)
+
+    at.switch_page("pages/7_bao_cao_quy.py").run()
+    assert REFUSED in [w.value for w in at.warning]
+    assert at.button(key="freeze").disabled
+    assert any(REFUSED in c.value for c in at.caption)
+    from tthc_core.reports import frozen
+
+    assert frozen(writable_demo, "2022-Q2", agency="SLDTBXH") is None
+    assert reference_quarter(writable_demo) == (3238, 2525, 713)
+
+
+def test_the_banner_says_when_the_demo_no_longer_holds_the_reference_and_reset_restores_it(app, writable_demo):
+    from tthc_core.importer import import_file
+
+    assert import_file(writable_demo, GOOD_CSV, agency="SLDTBXH", filename="x.csv").written
+    at = app("du_lieu", **REFERENCE)
+    changed = [w.value for w in at.warning if "đã bị thay đổi" in w.value]
+    assert changed and "3.240 hồ sơ tiếp nhận" in changed[0]
+    at.button(key="demo_reset").click().run()
+    assert_clean(at)
+    assert reference_quarter(writable_demo) == (3238, 2525, 713)
+    assert any("tái hiện" in i.value for i in at.info)
+
+
+def test_only_a_signed_in_admin_writes_to_the_demo(demo_url, sqlite_url):
+    from tthc_core.auth import OPEN_SCOPE, Scope
+    from tthc_core.demo_guard import REFUSED, write_refusal
+
+    assert write_refusal(demo_url, OPEN_SCOPE) == REFUSED  # the demo's open scope: an admin role, no name
+    assert write_refusal(demo_url, Scope("canbo", "officer", ("SLDTBXH",))) == REFUSED
+    assert write_refusal(demo_url, Scope("quantri", "admin", None)) is None
+    assert write_refusal(sqlite_url, OPEN_SCOPE) is None  # not a demo: the roles decide

@@ -32,11 +32,12 @@ from .navigation import app_pages
 from .queries import (
     catalogue, checks, data_quality, dossier_stats, dossiers, history, import_log, league_rows, mechanism_results,
     monthly_history, online_by_field, prepare_database, procedure_results, procedures, qd766, report_figures,
+    write_refusal,
 )
 from .sidebar import ALL_AGENCIES_LABEL, Filters, agency_names, meeting_requested, sidebar_filters
 from .signin import sign_in
 from .slides import chart, chart_deck
-from .uploads import IMPORT_KINDS, MAX_UPLOAD_MB, check_upload, import_upload, upload_key
+from .uploads import IMPORT_KINDS, MAX_UPLOAD_MB, check_upload, demo_tools, import_upload, upload_key
 
 # NĐ 42/2022 (from 01/8/2022): level 4 → toàn trình, level 3 → một phần, levels 1–2 → not an online
 # public service. Stated on every screen that shows online levels.

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import stats
 from ..auth import AccessDenied, AuthError
-from ..formatting import fmt_date
+from ..formatting import fmt_date, fmt_int
 from ..periods import PeriodError
 from . import queries
 from .sidebar import Filters
@@ -76,11 +76,25 @@ def frame_banners(f: Filters) -> None:
     if f.demo and f.meeting:
         st.badge("Dữ liệu minh họa", icon=":material/science:", color="orange")
     elif f.demo:
-        st.info("**Dữ liệu minh họa** — số liệu quý II/2022 của Sở LĐTBXH Lạng Sơn được tái hiện kèm dữ liệu giả "
-                "định của một số cơ quan khác. Nhập dữ liệu thật ở trang **Dữ liệu**.", icon=":material/science:")
+        demo_banner(f)
     elif queries.quality(f.url, f.version, f.access, "")["dossiers"] == 0:
         st.info("Cơ sở dữ liệu chưa có hồ sơ nào. Vào trang **Dữ liệu** để nhập tệp hồ sơ hoặc danh mục thủ tục.",
                 icon=":material/upload_file:")
+
+
+def demo_banner(f: Filters) -> None:
+    """What the demo database really holds: the reference quarter reproduced, or changed since."""
+    reference = queries.demo_reference(f.url, f.version)
+    if reference["reproduced"]:
+        st.info("**Dữ liệu minh họa** — số liệu quý II/2022 của Sở LĐTBXH Lạng Sơn được tái hiện (3.238 hồ sơ tiếp "
+                "nhận, 2.525 đã giải quyết, 713 đang giải quyết) kèm dữ liệu giả định của một số cơ quan khác.",
+                icon=":material/science:")
+        return
+    held = reference["held"]
+    st.warning(f"**Dữ liệu minh họa đã bị thay đổi** — quý II/2022 của Sở LĐTBXH hiện có {fmt_int(held['received_total'])}"
+               f" hồ sơ tiếp nhận, {fmt_int(held['resolved_total'])} đã giải quyết, {fmt_int(held['pending_total'])} "
+               "đang giải quyết, không còn khớp báo cáo gốc (3.238 / 2.525 / 713). Khôi phục ở trang **Dữ liệu**.",
+               icon=":material/science:")
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from .. import auth, stats, worklist
+from .. import auth, demo_guard, stats, worklist
 from ..auth import Scope
 from ..db import database_exists, default_url, is_embedded_default
 from ..demo import build_demo, is_demo
@@ -51,6 +51,12 @@ def prepare_database() -> str:
 @st.cache_data(**CACHE)
 def is_demo_db(url: str, version: int) -> bool:
     return is_demo(url)
+
+
+@st.cache_data(**CACHE)
+def demo_reference(url: str, version: int) -> dict[str, Any]:
+    """``demo_guard.reference_figures``: the demo's reference quarter as the database holds it."""
+    return demo_guard.reference_figures(url)
 
 
 @st.cache_data(**CACHE)
@@ -215,3 +221,8 @@ def action_lists(f: Filters, days: int | None = None) -> dict[str, list[dict[str
     """``worklist.overdue`` and ``worklist.due_soon`` for the filters, judged on :func:`worklist_day`."""
     days = worklist.due_soon_days() if days is None else days
     return _worklist(f.url, f.version, f.access, f.agency, worklist_day(f), days)
+
+
+def write_refusal(f: Filters) -> str | None:
+    """Why this viewer may not write here (the demo stays the reference), or None."""
+    return demo_guard.write_refusal(f.url, f.access) if f.demo else None

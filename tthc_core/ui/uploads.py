@@ -5,7 +5,9 @@ from typing import Any
 
 import streamlit as st
 
+from .. import demo_guard
 from ..auth import AccessDenied, log_import, scoped_import
+from . import queries, signin
 from .sidebar import Filters
 
 IMPORT_KINDS = {"auto": "Tự nhận biết", "dossiers": "Hồ sơ", "procedures": "Danh mục thủ tục"}
@@ -30,6 +32,9 @@ def import_upload(f: Filters, data: bytes, file_name: str, kind: str | None, age
                   skip_invalid: bool) -> None:
     """The «Nhập dữ liệu» button's callback: write the file, then leave the outcome for the next run
     (a callback runs before the page, so the new data version is already there when it draws)."""
+    if refusal := demo_guard.write_refusal(f.url, f.access):
+        st.session_state["_import_failed"] = refusal
+        return
     try:
         result = scoped_import(f.url, f.access, data, kind=kind, agency=agency, filename=file_name,
                                skip_invalid=skip_invalid)
@@ -49,3 +54,23 @@ def import_upload(f: Filters, data: bytes, file_name: str, kind: str | None, age
 
 def upload_key() -> str:
     return f"dl_file_{st.session_state.get('_upload_round', 0)}"
+
+
+def _reset_demo(url: str) -> None:
+    demo_guard.reset_demo(url)
+    st.session_state["_import_done"] = ("Đã khôi phục dữ liệu minh họa: quý II/2022 của Sở LĐTBXH lại là 3.238 / "
+                                        "2.525 / 713.")
+
+
+def demo_tools(f: Filters) -> None:
+    """On the demo: put it back as built, and let an administrator sign in to write."""
+    st.subheader("Dữ liệu minh họa", anchor=False)
+    reference = queries.demo_reference(f.url, f.version)
+    allowed = not reference["reproduced"] or demo_guard.signed_in_admin(f.access)
+    st.caption("Khôi phục tạo lại toàn bộ dữ liệu minh họa từ đầu (khoảng 10 giây): mọi dữ liệu đã nhập vào đây bị "
+               "xóa. " + ("" if allowed else "Dữ liệu đang khớp báo cáo gốc, không cần khôi phục."))
+    st.button("Khôi phục dữ liệu minh họa", key="demo_reset", icon=":material/restart_alt:", disabled=not allowed,
+              on_click=_reset_demo, args=(f.url,))
+    if not demo_guard.signed_in_admin(f.access):
+        with st.expander("Đăng nhập quản trị viên để ghi vào dữ liệu minh họa"):
+            signin.sign_in_form(f.url)
