@@ -8,7 +8,7 @@ procedures and fields, and the identities of form II.06a for the selected period
 import streamlit as st
 
 from tthc_core import ui
-from tthc_core.formatting import fmt_datetime, fmt_int, fmt_share
+from tthc_core.formatting import fmt_datetime, fmt_int, fmt_share, md_escape
 
 f = ui.filters()
 
@@ -75,11 +75,11 @@ ui.metric_row([
     ("Chưa xác định lĩnh vực", fmt_int(quality["unknown_field"]), fmt_share(quality["unknown_field"], total)),
 ])
 
-st.markdown(f"**Kiểm tra các đẳng thức của biểu II.06a** — {f.scope_name}, {f.period.label}")
+st.markdown(f"**Kiểm tra các đẳng thức của biểu II.06a** — {md_escape(f.scope_name)}, {f.period.label}")
 problems = ui.checks(f)
 if problems:
     for problem in problems:
-        st.warning(problem["message"], icon=":material/rule:")
+        st.warning(md_escape(problem["message"]), icon=":material/rule:")
 else:
     st.success("Mọi đẳng thức đều khớp: (3) = (4) + (5) + (6); (3) = (7) + (11); (7) = (8) + (9) + (10); "
                "(11) = (12) + (13); số chuyển từ kỳ trước bằng số đang giải quyết cuối kỳ trước; số TTHC do Trung "

@@ -252,6 +252,23 @@ def test_bad_link_falls_back_to_defaults_with_a_notice(app):
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "KHONG-CO" in warnings and "2022-Q7" in warnings
+    assert "Đang hiển thị quý II năm 2022" in warnings  # the Roman numeral keeps its capitals
+
+
+def test_an_agency_name_from_a_file_is_shown_as_text_not_markdown(app, writable_demo):
+    from sqlalchemy import update
+
+    from tthc_core.formatting import md_escape
+    from tthc_core.models import Agency
+
+    name = "![x](http://127.0.0.1:9/x.png) :red[Sở] **LĐTBXH**"
+    with get_engine(writable_demo).begin() as conn:
+        conn.execute(update(Agency).where(Agency.code == "SLDTBXH").values(name=name))
+    at = app(**REFERENCE)
+    assert_clean(at)
+    header = next(m.value for m in at.markdown if "Quý II năm 2022" in m.value)
+    assert header.startswith(f"**{md_escape(name)}**")
+    assert "![x](" not in header and ":red[" not in header
 
 
 # --------------------------------------------------------------------------------------------

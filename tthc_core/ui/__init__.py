@@ -20,8 +20,8 @@ arranges and shows them. The names pages use are re-exported here (``ui.filters(
 """
 from ..auth import AccessDenied
 from ..tables import (
-    GROUP_TITLES, catalogue_table, dossier_table, form_columns, form_table, four_on_site_table, frozen_diff_table,
-    import_log_table, league_table, online_field_table, online_procedure_table, preview_table, problems_table,
+    GROUP_TITLES, catalogue_table, dossier_table, form_columns, form_legend, form_table, four_on_site_table,
+    frozen_diff_table, import_log_table, league_table, online_field_table, online_procedure_table, preview_table, problems_table,
     procedure_table, search_procedures, simplification_table,
 )
 from .actions import action_lists_page, action_panel

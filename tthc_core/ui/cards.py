@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import streamlit as st
 
 from .. import charts, stats
-from ..formatting import fmt_delta, fmt_int, fmt_percent
+from ..formatting import fmt_delta, fmt_int, fmt_percent, md_escape
 from . import actions, queries
 from .frame import shown_errors
 from .sidebar import Filters
@@ -127,7 +127,7 @@ def checks_banner(f: Filters) -> None:
     found = queries.checks(f)
     if not found:
         return
-    lines = "\n".join(f"- {c['message']}" for c in found[:6])
+    lines = "\n".join(f"- {md_escape(c['message'])}" for c in found[:6])
     more = f"\n- … và {fmt_int(len(found) - 6)} cảnh báo khác." if len(found) > 6 else ""
     st.warning(f"**Số liệu chưa khớp ({fmt_int(len(found))} kiểm tra không đạt)** — cần rà soát trước khi ký báo "
                f"cáo:\n{lines}{more}", icon=":material/rule:")
@@ -135,7 +135,7 @@ def checks_banner(f: Filters) -> None:
 
 def card_grid(count: int, meeting: bool = False) -> Any:
     """A grid of bordered cards that wraps on narrow screens instead of cutting «100,00 %» short."""
-    return st.grid(count, min_column_width=235 if meeting else 150, border=True, gap="small")
+    return st.grid(count, min_column_width=180 if meeting else 150, border=True, gap="small")
 
 
 def metric_row(items: Sequence[tuple[str, str, str | None]], per_row: int = 4) -> None:

@@ -15,7 +15,7 @@ from .. import charts
 from ..auth import Scope
 from ..db import data_version
 from ..demo import REF_AGENCY
-from ..formatting import fmt_datetime, fmt_int
+from ..formatting import fmt_datetime, fmt_int, md_escape
 from ..periods import Period, PeriodError, parse_period, period_containing
 from . import queries
 
@@ -88,7 +88,8 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
         # Unknown, or outside the account's scope: the same answer, so the link reveals nothing.
         agency = default_agency if len(codes) == 1 else ""
         shown = next((a["name"] for a in agencies if a["code"] == agency), ALL_AGENCIES_LABEL.lower())
-        warnings.append(f"Không có cơ quan mã «{params.get('agency')}» trong dữ liệu được xem; đang hiển thị {shown}.")
+        warnings.append(f"Không có cơ quan mã «{md_escape(params.get('agency'))}» trong dữ liệu được xem; đang hiển "
+                        f"thị {md_escape(shown)}.")
     elif not agency:
         agency = default_agency
     period = _default_period(demo, today)
@@ -97,7 +98,7 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
         try:
             period = parse_period(spec or period.spec, mode)
         except PeriodError as exc:
-            warnings.append(f"{exc} Đang hiển thị {period.name.lower()}.")
+            warnings.append(f"{exc} Đang hiển thị {period.name[0].lower()}{period.name[1:]}.")
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
     state["f_meeting"] = params.get("meeting", "") in ("1", "true", "yes")
     state["_filter_warnings"] = warnings
@@ -198,6 +199,10 @@ def sidebar_filters(url: str, access: Scope) -> Filters:
         st.toggle("Chế độ trình chiếu", key="f_meeting",
                   help="Chữ lớn, mỗi màn hình một biểu đồ, có nút chuyển Trước / Sau. Thanh bên được thu gọn.")
         meeting = bool(state["f_meeting"])
+        if meeting:
+            st.selectbox("Tự chuyển màn hình", [0, 10, 20, 30, 60], key="f_auto_advance",
+                         format_func=lambda s: f"sau {s} giây" if s else "Không (bấm → hoặc nút Sau)",
+                         help="Phím → PageDown Space: màn hình sau; ← PageUp: màn hình trước (như bút trình chiếu).")
         quality = queries.quality(url, version, access, "")
         st.divider()
         st.caption(f"Dữ liệu đến: **{fmt_datetime(quality['last_activity']) or 'chưa có'}**  \n"
