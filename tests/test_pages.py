@@ -509,3 +509,26 @@ def test_only_a_signed_in_admin_writes_to_the_demo(demo_url, sqlite_url):
     assert write_refusal(demo_url, Scope("canbo", "officer", ("SLDTBXH",))) == REFUSED
     assert write_refusal(demo_url, Scope("quantri", "admin", None)) is None
     assert write_refusal(sqlite_url, OPEN_SCOPE) is None  # not a demo: the roles decide
+
+
+def test_after_an_import_the_view_jumps_to_the_quarter_the_file_covers(app, writable_copy):
+    later = ("Mã hồ sơ,Mã TTHC,Ngày tiếp nhận,Ngày hẹn trả,Hình thức nộp\n"
+             "HS-Q3-1,1.003476,20/06/2023,10/07/2023,Trực tiếp\n"
+             "HS-Q3-2,1.003476,01/08/2023,11/08/2023,Trực tuyến\n").encode()
+    at = upload(app("du_lieu", **REFERENCE), "quy-3.csv", later)
+    at.button(key="dl_import").click().run()
+    assert_clean(at)
+    done = " ".join(s.value for s in at.success)
+    # NĐ 09/2019 quarter III/2023: 15/06/2023 – 14/09/2023 holds both days.
+    assert "Tệp gồm hồ sơ tiếp nhận từ 20/06/2023 đến 01/08/2023: đang hiển thị Quý III năm 2023" in done
+    assert at.query_params["period"] == ["2023-Q3"] or at.query_params["period"] == "2023-Q3"
+    at.switch_page(PAGES["giai_quyet"]).run()
+    total = compute_stats(writable_copy, "2023-Q3", agency="SLDTBXH")["dossiers"]["total"]
+    assert metrics(at)["Tổng số hồ sơ tiếp nhận"] == fmt_int(total["received_total"])
+
+
+def test_a_file_spanning_two_quarters_shows_both():
+    from tthc_core.ui.uploads import covering_period
+
+    both = covering_period(dt.date(2022, 5, 2), dt.date(2022, 8, 1), "report")
+    assert (both.start, both.end) == (dt.date(2022, 3, 15), dt.date(2022, 9, 14))

@@ -137,6 +137,13 @@ def _load_period_widgets(period: Period, force: bool = False) -> None:
         setter("f_range", (period.start, period.end))
 
 
+def jump_to(period: Period) -> None:
+    """Show ``period`` from the next run on (a callback: before the sidebar's widgets are drawn)."""
+    st.session_state["_spec"], st.session_state["_mode"] = period.spec, period.mode
+    st.session_state["f_mode"] = period.mode
+    _load_period_widgets(period, force=True)
+
+
 def _period_from_widgets(kind: str, mode: str) -> Period:
     state = st.session_state
     year = state["f_year"]
