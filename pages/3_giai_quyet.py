@@ -59,8 +59,9 @@ groups = {"": "Tổng cộng (mọi dòng)"} | ({} if by == "level" else {r["key
 pick_group, pick_count = st.columns(2)
 group = pick_group.selectbox(f"Dòng ({group_title.lower()})", list(groups), key="gq_group", format_func=groups.get)
 row = next((r for r in rows if r["key"] == group), total)
+# The count stays out of the option's label: a kept selection would keep showing the old row's count.
 count_key = pick_count.selectbox("Cột (chỉ tiêu)", list(stats.COUNT_KEYS), key="gq_count",
-                                 format_func=lambda k: f"{stats.COUNT_LABELS[k]} ({fmt_int(row[k])})")
+                                 format_func=stats.COUNT_LABELS.get)
 listed = ui.dossiers(f, count_key, group_by=by if group and by != "level" else None, group_key=group or None)
 if row[count_key] > len(listed):
     st.caption(f"Hiển thị {fmt_int(len(listed))} hồ sơ đầu tiên trên {fmt_int(row[count_key])}.")

@@ -532,3 +532,32 @@ def test_a_file_spanning_two_quarters_shows_both():
 
     both = covering_period(dt.date(2022, 5, 2), dt.date(2022, 8, 1), "report")
     assert (both.start, both.end) == (dt.date(2022, 3, 15), dt.date(2022, 9, 14))
+
+
+# --------------------------------------------------------------------------------------------
+# Small defects (issue 13 item 6)
+# --------------------------------------------------------------------------------------------
+
+def test_the_drill_down_column_picker_never_shows_a_stale_count(app, demo_url):
+    at = app("giai_quyet", **REFERENCE)
+    at.selectbox(key="gq_count").select("resolved_early").run()
+    at.selectbox(key="gq_group").select("Việc làm").run()
+    picker = at.selectbox(key="gq_count")
+    assert picker.options[picker.index] == stats.COUNT_LABELS["resolved_early"]  # no count to go stale
+    row = next(r for r in compute_stats(demo_url, "2022-Q2", agency="SLDTBXH")["dossiers"]["rows"]
+               if r["key"] == "Việc làm")
+    assert f"{fmt_int(row['resolved_early'])} hồ sơ" in " ".join(c.value for c in at.caption)
+
+
+def test_a_link_to_a_period_that_has_not_started_says_so(app):
+    at = app(agency="SLDTBXH", period="2030-Q1")
+    assert_clean(at)
+    assert any("Quý I năm 2030 chưa bắt đầu" in w.value for w in at.warning)
+
+
+def test_sparklines_start_with_the_first_period_holding_data(app):
+    # Q3/2021: the six quarters back reach Q2/2020, before the demo's first dossier (01/01/2021).
+    at = app(agency="SLDTBXH", period="2021-Q3")
+    assert_clean(at)
+    caption = next(c.value for c in at.caption if c.value.startswith("Mũi tên"))
+    assert "3 kỳ gần nhất, từ Q1/2021 đến Q3/2021" in caption

@@ -88,6 +88,7 @@ def _live_kpi_cards(f: Filters) -> None:
         live = f.refreshed()
         periods = queries.history(live)
         (_, now_counts), (previous, before_counts) = periods[-1], periods[-2]
+        periods = since_first_data(periods)
         now, before = stats.kpis(now_counts), stats.kpis(before_counts)
         trend = [stats.kpis(c) for _, c in periods]
         st.caption(f"Mũi tên: thay đổi so với {previous.name} · đường nhỏ: {len(periods)} kỳ gần nhất, "
@@ -120,6 +121,13 @@ def _due_soon_card(f: Filters) -> None:
     st.caption(f"trong {days} ngày làm việc tới")
     if not f.meeting:
         st.page_link(actions.PAGE, label="Danh sách sắp đến hạn", icon=":material/arrow_forward:")
+
+
+def since_first_data(periods: list[tuple[Any, dict[str, int]]]) -> list[tuple[Any, dict[str, int]]]:
+    """The periods from the first one holding any dossier on (the selected one always kept): a
+    sparkline must not start with empty quarters before the data and then jump."""
+    first = next((i for i, (_, counts) in enumerate(periods) if counts["received_total"]), len(periods) - 1)
+    return periods[first:]
 
 
 def checks_banner(f: Filters) -> None:

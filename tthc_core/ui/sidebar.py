@@ -15,7 +15,7 @@ from .. import charts
 from ..auth import Scope
 from ..db import data_version
 from ..demo import REF_AGENCY
-from ..formatting import fmt_datetime, fmt_int, md_escape
+from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape
 from ..periods import Period, PeriodError, parse_period, period_containing
 from . import queries
 
@@ -99,6 +99,8 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
             period = parse_period(spec or period.spec, mode)
         except PeriodError as exc:
             warnings.append(f"{exc} Đang hiển thị {period.name[0].lower()}{period.name[1:]}.")
+    if period.start > today:
+        warnings.append(f"{period.name} chưa bắt đầu (hôm nay là {fmt_date(today)}): chưa có số liệu của kỳ này.")
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
     state["f_meeting"] = params.get("meeting", "") in ("1", "true", "yes")
     state["_filter_warnings"] = warnings
