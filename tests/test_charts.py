@@ -169,3 +169,12 @@ def test_a_wall_ranks_ten_procedures_on_one_abbreviated_line_each():
     assert len(bars.y) == charts.MEETING_TOP_GROUPS
     assert all("<br>" not in label and label.endswith("…") and len(label) <= 42 for label in bars.y)
     assert all(long_name in data[0] for data in bars.customdata)  # the hover keeps the full name
+
+
+def test_a_ranking_of_identical_bars_says_so_in_its_title():
+    rows = [{"label": f"Lĩnh vực {i}", "on_time_rate": Decimal("100.00"), "pending_overdue": 0, "resolved_total": 5}
+            for i in range(7)]
+    title = charts.league(rows, CTX, "Lĩnh vực").layout.title.text.replace("<b>", "").replace("</b>", "")
+    assert "mọi lĩnh vực cùng tỷ lệ đúng hạn 100,00 %, không có hồ sơ đang quá hạn" in title.replace("<br>", " ")
+    rows[0] = {**rows[0], "pending_overdue": 2}
+    assert "mọi lĩnh vực" not in charts.league(rows, CTX, "Lĩnh vực").layout.title.text

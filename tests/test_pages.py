@@ -561,3 +561,14 @@ def test_sparklines_start_with_the_first_period_holding_data(app):
     assert_clean(at)
     caption = next(c.value for c in at.caption if c.value.startswith("Mũi tên"))
     assert "3 kỳ gần nhất, từ Q1/2021 đến Q3/2021" in caption
+
+
+def test_a_date_after_now_in_the_data_is_named_in_the_sidebar(app, writable_copy):
+    from tthc_core.importer import import_file
+
+    future = ("Mã hồ sơ,Mã TTHC,Ngày tiếp nhận,Ngày hẹn trả,Hình thức nộp\n"
+              "HS-FUTURE,1.003476,02/01/2031,10/01/2031,Trực tiếp\n").encode()
+    assert import_file(writable_copy, future, agency="SLDTBXH", filename="f.csv").written
+    at = app(**REFERENCE)
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "Dữ liệu đến: **02/01/2031" in sidebar and "sau thời điểm hiện tại" in sidebar

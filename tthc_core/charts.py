@@ -372,6 +372,11 @@ def league(rows: Sequence[dict[str, Any]], ctx: ChartContext, group_title: str) 
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.7, 0.3], horizontal_spacing=0.07)
     if not rows:
         return _empty(fig, ctx, title)
+    rates = {r["on_time_rate"] for r in rows}
+    if len(rows) > 1 and len(rates) == 1 and not any(r["pending_overdue"] for r in rows):
+        # Identical bars rank nothing: the title says the one fact they show.
+        title = (f"Xếp hạng theo {group_title.lower()}: mọi {group_title.lower()} cùng tỷ lệ đúng hạn "
+                 f"{fmt_percent(next(iter(rates)))}, không có hồ sơ đang quá hạn")
     ordered = list(reversed(rows))  # Plotly draws the first category at the bottom
     labels = [_label(r["label"], ctx, 30) for r in ordered]
     fig.add_bar(

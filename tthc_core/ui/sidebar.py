@@ -214,13 +214,22 @@ def sidebar_filters(url: str, access: Scope) -> Filters:
                          help="Phím → PageDown Space: màn hình sau; ← PageUp: màn hình trước (như bút trình chiếu).")
         quality = queries.quality(url, version, access, "")
         st.divider()
-        st.caption(f"Dữ liệu đến: **{fmt_datetime(quality['last_activity']) or 'chưa có'}**  \n"
+        st.caption(f"Dữ liệu đến: **{_data_until(quality['last_activity'])}**  \n"
                    f"{fmt_int(quality['dossiers'])} hồ sơ · phiên bản dữ liệu {fmt_int(version)}")
 
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
     _write_query_params(agency, period, meeting)
     return Filters(url=url, version=version, agency=agency, agency_name=names.get(agency, ALL_AGENCIES_LABEL),
                    period=period, meeting=meeting, demo=demo, as_of=today, access=access)
+
+
+def _data_until(last_activity: dt.datetime | None) -> str:
+    """The latest moment the data records; a moment after now is named as such, not shown as news."""
+    if last_activity is None:
+        return "chưa có"
+    if last_activity > dt.datetime.now():
+        return f"{fmt_datetime(last_activity)} (sau thời điểm hiện tại: có ngày ghi sai trong dữ liệu)"
+    return fmt_datetime(last_activity)
 
 
 def _year_choices(selected: int, today: dt.date) -> list[int]:
