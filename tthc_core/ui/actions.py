@@ -31,20 +31,20 @@ def _when(f: Filters) -> str:
 def action_panel(f: Filters, limit: int = 5) -> None:
     """The overview's panel: the most overdue dossiers and the soonest due, with a link to the lists."""
     days = due_soon_days()
-    lists = queries.action_lists(f, days)
+    lists, counts = queries.action_lists(f, days, limit), queries.action_counts(f, days)
     late, soon = lists["overdue"], lists["due_soon"]
     st.subheader("Cần xử lý", anchor=False)
     st.caption(f"Hồ sơ đang giải quyết {_when(f)}: quá hạn (lâu nhất trước) và sẽ đến hạn trong {days} ngày làm "
                "việc tới (sớm nhất trước).")
     left, right = st.columns(2, gap="medium")
     with left:
-        st.markdown(f"**Quá hạn: {fmt_int(len(late))} hồ sơ**")
+        st.markdown(f"**Quá hạn: {fmt_int(counts['overdue'])} hồ sơ**")
         if late:
-            show_table(tables.overdue_table(late[:limit]), key="panel_overdue")
+            show_table(tables.overdue_table(late), key="panel_overdue")
     with right:
-        st.markdown(f"**Sắp đến hạn: {fmt_int(len(soon))} hồ sơ**")
+        st.markdown(f"**Sắp đến hạn: {fmt_int(counts['due_soon'])} hồ sơ**")
         if soon:
-            show_table(tables.due_soon_table(soon[:limit]), key="panel_due_soon")
+            show_table(tables.due_soon_table(soon), key="panel_due_soon")
     st.page_link(PAGE, label="Xem toàn bộ danh sách cần xử lý", icon=":material/arrow_forward:")
 
 

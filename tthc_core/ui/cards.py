@@ -114,7 +114,7 @@ def _live_kpi_cards(f: Filters) -> None:
 def _due_soon_card(f: Filters) -> None:
     """The sixth card: dossiers due within the next few working days (tthc_core/worklist.py)."""
     days = actions.due_soon_days()
-    soon = len(queries.action_lists(f, days)["due_soon"])
+    soon = queries.action_counts(f, days)["due_soon"]
     st.metric("Hồ sơ sắp đến hạn", fmt_int(soon),
               help=f"Hồ sơ đang giải quyết, chưa quá hạn, có ngày hẹn trả trong {days} ngày làm việc tới (tính từ "
                    "cuối kỳ, hoặc hôm nay nếu kỳ chưa kết thúc).")

@@ -129,9 +129,15 @@ def _online_by_field(url: str, version: int, access: Scope, spec: str, mode: str
 
 
 @st.cache_data(**CACHE)
-def _worklist(url: str, version: int, access: Scope, agency: str, at: dt.date, days: int) -> dict[str, Any]:
-    return {"overdue": worklist.overdue(url, at, agency or None, scope=access),
-            "due_soon": worklist.due_soon(url, at, days, agency or None, scope=access)}
+def _worklist(url: str, version: int, access: Scope, agency: str, at: dt.date, days: int,
+              limit: int | None) -> dict[str, Any]:
+    return {"overdue": worklist.overdue(url, at, agency or None, scope=access, limit=limit),
+            "due_soon": worklist.due_soon(url, at, days, agency or None, scope=access, limit=limit)}
+
+
+@st.cache_data(**CACHE)
+def _worklist_counts(url: str, version: int, access: Scope, agency: str, at: dt.date, days: int) -> dict[str, int]:
+    return worklist.counts(url, at, days, agency or None, scope=access)
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,10 +223,15 @@ def worklist_day(f: Filters) -> dt.date:
     return worklist.judged_on(f.period, f.as_of)
 
 
-def action_lists(f: Filters, days: int | None = None) -> dict[str, list[dict[str, Any]]]:
-    """``worklist.overdue`` and ``worklist.due_soon`` for the filters, judged on :func:`worklist_day`."""
-    days = worklist.due_soon_days() if days is None else days
-    return _worklist(f.url, f.version, f.access, f.agency, worklist_day(f), days)
+def action_lists(f: Filters, days: int, limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """``worklist.overdue`` and ``worklist.due_soon`` for the filters, judged on :func:`worklist_day`
+    (the first ``limit`` of each)."""
+    return _worklist(f.url, f.version, f.access, f.agency, worklist_day(f), days, limit)
+
+
+def action_counts(f: Filters, days: int) -> dict[str, int]:
+    """``worklist.counts`` for the filters: how long each list is."""
+    return _worklist_counts(f.url, f.version, f.access, f.agency, worklist_day(f), days)
 
 
 def write_refusal(f: Filters) -> str | None:
