@@ -164,9 +164,9 @@ def dossier_metrics(total: dict[str, int]) -> list[tuple[str, str, str]]:
         ("Tổng số hồ sơ tiếp nhận", fmt_int(total["received_total"]),
          f"Trực tuyến {fmt_int(total['received_online'])} · trực tiếp, bưu chính {fmt_int(total['received_offline'])}"
          f" · kỳ trước {fmt_int(total['carried_over'])}"),
-        ("Đã giải quyết", fmt_int(total["resolved_total"]),
+        ("Hồ sơ đã giải quyết", fmt_int(total["resolved_total"]),
          f"Trước hạn {fmt_int(total['resolved_early'])} · đúng hạn {fmt_int(total['resolved_on_time'])} · quá hạn "
          f"{fmt_int(total['resolved_late'])}"),
-        ("Đang giải quyết", fmt_int(total["pending_total"]),
+        ("Hồ sơ đang giải quyết", fmt_int(total["pending_total"]),
          f"Trong hạn {fmt_int(total['pending_in_time'])} · quá hạn {fmt_int(total['pending_overdue'])}"),
     ]
