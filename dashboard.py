@@ -15,7 +15,8 @@ st.set_page_config(
     page_title="Thống kê TTHC",
     page_icon=":material/account_balance:",
     layout="wide",
-    initial_sidebar_state="collapsed" if ui.meeting_requested() else "expanded",
+    # "auto": open beside the page on a desk, closed on a phone so the first screen shows the KPIs.
+    initial_sidebar_state="collapsed" if ui.meeting_requested() else "auto",
 )
 
 url = ui.prepare_database()

@@ -1,8 +1,9 @@
 """Tổng quan: what a director must see in five seconds.
 
 Five KPI cards (received, resolved, on-time rate, overdue now, online share) against the previous
-period with a sparkline of the last six; the warning banner when the figures break an identity; the
-league of agencies — or of the chosen agency's fields — with the one dragging most on top.
+period with a sparkline of the last six, and the dossiers due soon; the warning banner when the
+figures break an identity; the "cần xử lý" panel; the league of agencies — or of the chosen agency's
+fields — with the one dragging most on top.
 """
 import streamlit as st
 
@@ -21,7 +22,9 @@ ui.chart_deck(f, "overview", [
 ], lead=ui.kpi_cards)
 
 if f.meeting:
-    st.stop()  # meeting mode: one idea per screen; the table is for the desk
+    st.stop()  # meeting mode: one idea per screen; the tables are for the desk
+
+ui.action_panel(f)
 
 st.subheader(f"Xếp hạng theo {group_title.lower()}", anchor=False)
 st.caption("Sắp theo tỷ lệ đúng hạn tăng dần, rồi số hồ sơ đang quá hạn giảm dần: đơn vị cần quan tâm ở trên cùng.")

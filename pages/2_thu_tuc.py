@@ -13,8 +13,9 @@ f = ui.filters()
 
 total = ui.catalogue(f)["total"]
 n = total["total"]
-st.caption(f"Danh mục tại ngày {fmt_date(f.period.end)} (ngày cuối kỳ).")
-ui.metric_row([
+if not f.meeting:
+    st.caption(f"Danh mục tại ngày {fmt_date(f.period.end)} (ngày cuối kỳ).")
+cards = [
     ("Thuộc thẩm quyền", fmt_int(n),
      f"Công bố {fmt_int(total['published'])} · công khai {fmt_int(total['publicized'])}"),
     ("Một cửa", fmt_int(total["one_stop"]), f"{fmt_share(total['one_stop'], n)} · liên thông "
@@ -23,10 +24,16 @@ ui.metric_row([
     ("Mức độ 3 / mức độ 4", f"{fmt_int(total['online_level3'])} / {fmt_int(total['online_level4'])}",
      f"Theo NĐ 42/2022: một phần {fmt_int(total['online_partial'])} · toàn trình {fmt_int(total['online_full'])}"),
     ("4 tại chỗ", fmt_int(total["four_on_site"]), fmt_share(total["four_on_site"], n)),
-])
-st.caption(f"Do Trung ương quy định: {fmt_int(total['central'])} · do địa phương quy định: {fmt_int(total['local'])}"
-           f" · có trên Cổng DVC (mọi mức độ): {fmt_int(total['online'])}.")
-st.info(ui.ONLINE_MAPPING_NOTE, icon=":material/info:")
+]
+
+
+def lead(_: ui.Filters) -> None:
+    ui.metric_row(cards)
+    st.caption(f"Do Trung ương quy định: {fmt_int(total['central'])} · do địa phương quy định: "
+               f"{fmt_int(total['local'])} · có trên Cổng DVC (mọi mức độ): {fmt_int(total['online'])}.")
+    if not f.meeting:
+        st.info(ui.ONLINE_MAPPING_NOTE, icon=":material/info:")
+
 
 by_field = ui.catalogue(f, by="field")
 by_level = ui.catalogue(f, by="authority_level")
@@ -34,7 +41,7 @@ ui.chart_deck(f, "catalogue", [
     [charts.catalogue_overview(total, f.chart),
      charts.catalogue_by_group(by_level["rows"], f.chart, "Cấp thực hiện", largest_first=False)],
     charts.catalogue_by_group(by_field["rows"], f.chart, "Lĩnh vực"),
-])
+], lead=lead)
 
 if f.meeting:
     st.stop()

@@ -13,26 +13,26 @@ from tthc_core.formatting import fmt_int
 f = ui.filters()
 
 ui.checks_banner(f)
-by = st.segmented_control("Nhóm theo", ["field", "agency", "procedure", "level"], key="gq_by", default="field",
-                          format_func=ui.GROUP_TITLES.get, required=True)
+# A meeting screen has no controls: the charts by field.
+by = "field" if f.meeting else st.segmented_control("Nhóm theo", ["field", "agency", "procedure", "level"],
+                                                     key="gq_by", default="field", format_func=ui.GROUP_TITLES.get,
+                                                     required=True)
 result = ui.dossier_stats(f, by=by)
 rows, total = result["dossiers"]["rows"], result["dossiers"]["total"]
 group_title = ui.GROUP_TITLES[by]
-
-ui.metric_row(ui.dossier_metrics(total))
 
 ui.chart_deck(f, "dossiers", [
     [charts.channels_by_group(rows, f.chart, group_title), charts.channel_donut(total, f.chart)],
     [charts.resolution_by_group(rows, f.chart, group_title), charts.pending_by_group(rows, f.chart, group_title)],
     charts.monthly_trend(ui.monthly_history(f), f.chart, (f.period.start, f.period.end)),
-])
+], lead=lambda _: ui.metric_row(ui.dossier_metrics(total)))
 
 if f.meeting:
     st.stop()
 
 st.subheader(f"Biểu II.06a/VPCP/KSTT theo {group_title.lower()}", anchor=False)
-st.caption("(3) = (4) + (5) + (6); (7) = (8) + (9) + (10); (11) = (12) + (13). Bấm vào một ô để xem các hồ sơ "
-           "được đếm trong ô đó.")
+st.caption(f"{ui.form_legend()}.  \n(3) = (4) + (5) + (6); (7) = (8) + (9) + (10); (11) = (12) + (13). Bấm vào "
+           "một ô để xem các hồ sơ được đếm trong ô đó.")
 form = ui.form_table(result, by)
 columns = ui.form_columns()
 
@@ -59,8 +59,9 @@ groups = {"": "Tổng cộng (mọi dòng)"} | ({} if by == "level" else {r["key
 pick_group, pick_count = st.columns(2)
 group = pick_group.selectbox(f"Dòng ({group_title.lower()})", list(groups), key="gq_group", format_func=groups.get)
 row = next((r for r in rows if r["key"] == group), total)
+# The count stays out of the option's label: a kept selection would keep showing the old row's count.
 count_key = pick_count.selectbox("Cột (chỉ tiêu)", list(stats.COUNT_KEYS), key="gq_count",
-                                 format_func=lambda k: f"{stats.COUNT_LABELS[k]} ({fmt_int(row[k])})")
+                                 format_func=stats.COUNT_LABELS.get)
 listed = ui.dossiers(f, count_key, group_by=by if group and by != "level" else None, group_key=group or None)
 if row[count_key] > len(listed):
     st.caption(f"Hiển thị {fmt_int(len(listed))} hồ sơ đầu tiên trên {fmt_int(row[count_key])}.")

@@ -10,12 +10,12 @@ from tthc_core.formatting import fmt_int, fmt_percent
 f = ui.filters()
 
 mechanisms = ui.mechanism_results(f)
-ui.metric_row([
+cards = [
     (f"{m['label']}: {fmt_int(m['procedures'])} TTHC", fmt_int(m["received_total"]),
      f"hồ sơ tiếp nhận · đúng hạn {fmt_percent(stats.kpis(m)['on_time_rate'])} · đang quá hạn "
      f"{fmt_int(m['pending_overdue'])}")
     for m in mechanisms
-])
+]
 
 results = ui.procedure_results(f)
 tabs = {key: [r for r in results if r[key]] for key in stats.MECHANISMS}
@@ -25,7 +25,7 @@ ui.chart_deck(f, "one_stop", [
                              "Cơ chế"),
     charts.outcomes_by_group([{**r, "label": r["name"]} for r in busiest["four_on_site"]], f.chart,
                              "Hồ sơ của các TTHC thực hiện 4 tại chỗ (hồ sơ)", "Thủ tục"),
-])
+], lead=lambda _: ui.metric_row(cards))
 
 if f.meeting:
     st.stop()

@@ -15,7 +15,7 @@ scores = ui.qd766(f)
 total = ui.dossier_stats(f)["dossiers"]["total"]
 figures = stats.kpis(total)
 catalogue = ui.catalogue(f)["total"]
-ui.metric_row([
+cards = [
     ("DVC mức độ 3, 4", fmt_int(scores["procedures_offered_online"]),
      f"{fmt_percent(scores['share_offered'])} của {fmt_int(scores['procedures_total'])} TTHC"),
     ("Trong đó có hồ sơ nộp trực tuyến", fmt_int(scores["procedures_with_online_dossier"]),
@@ -24,7 +24,7 @@ ui.metric_row([
      f"{fmt_percent(scores['share_online_dossiers'])} của {fmt_int(figures['received_new'])} hồ sơ mới"),
     ("Hồ sơ qua bưu chính công ích", fmt_int(total["received_postal"]),
      f"{fmt_percent(figures['postal_share'])} hồ sơ mới · {fmt_int(catalogue['postal'])} TTHC có BCCI"),
-])
+]
 
 fields = ui.online_by_field(f)
 ui.chart_deck(f, "online", [
@@ -33,7 +33,7 @@ ui.chart_deck(f, "online", [
     charts.share_bars([{"label": r["label"], "share": r["postal_share"], "part": r["received_postal"],
                         "whole": r["received_new"]} for r in fields], f.chart,
                       "Hồ sơ mới tiếp nhận qua bưu chính công ích theo lĩnh vực (%)", "Lĩnh vực", "postal"),
-])
+], lead=lambda _: ui.metric_row(cards))
 
 if f.meeting:
     st.stop()

@@ -8,7 +8,7 @@ procedures and fields, and the identities of form II.06a for the selected period
 import streamlit as st
 
 from tthc_core import ui
-from tthc_core.formatting import fmt_datetime, fmt_int, fmt_share
+from tthc_core.formatting import fmt_datetime, fmt_int, fmt_share, md_escape
 
 f = ui.filters()
 
@@ -20,6 +20,9 @@ if done := st.session_state.pop("_import_done", None):
 if failed := st.session_state.pop("_import_failed", None):
     st.error(failed, icon=":material/block:")
 
+refusal = ui.write_refusal(f)
+if refusal:
+    st.warning(refusal, icon=":material/lock:")
 uploaded = None
 if not f.access.can_import:
     st.info("Vai trò của tài khoản này chỉ xem và tải số liệu; việc nhập dữ liệu do cán bộ đơn vị thực hiện.",
@@ -55,7 +58,7 @@ elif uploaded is not None:
         ui.show_table(preview, key="dl_preview")
     skip = st.checkbox("Bỏ qua các dòng lỗi, chỉ nhập các dòng hợp lệ", key="dl_skip",
                        disabled=not check.problems or bool(check.file_problems))
-    ready = check.rows_valid > 0 and not check.file_problems and (not check.problems or skip)
+    ready = check.rows_valid > 0 and not check.file_problems and (not check.problems or skip) and not refusal
     st.button("Nhập dữ liệu", type="primary", disabled=not ready, key="dl_import", icon=":material/upload:",
               on_click=ui.import_upload, args=(f, data, uploaded.name, kind_arg, agency or None, skip))
 
@@ -72,11 +75,11 @@ ui.metric_row([
     ("Chưa xác định lĩnh vực", fmt_int(quality["unknown_field"]), fmt_share(quality["unknown_field"], total)),
 ])
 
-st.markdown(f"**Kiểm tra các đẳng thức của biểu II.06a** — {f.scope_name}, {f.period.label}")
+st.markdown(f"**Kiểm tra các đẳng thức của biểu II.06a** — {md_escape(f.scope_name)}, {f.period.label}")
 problems = ui.checks(f)
 if problems:
     for problem in problems:
-        st.warning(problem["message"], icon=":material/rule:")
+        st.warning(md_escape(problem["message"]), icon=":material/rule:")
 else:
     st.success("Mọi đẳng thức đều khớp: (3) = (4) + (5) + (6); (3) = (7) + (11); (7) = (8) + (9) + (10); "
                "(11) = (12) + (13); số chuyển từ kỳ trước bằng số đang giải quyết cuối kỳ trước; số TTHC do Trung "
@@ -86,3 +89,6 @@ if f.access.can_import:
     st.subheader("Nhật ký nhập dữ liệu", anchor=False)
     st.caption("Ai đã nhập tệp nào, lúc nào, mã băm SHA-256 của tệp và kết quả (kể cả các lần bị từ chối).")
     ui.show_table(ui.import_log_table(ui.import_log(f)), key="dl_log")
+
+if f.demo:
+    ui.demo_tools(f)

@@ -43,7 +43,8 @@ def show_notice(where: str) -> None:
 
 f = ui.filters()
 figures = ui.report_figures(f)
-editable = f.access.can_edit_reports
+refusal = ui.write_refusal(f)  # the demo stays the reference: only a signed-in admin writes
+editable = f.access.can_edit_reports and not refusal
 agency = f.agency or None
 slug = ui.slug(f)
 total = figures["dossiers"]["total"]
@@ -98,7 +99,9 @@ with downloads:
 # --- Report inputs ---------------------------------------------------------------------------
 st.subheader("Số liệu nhập cho báo cáo", anchor=False)
 show_notice("inputs")
-if not editable:
+if refusal:
+    st.warning(refusal, icon=":material/lock:")
+elif not editable:
     st.info("Vai trò của tài khoản này chỉ xem và tải số liệu; số liệu nhập do cán bộ đơn vị cập nhật.",
             icon=":material/edit_off:")
 elif not agency:
@@ -149,7 +152,8 @@ st.subheader("Chốt số liệu", anchor=False)
 st.caption("Chốt số liệu lưu lại các con số như khi trình ký: sau đó trang này và các tệp tải về luôn dùng số liệu "
            "đã chốt, kể cả khi có hồ sơ nhập muộn (phần chênh lệch được liệt kê ở đầu trang).")
 show_notice("freeze")
-blocked = ("vai trò của tài khoản không được chốt số liệu." if not editable
+blocked = (refusal if refusal
+           else "vai trò của tài khoản không được chốt số liệu." if not editable
            else f"{f.period.name} chưa kết thúc." if f.period.end >= dt.date.today()
            else "Số liệu chưa cân đối." if figures["checks"] and not figures["frozen"] else "")
 with st.container(border=True):
@@ -161,7 +165,10 @@ with st.container(border=True):
               disabled=bool(blocked), on_click=request, args=("freeze",))
     if blocked:
         st.caption(f"Chưa chốt được: {blocked}")
-if requested("freeze"):
+freeze_asked = requested("freeze")
+if freeze_asked and refusal:
+    st.error(refusal, icon=":material/lock:")
+elif freeze_asked:
     try:
         record = reports.freeze(f.url, f.period, agency=agency, user=st.session_state.get("freeze_user", ""),
                                 scope=f.access)

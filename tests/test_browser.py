@@ -10,6 +10,7 @@ Without Chromium these tests are skipped, except under CI where that is a failur
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -261,3 +262,101 @@ def test_kpi_cards_refresh_on_their_own_after_an_import(page, server, server_db)
     page.wait_for_function("([el, text]) => el.innerText === text",
                            arg=[first_card.element_handle(), fmt_int(before + 3)], timeout=60_000)
     page.get_by_text("Số liệu vừa được cập nhật", exact=False).wait_for(timeout=10_000)
+
+
+# --------------------------------------------------------------------------------------------
+# A wall, a laptop, a phone (issue 13)
+# --------------------------------------------------------------------------------------------
+
+MEETING_PAGES = ["", "thu_tuc", "giai_quyet", "mot_cua", "truc_tuyen"]
+# Where the slide's content ends, and what overflows the window (nothing may).
+SLIDE_FITS = """() => {
+  const slide = document.querySelector('.st-key-meeting_slide');
+  if (!slide) return 'no slide';
+  const [w, h] = [window.innerWidth, window.innerHeight];
+  const out = [...slide.querySelectorAll('*')].map(e => e.getBoundingClientRect())
+    .filter(r => r.width > 0 && r.height > 0 && (r.bottom > h + 1 || r.right > w + 1 || r.top < 0));
+  return out.length ? `${out.length} boxes outside ${w}×${h}, e.g. bottom ${out[0].bottom}` : '';
+}"""
+COUNTER = r"""() => { const m = document.body.innerText.match(/Màn hình (\d+) \/ (\d+)/); return m ? [+m[1], +m[2]] : null; }"""
+
+
+def _slide(tab) -> list[int]:
+    settle(tab)
+    return tab.evaluate(COUNTER)
+
+
+@pytest.mark.parametrize("path", MEETING_PAGES)
+def test_every_meeting_slide_fits_a_1920_wall_and_follows_a_clicker(browser, server, path):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
+    tab = context.new_page()
+    try:
+        tab.goto(f"{server}/{path}?{REFERENCE}&meeting=1")
+        tab.get_by_text("Màn hình 1 /").wait_for(timeout=60_000)
+        index, count = _slide(tab)
+        assert index == 1 and count >= 2
+        keys = ["ArrowRight", "PageDown", "Space"]
+        for step in range(count):
+            assert tab.evaluate(SLIDE_FITS) == "", (path, index)
+            for title in tab.locator(".st-key-meeting_slide .gtitle").all():
+                assert float(title.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 28
+            for tick in tab.locator(".st-key-meeting_slide .ytick text").all()[:3]:
+                assert float(tick.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 20
+            snapshot(tab, f"meeting_{path or 'tong_quan'}_{index}")
+            tab.keyboard.press(keys[step % len(keys)])
+            tab.wait_for_function(f"() => ({COUNTER})()[0] === {index % count + 1}", timeout=30_000)
+            index, _ = _slide(tab)
+        assert index == 1  # all the way round
+        tab.keyboard.press("ArrowLeft")
+        tab.wait_for_function(f"() => ({COUNTER})()[0] === {count}", timeout=30_000)
+        tab.keyboard.press("PageUp")
+        tab.wait_for_function(f"() => ({COUNTER})()[0] === {count - 1}", timeout=30_000)
+        assert_no_error_box(tab)
+    finally:
+        context.close()
+
+
+def test_the_ii06a_table_fits_a_1366_laptop_without_scrolling_sideways(browser, server):
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-US")
+    tab = context.new_page()
+    try:
+        open_page(tab, server, "giai_quyet", REFERENCE, "Biểu II.06a")
+        assert tab.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "false"
+        grid = tab.locator('[data-testid="stDataFrame"]').first
+        grid.scroll_into_view_if_needed()
+        scroll_width, client_width = grid.evaluate(
+            "e => { const s = e.querySelector('.dvn-scroller'); return [s.scrollWidth, s.clientWidth]; }")
+        assert scroll_width <= client_width  # every column, (13) included, without a horizontal scroll
+        assert grid.bounding_box()["x"] + grid.bounding_box()["width"] <= 1366
+        snapshot(tab, "1366_bieu_II06a")
+    finally:
+        context.close()
+
+
+def test_a_phone_opens_on_the_kpi_cards_with_the_sidebar_closed(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True,
+                                  has_touch=True)
+    tab = context.new_page()
+    try:
+        open_page(tab, server, "", REFERENCE, "3.238")
+        assert tab.locator('[data-testid="stSidebar"]').get_attribute("data-collapsed") == "true"
+        first_card = tab.locator('[data-testid="stMetric"]').first.bounding_box()
+        assert first_card["y"] + first_card["height"] <= 844, first_card
+        snapshot(tab, "390_tong_quan")
+    finally:
+        context.close()
+
+
+def test_the_overdue_card_leads_to_the_list_of_overdue_dossiers(page, server, server_db):
+    from tthc_core import worklist
+
+    late = worklist.overdue(server_db, dt.date(2022, 6, 14))
+    open_page(page, server, "", "agency=all&period=2022-Q2", "Xếp hạng theo cơ quan")
+    card = page.locator('[data-testid="stMetric"]').filter(has_text="Hồ sơ đang quá hạn")
+    assert card.locator('[data-testid="stMetricValue"]').inner_text() == fmt_int(len(late))
+    page.get_by_role("link", name="Danh sách quá hạn").click()
+    page.get_by_text(f"Quá hạn: {fmt_int(len(late))} hồ sơ").wait_for(timeout=60_000)
+    settle(page)
+    assert "/can_xu_ly" in page.url and "agency=all" in page.url
+    assert_no_error_box(page)
+    snapshot(page, "can_xu_ly")

@@ -69,7 +69,8 @@ def test_every_chart_states_period_scope_and_unit(reference):
     for name, fig in every_figure(reference, CTX).items():
         layout = fig.layout
         assert layout.separators == PLOTLY_SEPARATORS, name
-        assert layout.title.subtitle.text == f"{CTX.scope} · Quý II năm 2022 (15/03/2022 – 14/06/2022)", name
+        # Scope and period, on two lines so a half-width chart at 1366 px never cuts the period.
+        assert layout.title.subtitle.text == f"{CTX.scope}<br>Quý II năm 2022 (15/03/2022 – 14/06/2022)", name
         title = layout.title.text.replace("<b>", "").replace("</b>", "").replace("<br>", " ")
         assert any(unit in title for unit in UNITS), (name, title)
 
@@ -116,6 +117,7 @@ def test_meeting_mode_draws_bigger_type_on_one_screen(reference):
     for name in normal:
         assert big[name].layout.font.size > normal[name].layout.font.size, name
         assert 560 <= big[name].layout.height <= 660, name  # a projector screen under the page title
+        assert big[name].layout.title.font.size >= 28 and big[name].layout.font.size >= 20, name
 
 
 def test_channels_split_offline_into_direct_and_postal():
@@ -158,3 +160,21 @@ def test_trend_marks_the_selected_period_when_it_reaches_back(reference):
     assert [p.short_name for p, _ in reference["months"]] == list(fig.data[0].x)
     assert any(shape.type == "rect" for shape in fig.layout.shapes)
     assert fig.layout.yaxis2.ticksuffix == " %"
+
+
+def test_a_wall_ranks_ten_procedures_on_one_abbreviated_line_each():
+    long_name = "Giải quyết chế độ trợ cấp một lần đối với người được cử làm chuyên gia sang giúp Lào"
+    rows = [{"label": f"{long_name} {i}", **counts(resolved_on_time=i + 1)} for i in range(16)]
+    bars = charts.resolution_by_group(rows, MEETING, "Thủ tục").data[0]
+    assert len(bars.y) == charts.MEETING_TOP_GROUPS
+    assert all("<br>" not in label and label.endswith("…") and len(label) <= 42 for label in bars.y)
+    assert all(long_name in data[0] for data in bars.customdata)  # the hover keeps the full name
+
+
+def test_a_ranking_of_identical_bars_says_so_in_its_title():
+    rows = [{"label": f"Lĩnh vực {i}", "on_time_rate": Decimal("100.00"), "pending_overdue": 0, "resolved_total": 5}
+            for i in range(7)]
+    title = charts.league(rows, CTX, "Lĩnh vực").layout.title.text.replace("<b>", "").replace("</b>", "")
+    assert "mọi lĩnh vực cùng tỷ lệ đúng hạn 100,00 %, không có hồ sơ đang quá hạn" in title.replace("<br>", " ")
+    rows[0] = {**rows[0], "pending_overdue": 2}
+    assert "mọi lĩnh vực" not in charts.league(rows, CTX, "Lĩnh vực").layout.title.text

@@ -13,9 +13,14 @@ from conftest import copy_database
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tthc_core import stats
+import datetime as dt
+
+from tthc_core import stats, worklist
 from tthc_core.auth import import_log
-from tthc_core.db import data_version, dispose_engine
+from sqlalchemy import delete
+
+from tthc_core.db import data_version, dispose_engine, get_engine
+from tthc_core.models import Setting
 from tthc_core.formatting import fmt_delta, fmt_int, fmt_percent
 from tthc_core.stats import compute_stats, data_quality, kpis
 
@@ -28,6 +33,7 @@ PAGES = {
     "mot_cua": "pages/4_mot_cua.py",
     "truc_tuyen": "pages/5_truc_tuyen.py",
     "du_lieu": "pages/6_du_lieu.py",
+    "can_xu_ly": "pages/9_can_xu_ly.py",
 }
 REFERENCE = {"agency": "SLDTBXH", "period": "2022-Q2"}
 # Text each page must show for Sở LĐTBXH, Q2/2022 (domain.md §8).
@@ -38,6 +44,7 @@ PAGE_TEXT = {
     "mot_cua": ["56 TTHC", "33 TTHC", "16 TTHC"],
     "truc_tuyen": ["77", "32", "1,06 %", "20,00 / 20"],
     "du_lieu": ["Chất lượng dữ liệu", "Mọi đẳng thức đều khớp"],
+    "can_xu_ly": ["Quá hạn: 0 hồ sơ", "Sắp đến hạn trong 3 ngày làm việc: 200 hồ sơ", "tính đến hết ngày 14/06/2022"],
 }
 
 
@@ -70,6 +77,15 @@ def writable_demo(demo_url, tmp_path, monkeypatch):
     dispose_engine(url)
 
 
+@pytest.fixture
+def writable_copy(writable_demo, monkeypatch):
+    """The same copy, no longer a demo and opened on purpose without sign-in (a unit's own database)."""
+    with get_engine(writable_demo).begin() as conn:
+        conn.execute(delete(Setting).where(Setting.key == "demo"))
+    monkeypatch.setenv("TTHC_OPEN", "1")
+    yield writable_demo
+
+
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -95,10 +111,10 @@ def expected_kpis(url: str, agency: str | None, period: str, mode: str = "report
     figures = kpis(total)
     return {
         "Hồ sơ tiếp nhận": fmt_int(figures["received_total"]),
-        "Đã giải quyết": fmt_int(figures["resolved_total"]),
+        "Hồ sơ đã giải quyết": fmt_int(figures["resolved_total"]),
         "Tỷ lệ đúng hạn": fmt_percent(figures["on_time_rate"]),
-        "Đang quá hạn": fmt_int(figures["pending_overdue"]),
-        "Nộp trực tuyến": fmt_percent(figures["online_share"]),
+        "Hồ sơ đang quá hạn": fmt_int(figures["pending_overdue"]),
+        "Hồ sơ nộp trực tuyến": fmt_percent(figures["online_share"]),
     }
 
 
@@ -111,10 +127,10 @@ def test_first_visit_on_demo_lands_on_reference_quarter_of_sldtbxh(app):
     assert_clean(at)
     shown = metrics(at)
     assert shown["Hồ sơ tiếp nhận"] == "3.238"
-    assert shown["Đã giải quyết"] == "2.525"
+    assert shown["Hồ sơ đã giải quyết"] == "2.525"
     assert shown["Tỷ lệ đúng hạn"] == "100,00 %"
-    assert shown["Đang quá hạn"] == "0"
-    assert shown["Nộp trực tuyến"] == "1,06 %"  # 32 / 3.031
+    assert shown["Hồ sơ đang quá hạn"] == "0"
+    assert shown["Hồ sơ nộp trực tuyến"] == "1,06 %"  # 32 / 3.031
     assert dict(at.query_params) == {"agency": "SLDTBXH", "period": "2022-Q2", "mode": "report"}
     assert "Quý II năm 2022 (15/03/2022 – 14/06/2022)" in page_text(at)
 
@@ -170,12 +186,12 @@ def test_kpi_delta_compares_with_previous_period(app, demo_url):
 
 def test_league_ranks_fields_of_the_chosen_agency_and_agencies_otherwise(app, demo_url):
     at = app(**REFERENCE)
-    league = at.dataframe[0].value
+    league = at.dataframe[-1].value
     assert "Lĩnh vực" in league.columns
     assert set(league["Tỷ lệ đúng hạn"]) == {"100,00 %"}
 
     at = app(agency="all", period="2022-Q2")
-    league = at.dataframe[0].value
+    league = at.dataframe[-1].value
     assert "Cơ quan, đơn vị" in league.columns
     rows = compute_stats(demo_url, "2022-Q2", by="agency")["dossiers"]["rows"]
     worst = min((r for r in rows if r["resolved_total"]), key=lambda r: kpis(r)["on_time_rate"])
@@ -236,6 +252,23 @@ def test_bad_link_falls_back_to_defaults_with_a_notice(app):
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "KHONG-CO" in warnings and "2022-Q7" in warnings
+    assert "Đang hiển thị quý II năm 2022" in warnings  # the Roman numeral keeps its capitals
+
+
+def test_an_agency_name_from_a_file_is_shown_as_text_not_markdown(app, writable_demo):
+    from sqlalchemy import update
+
+    from tthc_core.formatting import md_escape
+    from tthc_core.models import Agency
+
+    name = "![x](http://127.0.0.1:9/x.png) :red[Sở] **LĐTBXH**"
+    with get_engine(writable_demo).begin() as conn:
+        conn.execute(update(Agency).where(Agency.code == "SLDTBXH").values(name=name))
+    at = app(**REFERENCE)
+    assert_clean(at)
+    header = next(m.value for m in at.markdown if "Quý II năm 2022" in m.value)
+    assert header.startswith(f"**{md_escape(name)}**")
+    assert "![x](" not in header and ":red[" not in header
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,6 +296,25 @@ def test_the_menu_lists_every_page_file(app):
     for script in sorted((ROOT / "pages").glob("*.py")):
         at.switch_page(f"pages/{script.name}").run()  # raises when the frame did not register it
         assert not at.exception, (script.name, [e.message for e in at.exception])
+
+
+def test_the_action_lists_match_the_kpi_row_and_sort_by_days_overdue(app, demo_url):
+    at = app(agency="all", period="2022-Q2")
+    assert_clean(at)
+    day = dt.date(2022, 6, 14)  # the quarter's last day
+    late, soon = worklist.overdue(demo_url, day), worklist.due_soon(demo_url, day, 3)
+    shown = metrics(at)
+    assert shown["Hồ sơ đang quá hạn"] == fmt_int(len(late)) == "44"
+    assert shown["Hồ sơ sắp đến hạn"] == fmt_int(len(soon)) == "293"
+    at.switch_page(PAGES["can_xu_ly"]).run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert list(table["Mã hồ sơ"]) == [r["code"] for r in late]
+    days = [int(d) for d in table["Quá hạn (ngày)"]]
+    assert days == sorted(days, reverse=True) and days[0] > days[-1]
+    assert len(at.dataframe[1].value) == 293
+    at.number_input(key="wl_days").set_value(0).run()
+    assert len(at.dataframe[1].value) == len(worklist.due_soon(demo_url, day, 0))
 
 
 def test_form_table_equals_the_annex_numbers(app, demo_url):
@@ -365,8 +417,8 @@ def upload(at: AppTest, name: str, content: bytes) -> AppTest:
     return at
 
 
-def test_upload_lists_every_rejected_row_and_writes_nothing(app, writable_demo):
-    before = data_quality(writable_demo)["dossiers"], data_version(writable_demo)
+def test_upload_lists_every_rejected_row_and_writes_nothing(app, writable_copy):
+    before = data_quality(writable_copy)["dossiers"], data_version(writable_copy)
     at = upload(app("du_lieu", **REFERENCE), "ho-so.csv", BAD_CSV)
     assert not at.exception
     problems, preview, log = (frame.value for frame in at.dataframe)
@@ -377,20 +429,20 @@ def test_upload_lists_every_rejected_row_and_writes_nothing(app, writable_demo):
     assert at.button(key="dl_import").disabled  # nothing can be written while rows are rejected
     assert list(preview["Mã hồ sơ"]) == ["HS-UP-3"]  # the valid row, with its line number
     assert preview.iloc[0]["Dòng"] == "4" and preview.iloc[0]["Ngày tiếp nhận"] == "01/03/2022 14:30"
-    assert (data_quality(writable_demo)["dossiers"], data_version(writable_demo)) == before
+    assert (data_quality(writable_copy)["dossiers"], data_version(writable_copy)) == before
 
 
-def test_upload_can_skip_the_rejected_rows_when_asked(app, writable_demo):
-    before = data_quality(writable_demo)["dossiers"]
+def test_upload_can_skip_the_rejected_rows_when_asked(app, writable_copy):
+    before = data_quality(writable_copy)["dossiers"]
     at = upload(app("du_lieu", **REFERENCE), "ho-so.csv", BAD_CSV)
     at.checkbox(key="dl_skip").check().run()
     assert not at.button(key="dl_import").disabled
     at.button(key="dl_import").click().run()
     assert not at.exception
-    assert data_quality(writable_demo)["dossiers"] == before + 1
+    assert data_quality(writable_copy)["dossiers"] == before + 1
 
 
-def test_import_shows_at_once_in_the_figures(app, writable_demo):
+def test_import_shows_at_once_in_the_figures(app, writable_copy):
     at = app(**REFERENCE)
     assert metrics(at)["Hồ sơ tiếp nhận"] == "3.238"
     at.switch_page(PAGES["du_lieu"]).run()
@@ -399,10 +451,124 @@ def test_import_shows_at_once_in_the_figures(app, writable_demo):
     at.button(key="dl_import").click().run()
     assert_clean(at)
     assert any("Đã nhập" in s.value for s in at.success)
-    logged = import_log(writable_demo)[0]
+    logged = import_log(writable_copy)[0]
     assert (logged["filename"], logged["added"], logged["written"]) == ("ho-so.csv", 2, True)
     at.switch_page(PAGES["tong_quan"]).run()
     # Two dossiers received in April 2022 join the reference quarter: the new data version is a new
     # cache key, so the figures move without clearing any cache.
     assert metrics(at)["Hồ sơ tiếp nhận"] == "3.240"
-    assert metrics(at) == {**metrics(at), **expected_kpis(writable_demo, "SLDTBXH", "2022-Q2")}
+    assert metrics(at) == {**metrics(at), **expected_kpis(writable_copy, "SLDTBXH", "2022-Q2")}
+
+
+# --------------------------------------------------------------------------------------------
+# The demo stays the reference
+# --------------------------------------------------------------------------------------------
+
+def reference_quarter(url: str) -> tuple[int, int, int]:
+    total = compute_stats(url, "2022-Q2", agency="SLDTBXH")["dossiers"]["total"]
+    return total["received_total"], total["resolved_total"], total["pending_total"]
+
+
+def test_without_sign_in_the_demo_refuses_an_import_and_a_freeze(app, writable_demo):
+    from tthc_core.demo_guard import REFUSED
+
+    at = app("du_lieu", **REFERENCE)
+    assert REFUSED in [w.value for w in at.warning]
+    upload(at, "tot.csv", GOOD_CSV)
+    assert at.button(key="dl_import").disabled
+    assert reference_quarter(writable_demo) == (3238, 2525, 713)
+
+    at.switch_page("pages/7_bao_cao_quy.py").run()
+    assert REFUSED in [w.value for w in at.warning]
+    assert at.button(key="freeze").disabled
+    assert any(REFUSED in c.value for c in at.caption)
+    from tthc_core.reports import frozen
+
+    assert frozen(writable_demo, "2022-Q2", agency="SLDTBXH") is None
+    assert reference_quarter(writable_demo) == (3238, 2525, 713)
+
+
+def test_the_banner_says_when_the_demo_no_longer_holds_the_reference_and_reset_restores_it(app, writable_demo):
+    from tthc_core.importer import import_file
+
+    assert import_file(writable_demo, GOOD_CSV, agency="SLDTBXH", filename="x.csv").written
+    at = app("du_lieu", **REFERENCE)
+    changed = [w.value for w in at.warning if "đã bị thay đổi" in w.value]
+    assert changed and "3.240 hồ sơ tiếp nhận" in changed[0]
+    at.button(key="demo_reset").click().run()
+    assert_clean(at)
+    assert reference_quarter(writable_demo) == (3238, 2525, 713)
+    assert any("tái hiện" in i.value for i in at.info)
+
+
+def test_only_a_signed_in_admin_writes_to_the_demo(demo_url, sqlite_url):
+    from tthc_core.auth import OPEN_SCOPE, Scope
+    from tthc_core.demo_guard import REFUSED, write_refusal
+
+    assert write_refusal(demo_url, OPEN_SCOPE) == REFUSED  # the demo's open scope: an admin role, no name
+    assert write_refusal(demo_url, Scope("canbo", "officer", ("SLDTBXH",))) == REFUSED
+    assert write_refusal(demo_url, Scope("quantri", "admin", None)) is None
+    assert write_refusal(sqlite_url, OPEN_SCOPE) is None  # not a demo: the roles decide
+
+
+def test_after_an_import_the_view_jumps_to_the_quarter_the_file_covers(app, writable_copy):
+    later = ("Mã hồ sơ,Mã TTHC,Ngày tiếp nhận,Ngày hẹn trả,Hình thức nộp\n"
+             "HS-Q3-1,1.003476,20/06/2023,10/07/2023,Trực tiếp\n"
+             "HS-Q3-2,1.003476,01/08/2023,11/08/2023,Trực tuyến\n").encode()
+    at = upload(app("du_lieu", **REFERENCE), "quy-3.csv", later)
+    at.button(key="dl_import").click().run()
+    assert_clean(at)
+    done = " ".join(s.value for s in at.success)
+    # NĐ 09/2019 quarter III/2023: 15/06/2023 – 14/09/2023 holds both days.
+    assert "Tệp gồm hồ sơ tiếp nhận từ 20/06/2023 đến 01/08/2023: đang hiển thị Quý III năm 2023" in done
+    assert at.query_params["period"] == ["2023-Q3"] or at.query_params["period"] == "2023-Q3"
+    at.switch_page(PAGES["giai_quyet"]).run()
+    total = compute_stats(writable_copy, "2023-Q3", agency="SLDTBXH")["dossiers"]["total"]
+    assert metrics(at)["Tổng số hồ sơ tiếp nhận"] == fmt_int(total["received_total"])
+
+
+def test_a_file_spanning_two_quarters_shows_both():
+    from tthc_core.ui.uploads import covering_period
+
+    both = covering_period(dt.date(2022, 5, 2), dt.date(2022, 8, 1), "report")
+    assert (both.start, both.end) == (dt.date(2022, 3, 15), dt.date(2022, 9, 14))
+
+
+# --------------------------------------------------------------------------------------------
+# Small defects (issue 13 item 6)
+# --------------------------------------------------------------------------------------------
+
+def test_the_drill_down_column_picker_never_shows_a_stale_count(app, demo_url):
+    at = app("giai_quyet", **REFERENCE)
+    at.selectbox(key="gq_count").select("resolved_early").run()
+    at.selectbox(key="gq_group").select("Việc làm").run()
+    picker = at.selectbox(key="gq_count")
+    assert picker.options[picker.index] == stats.COUNT_LABELS["resolved_early"]  # no count to go stale
+    row = next(r for r in compute_stats(demo_url, "2022-Q2", agency="SLDTBXH")["dossiers"]["rows"]
+               if r["key"] == "Việc làm")
+    assert f"{fmt_int(row['resolved_early'])} hồ sơ" in " ".join(c.value for c in at.caption)
+
+
+def test_a_link_to_a_period_that_has_not_started_says_so(app):
+    at = app(agency="SLDTBXH", period="2030-Q1")
+    assert_clean(at)
+    assert any("Quý I năm 2030 chưa bắt đầu" in w.value for w in at.warning)
+
+
+def test_sparklines_start_with_the_first_period_holding_data(app):
+    # Q3/2021: the six quarters back reach Q2/2020, before the demo's first dossier (01/01/2021).
+    at = app(agency="SLDTBXH", period="2021-Q3")
+    assert_clean(at)
+    caption = next(c.value for c in at.caption if c.value.startswith("Mũi tên"))
+    assert "3 kỳ gần nhất, từ Q1/2021 đến Q3/2021" in caption
+
+
+def test_a_date_after_now_in_the_data_is_named_in_the_sidebar(app, writable_copy):
+    from tthc_core.importer import import_file
+
+    future = ("Mã hồ sơ,Mã TTHC,Ngày tiếp nhận,Ngày hẹn trả,Hình thức nộp\n"
+              "HS-FUTURE,1.003476,02/01/2031,10/01/2031,Trực tiếp\n").encode()
+    assert import_file(writable_copy, future, agency="SLDTBXH", filename="f.csv").written
+    at = app(**REFERENCE)
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "Dữ liệu đến: **02/01/2031" in sidebar and "sau thời điểm hiện tại" in sidebar

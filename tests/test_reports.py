@@ -9,12 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tthc_core.db import data_version, get_engine
 from tthc_core.demo import REF_AGENCY
 from tthc_core.exports import docx_bytes, workbook_bytes
-from tthc_core.models import Agency, Procedure
+from tthc_core.models import Agency, Procedure, Setting
 from tthc_core.reports import (
     ReportError,
     balance_check,
@@ -287,8 +287,14 @@ def test_freezing_is_refused_for_a_running_period_without_a_name_or_unbalanced(d
 def run_report_page(url, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
+    # Not the demo any more (on the demo only a signed-in admin writes: tthc_core/demo_guard.py), opened
+    # on purpose without sign-in.
+    with get_engine(url).begin() as conn:
+        conn.execute(delete(Setting).where(Setting.key == "demo"))
+    monkeypatch.setenv("TTHC_OPEN", "1")
     monkeypatch.setenv("TTHC_DATABASE_URL", url)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.query_params.update({"agency": REF_AGENCY, "period": Q2})
     at.run()
     at.switch_page("pages/7_bao_cao_quy.py")
     at.run()

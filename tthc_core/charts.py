@@ -94,7 +94,17 @@ class ChartContext:
 
     @property
     def font_size(self) -> int:
-        return 20 if self.meeting else 13
+        # Meeting mode: labels readable from the back of a room (≥ 20 px, issue 13).
+        return 22 if self.meeting else 13
+
+    @property
+    def title_size(self) -> int:
+        return self.font_size + (6 if self.meeting else 4)  # ≥ 28 px on a wall
+
+    @property
+    def top_rows(self) -> int:
+        """How many bars a ranking draws: a wall shows fewer, each readable."""
+        return MEETING_TOP_GROUPS if self.meeting else TOP_GROUPS
 
     def height(self, rows: int = 0, base: int = 420) -> int:
         """Taller for bar charts with many rows; in meeting mode about one projector screen under the
@@ -119,6 +129,18 @@ def _wrap(label: str, width: int = 34, max_lines: int = 2) -> str:
     return "<br>".join(lines)
 
 
+def _label(label: str, ctx: ChartContext, width: int = 34) -> str:
+    """An axis label: wrapped on two lines at a desk, one abbreviated line on a wall (the hover text
+    and the tables keep the full name)."""
+    return _wrap(label, width + 8, max_lines=1) if ctx.meeting else _wrap(label, width)
+
+
+def _subtitle(ctx: ChartContext) -> str:
+    """Scope and period, on two lines when they would not fit a half-width chart."""
+    width = 70 if ctx.meeting else 56
+    return ctx.subtitle if len(ctx.subtitle) <= width else f"{ctx.scope}<br>{ctx.period}"
+
+
 def _lines(labels: Sequence[str]) -> int:
     return max((label.count("<br>") + 1 for label in labels), default=1)
 
@@ -138,9 +160,10 @@ def _layout(fig: go.Figure, ctx: ChartContext, title: str, *, x_title: str = "",
     size = ctx.font_size
     fig.update_layout(
         # Title and subtitle just above the plot area, pushing the margin as they need (long titles wrap).
-        title=dict(text=_title(title, ctx), subtitle=dict(text=ctx.subtitle, font=dict(size=size - 1, color="#5b6b7c")),
-                   font=dict(size=size + 4), x=0, xanchor="left", xref="container", yref="paper", y=1,
-                   yanchor="bottom", pad=dict(b=size + 10, l=4), automargin=True),
+        title=dict(text=_title(title, ctx), subtitle=dict(text=_subtitle(ctx), font=dict(size=size - 1, color="#5b6b7c")),
+                   font=dict(size=ctx.title_size), x=0, xanchor="left", xref="container", yref="paper", y=1,
+                   yanchor="bottom", pad=dict(b=(size + 10) * (1 + _subtitle(ctx).count("<br>")), l=4),
+                   automargin=True),
         separators=PLOTLY_SEPARATORS,
         template="plotly_white",
         font=dict(family=FONT_FAMILY, size=size, color="#1f2933"),
@@ -149,7 +172,7 @@ def _layout(fig: go.Figure, ctx: ChartContext, title: str, *, x_title: str = "",
         showlegend=legend,
         # The legend at the bottom of the figure, under the axis title, whatever the width.
         legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, xanchor="left",
-                    font=dict(size=size), traceorder="normal", itemclick=False, itemdoubleclick=False),
+                    font=dict(size=min(size, 20)), traceorder="normal", itemclick=False, itemdoubleclick=False),
         hoverlabel=dict(font=dict(size=size, family=FONT_FAMILY)),
         bargap=0.25,
         uniformtext=dict(minsize=size - 3, mode="hide"),
@@ -176,10 +199,11 @@ def _empty(fig: go.Figure, ctx: ChartContext, title: str, message: str = "Không
 # --------------------------------------------------------------------------------------------
 
 TOP_GROUPS = 20
+MEETING_TOP_GROUPS = 8  # readable bars on a 1280×720 projector too
 
 
 def stacked_counts(rows: Sequence[dict[str, Any]], keys: Sequence[str], ctx: ChartContext, title: str,
-                   group_title: str, value_title: str = "Số hồ sơ", top: int = TOP_GROUPS) -> go.Figure:
+                   group_title: str, value_title: str = "Số hồ sơ", top: int | None = None) -> go.Figure:
     """Horizontal stacked bars, one per row (``label`` + counts), one segment per count key.
 
     Rows where every key is zero are left out; the biggest row is drawn at the top, and only the
@@ -190,10 +214,11 @@ def stacked_counts(rows: Sequence[dict[str, Any]], keys: Sequence[str], ctx: Cha
     if not rows:
         return _empty(fig, ctx, title)
     rows = sorted(rows, key=lambda r: sum(r.get(k, 0) for k in keys))
+    top = top or ctx.top_rows
     if len(rows) > top:
         title = f"{title}: {top} {group_title.lower()} nhiều hồ sơ nhất (trên {fmt_int(len(rows))})"
         rows = rows[-top:]
-    labels = [_wrap(r["label"]) for r in rows]
+    labels = [_label(r["label"], ctx) for r in rows]
     totals = [sum(r.get(k, 0) for k in keys) for r in rows]
     for key in keys:
         values = [r.get(key, 0) for r in rows]
@@ -347,8 +372,13 @@ def league(rows: Sequence[dict[str, Any]], ctx: ChartContext, group_title: str) 
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.7, 0.3], horizontal_spacing=0.07)
     if not rows:
         return _empty(fig, ctx, title)
+    rates = {r["on_time_rate"] for r in rows}
+    if len(rows) > 1 and len(rates) == 1 and not any(r["pending_overdue"] for r in rows):
+        # Identical bars rank nothing: the title says the one fact they show.
+        title = (f"Xếp hạng theo {group_title.lower()}: mọi {group_title.lower()} cùng tỷ lệ đúng hạn "
+                 f"{fmt_percent(next(iter(rates)))}, không có hồ sơ đang quá hạn")
     ordered = list(reversed(rows))  # Plotly draws the first category at the bottom
-    labels = [_wrap(r["label"], 30) for r in ordered]
+    labels = [_label(r["label"], ctx, 30) for r in ordered]
     fig.add_bar(
         y=labels, x=[_float(r["on_time_rate"]) or 0 for r in ordered], orientation="h",
         name=SERIES_LABELS["on_time_rate"], marker_color=COLORS["on_time_rate"], marker_line_width=0,
@@ -424,7 +454,7 @@ def catalogue_by_group(rows: Sequence[dict[str, Any]], ctx: ChartContext, group_
     if not rows:
         return _empty(fig, ctx, title, "Chưa có thủ tục trong danh mục")
     ordered = sorted(rows, key=lambda r: r["total"]) if largest_first else list(reversed(rows))
-    labels = [_wrap(r["label"]) for r in ordered]
+    labels = [_label(r["label"], ctx) for r in ordered]
     for key in reversed(keys):
         values = [r[key] for r in ordered]
         fig.add_bar(
@@ -455,7 +485,7 @@ def online_gap(rows: Sequence[dict[str, Any]], ctx: ChartContext) -> go.Figure:
     if not rows:
         return _empty(fig, ctx, title, "Chưa có thủ tục trong danh mục")
     ordered = list(reversed(rows))
-    labels = [_wrap(r["label"]) for r in ordered]
+    labels = [_label(r["label"], ctx) for r in ordered]
     fig.add_bar(
         y=labels, x=[_float(r["offered_share"]) for r in ordered], orientation="h",
         name="TTHC có DVC trực tuyến mức độ 3, 4", marker_color=COLORS["offered_share"],
@@ -508,7 +538,7 @@ def share_bars(rows: Sequence[dict[str, Any]], ctx: ChartContext, title: str, gr
         return _empty(fig, ctx, title)
     ordered = sorted(rows, key=lambda r: (_float(r["share"]) or 0))
     fig.add_bar(
-        y=[_wrap(r["label"]) for r in ordered], x=[_float(r["share"]) or 0 for r in ordered], orientation="h",
+        y=[_label(r["label"], ctx) for r in ordered], x=[_float(r["share"]) or 0 for r in ordered], orientation="h",
         marker_color=COLORS[color_key], marker_line_width=0,
         text=[f"{fmt_percent(r['share'])} ({fmt_int(r['part'])}/{fmt_int(r['whole'])})" for r in ordered],
         textposition="outside", cliponaxis=False,

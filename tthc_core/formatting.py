@@ -6,6 +6,7 @@ these, never ``str.replace`` on a locale-dependent string.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 # Plotly layout ``separators``: decimal mark first, then the thousands separator.
@@ -84,3 +85,15 @@ def fmt_delta(value: int | float | Decimal | None, places: int = 0, unit: str = 
     if Decimal(str(value)) > 0:
         text = "+" + text
     return text + unit
+
+
+# Markdown and Streamlit's own syntax (":red[…]", ":material/…:", "$…$"); "-", "+" and "." only act at
+# the start of a line, where a name never stands in our messages.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """``text`` shown literally inside Markdown: a name read from a file never becomes a link, an
+    image to fetch, a heading or a coloured directive (issue 14 item 6). CommonMark lets every ASCII
+    punctuation character be escaped with a backslash."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)

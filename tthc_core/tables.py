@@ -21,6 +21,8 @@ from .formatting import fmt_date, fmt_datetime, fmt_decimal, fmt_int, fmt_percen
 
 TEXT_COLUMNS = "text_columns"  # frame.attrs key: headers aligned left
 HELP = "help"  # frame.attrs key: header → tooltip
+LABELS = "labels"  # frame.attrs key: header → shorter label on screen (the frame and its CSV keep the header)
+WIDTHS = "widths"  # frame.attrs key: header → width on screen in pixels
 TOTAL_LABEL = "Tổng cộng"
 
 GROUP_TITLES = {"field": "Lĩnh vực", "agency": "Cơ quan, đơn vị", "procedure": "Thủ tục", "level": "Cấp"}
@@ -35,6 +37,8 @@ class Column:
     value: Callable[[dict[str, Any]], Any]
     text: bool = False  # True: words, aligned left; False: a number, aligned right
     help: str | None = None
+    label: str | None = None  # shown instead of the header where space is short
+    width: int | None = None  # pixels on screen
 
 
 def build(columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -42,6 +46,8 @@ def build(columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> pd.DataF
     frame = pd.DataFrame([[c.value(r) for c in columns] for r in rows], columns=[c.header for c in columns])
     frame.attrs[TEXT_COLUMNS] = [c.header for c in columns if c.text]
     frame.attrs[HELP] = {c.header: c.help for c in columns if c.help}
+    frame.attrs[LABELS] = {c.header: c.label for c in columns if c.label}
+    frame.attrs[WIDTHS] = {c.header: c.width for c in columns if c.width}
     return frame
 
 
@@ -77,9 +83,17 @@ FORM_SHORT_LABELS = {
 
 
 def form_count_columns() -> list[Column]:
-    """The eleven count columns of form II.06a: ``(3) Tổng số`` … with the form's full name as tooltip."""
-    return [field(k, f"({n}) {FORM_SHORT_LABELS[k]}", help=f"Cột {n}: {stats.COUNT_LABELS[k]}")
-            for k, n in stats.FORM_COLUMNS.items()]
+    """The eleven count columns of form II.06a: ``(3) Tổng số`` … with the form's full name as tooltip.
+
+    On screen only the form's column number shows (``(3)``), in a narrow column, so the whole form
+    fits a 1366 px laptop beside the sidebar; :func:`form_legend` spells the numbers out above it."""
+    return [field(k, f"({n}) {FORM_SHORT_LABELS[k]}", help=f"Cột {n}: {stats.COUNT_LABELS[k]}", label=f"({n})",
+                  width=62) for k, n in stats.FORM_COLUMNS.items()]
+
+
+def form_legend() -> str:
+    """``(3) Tổng số · (4) Trực tuyến · …``: what the numbered columns of the compact form hold."""
+    return " · ".join(c.header for c in form_count_columns())
 
 
 def form_columns() -> dict[str, str]:
@@ -89,7 +103,7 @@ def form_columns() -> dict[str, str]:
 
 def form_table(result: dict[str, Any], by: str = "field") -> pd.DataFrame:
     """The II.06a table as the annex prints it: one row per group, the total row last."""
-    columns = [text("label", GROUP_TITLES[by]), *form_count_columns()]
+    columns = [Column(GROUP_TITLES[by], lambda r: r["label"], text=True, width=190), *form_count_columns()]
     return build(columns, _with_total(result["dossiers"]["rows"], result["dossiers"]["total"]))
 
 
@@ -326,3 +340,29 @@ def simplification_table(simplification: dict[str, Any]) -> pd.DataFrame:
         field("days_cut", "Cắt giảm (ngày)", fmt_number),
         field("ratio", "Tỷ lệ", fmt_percent),
     ], [*simplification["rows"], total])
+
+
+# --------------------------------------------------------------------------------------------
+# What needs action now (tthc_core/worklist.py)
+# --------------------------------------------------------------------------------------------
+
+def _worklist_columns(first: Column) -> list[Column]:
+    return [
+        first,
+        text("code", "Mã hồ sơ"),
+        text("procedure_name", "Thủ tục"),
+        text("agency_name", "Cơ quan"),
+        Column("Bộ phận xử lý", lambda r: r["handling_unit"] or "", text=True),
+        field("received_at", "Ngày tiếp nhận", fmt_datetime),
+        field("due_at", "Hẹn trả", fmt_datetime),
+    ]
+
+
+def overdue_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Overdue dossiers, the longest overdue first (``worklist.overdue``)."""
+    return build(_worklist_columns(field("days_overdue", "Quá hạn (ngày)")), rows)
+
+
+def due_soon_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Dossiers due within a few working days, the soonest first (``worklist.due_soon``)."""
+    return build(_worklist_columns(field("working_days_left", "Còn (ngày làm việc)")), rows)

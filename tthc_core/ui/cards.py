@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import streamlit as st
 
 from .. import charts, stats
-from ..formatting import fmt_delta, fmt_int, fmt_percent
-from . import queries
+from ..formatting import fmt_delta, fmt_int, fmt_percent, md_escape
+from . import actions, queries
 from .frame import shown_errors
 from .sidebar import Filters
 
@@ -33,13 +33,13 @@ KPIS = (
     Kpi("received_total", "Hồ sơ tiếp nhận", False, "off",
         "Tổng số hồ sơ trong kỳ (cột 3 biểu II.06a): mới tiếp nhận trực tuyến, trực tiếp, bưu chính và từ kỳ "
         "trước chuyển qua."),
-    Kpi("resolved_total", "Đã giải quyết", False, "normal",
+    Kpi("resolved_total", "Hồ sơ đã giải quyết", False, "normal",
         "Hồ sơ có kết quả trong kỳ (cột 7), gồm trước hạn, đúng hạn và quá hạn."),
     Kpi("on_time_rate", "Tỷ lệ đúng hạn", True, "normal",
         "(Trước hạn + đúng hạn) ÷ đã giải quyết. Hồ sơ rút, trả lại được tính đúng hạn theo thực tiễn của tỉnh."),
-    Kpi("pending_overdue", "Đang quá hạn", False, "inverse",
+    Kpi("pending_overdue", "Hồ sơ đang quá hạn", False, "inverse",
         "Hồ sơ chưa có kết quả đã quá hạn hẹn trả (cột 13), tính tại cuối kỳ, hoặc hôm nay nếu kỳ chưa kết thúc."),
-    Kpi("online_share", "Nộp trực tuyến", True, "normal",
+    Kpi("online_share", "Hồ sơ nộp trực tuyến", True, "normal",
         "Hồ sơ mới tiếp nhận trực tuyến ÷ tổng số hồ sơ mới tiếp nhận trong kỳ (cột 4 ÷ (cột 4 + cột 5))."),
 )
 
@@ -88,11 +88,12 @@ def _live_kpi_cards(f: Filters) -> None:
         live = f.refreshed()
         periods = queries.history(live)
         (_, now_counts), (previous, before_counts) = periods[-1], periods[-2]
+        periods = since_first_data(periods)
         now, before = stats.kpis(now_counts), stats.kpis(before_counts)
         trend = [stats.kpis(c) for _, c in periods]
         st.caption(f"Mũi tên: thay đổi so với {previous.name} · đường nhỏ: {len(periods)} kỳ gần nhất, "
                    f"từ {periods[0][0].short_name} đến {periods[-1][0].short_name}.")
-        grid = card_grid(len(KPIS), f.meeting)
+        grid = card_grid(len(KPIS) + 1, f.meeting)
         for kpi in KPIS:
             with grid.cell():
                 st.metric(
@@ -101,9 +102,32 @@ def _live_kpi_cards(f: Filters) -> None:
                     chart_data=charts.sparkline_values(k[kpi.key] for k in trend), chart_type="area",
                 )
                 st.caption(_kpi_detail(kpi.key, now_counts))
+                if kpi.key == "pending_overdue" and not f.meeting:
+                    st.page_link(actions.PAGE, label="Danh sách quá hạn", icon=":material/arrow_forward:")
+        with grid.cell():
+            _due_soon_card(live)
         if live.version != f.version:
             st.caption(f"Số liệu vừa được cập nhật ({dt.datetime.now():%H:%M}); các bảng bên dưới cập nhật khi tải "
                        "lại trang.")
+
+
+def _due_soon_card(f: Filters) -> None:
+    """The sixth card: dossiers due within the next few working days (tthc_core/worklist.py)."""
+    days = actions.due_soon_days()
+    soon = queries.action_counts(f, days)["due_soon"]
+    st.metric("Hồ sơ sắp đến hạn", fmt_int(soon),
+              help=f"Hồ sơ đang giải quyết, chưa quá hạn, có ngày hẹn trả trong {days} ngày làm việc tới (tính từ "
+                   "cuối kỳ, hoặc hôm nay nếu kỳ chưa kết thúc).")
+    st.caption(f"trong {days} ngày làm việc tới")
+    if not f.meeting:
+        st.page_link(actions.PAGE, label="Danh sách sắp đến hạn", icon=":material/arrow_forward:")
+
+
+def since_first_data(periods: list[tuple[Any, dict[str, int]]]) -> list[tuple[Any, dict[str, int]]]:
+    """The periods from the first one holding any dossier on (the selected one always kept): a
+    sparkline must not start with empty quarters before the data and then jump."""
+    first = next((i for i, (_, counts) in enumerate(periods) if counts["received_total"]), len(periods) - 1)
+    return periods[first:]
 
 
 def checks_banner(f: Filters) -> None:
@@ -111,7 +135,7 @@ def checks_banner(f: Filters) -> None:
     found = queries.checks(f)
     if not found:
         return
-    lines = "\n".join(f"- {c['message']}" for c in found[:6])
+    lines = "\n".join(f"- {md_escape(c['message'])}" for c in found[:6])
     more = f"\n- … và {fmt_int(len(found) - 6)} cảnh báo khác." if len(found) > 6 else ""
     st.warning(f"**Số liệu chưa khớp ({fmt_int(len(found))} kiểm tra không đạt)** — cần rà soát trước khi ký báo "
                f"cáo:\n{lines}{more}", icon=":material/rule:")
@@ -119,7 +143,7 @@ def checks_banner(f: Filters) -> None:
 
 def card_grid(count: int, meeting: bool = False) -> Any:
     """A grid of bordered cards that wraps on narrow screens instead of cutting «100,00 %» short."""
-    return st.grid(count, min_column_width=235 if meeting else 150, border=True, gap="small")
+    return st.grid(count, min_column_width=180 if meeting else 150, border=True, gap="small")
 
 
 def metric_row(items: Sequence[tuple[str, str, str | None]], per_row: int = 4) -> None:
@@ -140,9 +164,9 @@ def dossier_metrics(total: dict[str, int]) -> list[tuple[str, str, str]]:
         ("Tổng số hồ sơ tiếp nhận", fmt_int(total["received_total"]),
          f"Trực tuyến {fmt_int(total['received_online'])} · trực tiếp, bưu chính {fmt_int(total['received_offline'])}"
          f" · kỳ trước {fmt_int(total['carried_over'])}"),
-        ("Đã giải quyết", fmt_int(total["resolved_total"]),
+        ("Hồ sơ đã giải quyết", fmt_int(total["resolved_total"]),
          f"Trước hạn {fmt_int(total['resolved_early'])} · đúng hạn {fmt_int(total['resolved_on_time'])} · quá hạn "
          f"{fmt_int(total['resolved_late'])}"),
-        ("Đang giải quyết", fmt_int(total["pending_total"]),
+        ("Hồ sơ đang giải quyết", fmt_int(total["pending_total"]),
          f"Trong hạn {fmt_int(total['pending_in_time'])} · quá hạn {fmt_int(total['pending_overdue'])}"),
     ]

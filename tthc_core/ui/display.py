@@ -17,7 +17,9 @@ def show_table(frame: pd.DataFrame, *, text_columns: Iterable[str] | None = None
     tooltips come from the table's column spec (``frame.attrs``) unless given."""
     text_columns = set(frame.attrs.get(tables.TEXT_COLUMNS, ()) if text_columns is None else text_columns)
     help = frame.attrs.get(tables.HELP, {}) if help is None else help
-    config = {c: st.column_config.TextColumn(c, alignment="left" if c in text_columns else "right", help=help.get(c))
+    labels, widths = frame.attrs.get(tables.LABELS, {}), frame.attrs.get(tables.WIDTHS, {})
+    config = {c: st.column_config.TextColumn(labels.get(c, c), alignment="left" if c in text_columns else "right",
+                                             help=help.get(c), width=widths.get(c))
               for c in frame.columns}
     return st.dataframe(frame, hide_index=True, column_config=config, height=height, key=key, **kwargs)
 

@@ -10,6 +10,9 @@ def app_pages() -> list[st.Page]:
         st.Page("pages/1_tong_quan.py", title="Tổng quan", icon=":material/dashboard:", url_path="tong_quan",
                 default=True, help="Năm chỉ số chính của kỳ so với kỳ trước, xếp hạng đơn vị hoặc lĩnh vực, cảnh báo "
                                    "số liệu chưa khớp."),
+        st.Page("pages/9_can_xu_ly.py", title="Cần xử lý", icon=":material/notification_important:",
+                url_path="can_xu_ly", help="Hồ sơ đang quá hạn (lâu nhất trước) và hồ sơ sắp đến hạn trong vài ngày "
+                                           "làm việc tới, kèm cơ quan, thủ tục, bộ phận xử lý; tải CSV."),
         st.Page("pages/2_thu_tuc.py", title="Thủ tục hành chính", icon=":material/list_alt:", url_path="thu_tuc",
                 help="Danh mục TTHC: công bố, công khai, một cửa, liên thông, bưu chính, DVC trực tuyến; tra cứu "
                      "thủ tục."),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from .. import auth, stats
+from .. import auth, demo_guard, stats, worklist
 from ..auth import Scope
 from ..db import database_exists, default_url, is_embedded_default
 from ..demo import build_demo, is_demo
@@ -51,6 +51,12 @@ def prepare_database() -> str:
 @st.cache_data(**CACHE)
 def is_demo_db(url: str, version: int) -> bool:
     return is_demo(url)
+
+
+@st.cache_data(**CACHE)
+def demo_reference(url: str, version: int) -> dict[str, Any]:
+    """``demo_guard.reference_figures``: the demo's reference quarter as the database holds it."""
+    return demo_guard.reference_figures(url)
 
 
 @st.cache_data(**CACHE)
@@ -120,6 +126,18 @@ def _procedure_results(url: str, version: int, access: Scope, spec: str, mode: s
 def _online_by_field(url: str, version: int, access: Scope, spec: str, mode: str, agency: str,
                      as_of: dt.date) -> list[dict[str, Any]]:
     return stats.online_by_field(url, spec, mode, agency=agency or None, as_of=as_of, scope=access)
+
+
+@st.cache_data(**CACHE)
+def _worklist(url: str, version: int, access: Scope, agency: str, at: dt.date, days: int,
+              limit: int | None) -> dict[str, Any]:
+    return {"overdue": worklist.overdue(url, at, agency or None, scope=access, limit=limit),
+            "due_soon": worklist.due_soon(url, at, days, agency or None, scope=access, limit=limit)}
+
+
+@st.cache_data(**CACHE)
+def _worklist_counts(url: str, version: int, access: Scope, agency: str, at: dt.date, days: int) -> dict[str, int]:
+    return worklist.counts(url, at, days, agency or None, scope=access)
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,3 +216,24 @@ def league_rows(f: Filters) -> list[dict[str, Any]]:
 
 def import_log(f: Filters, limit: int = 50) -> list[dict[str, Any]]:
     return auth.import_log(f.url, limit)
+
+
+def worklist_day(f: Filters) -> dt.date:
+    """The day the "cần xử lý" lists judge: the period's last day, or today while it runs."""
+    return worklist.judged_on(f.period, f.as_of)
+
+
+def action_lists(f: Filters, days: int, limit: int | None = None) -> dict[str, list[dict[str, Any]]]:
+    """``worklist.overdue`` and ``worklist.due_soon`` for the filters, judged on :func:`worklist_day`
+    (the first ``limit`` of each)."""
+    return _worklist(f.url, f.version, f.access, f.agency, worklist_day(f), days, limit)
+
+
+def action_counts(f: Filters, days: int) -> dict[str, int]:
+    """``worklist.counts`` for the filters: how long each list is."""
+    return _worklist_counts(f.url, f.version, f.access, f.agency, worklist_day(f), days)
+
+
+def write_refusal(f: Filters) -> str | None:
+    """Why this viewer may not write here (the demo stays the reference), or None."""
+    return demo_guard.write_refusal(f.url, f.access) if f.demo else None

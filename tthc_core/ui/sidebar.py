@@ -15,7 +15,7 @@ from .. import charts
 from ..auth import Scope
 from ..db import data_version
 from ..demo import REF_AGENCY
-from ..formatting import fmt_datetime, fmt_int
+from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape
 from ..periods import Period, PeriodError, parse_period, period_containing
 from . import queries
 
@@ -88,7 +88,8 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
         # Unknown, or outside the account's scope: the same answer, so the link reveals nothing.
         agency = default_agency if len(codes) == 1 else ""
         shown = next((a["name"] for a in agencies if a["code"] == agency), ALL_AGENCIES_LABEL.lower())
-        warnings.append(f"Không có cơ quan mã «{params.get('agency')}» trong dữ liệu được xem; đang hiển thị {shown}.")
+        warnings.append(f"Không có cơ quan mã «{md_escape(params.get('agency'))}» trong dữ liệu được xem; đang hiển "
+                        f"thị {md_escape(shown)}.")
     elif not agency:
         agency = default_agency
     period = _default_period(demo, today)
@@ -97,7 +98,9 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
         try:
             period = parse_period(spec or period.spec, mode)
         except PeriodError as exc:
-            warnings.append(f"{exc} Đang hiển thị {period.name.lower()}.")
+            warnings.append(f"{exc} Đang hiển thị {period.name[0].lower()}{period.name[1:]}.")
+    if period.start > today:
+        warnings.append(f"{period.name} chưa bắt đầu (hôm nay là {fmt_date(today)}): chưa có số liệu của kỳ này.")
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
     state["f_meeting"] = params.get("meeting", "") in ("1", "true", "yes")
     state["_filter_warnings"] = warnings
@@ -134,6 +137,13 @@ def _load_period_widgets(period: Period, force: bool = False) -> None:
         setter(f"f_{period.kind}", period.index)
     if period.kind == "custom":
         setter("f_range", (period.start, period.end))
+
+
+def jump_to(period: Period) -> None:
+    """Show ``period`` from the next run on (a callback: before the sidebar's widgets are drawn)."""
+    st.session_state["_spec"], st.session_state["_mode"] = period.spec, period.mode
+    st.session_state["f_mode"] = period.mode
+    _load_period_widgets(period, force=True)
 
 
 def _period_from_widgets(kind: str, mode: str) -> Period:
@@ -198,15 +208,28 @@ def sidebar_filters(url: str, access: Scope) -> Filters:
         st.toggle("Chế độ trình chiếu", key="f_meeting",
                   help="Chữ lớn, mỗi màn hình một biểu đồ, có nút chuyển Trước / Sau. Thanh bên được thu gọn.")
         meeting = bool(state["f_meeting"])
+        if meeting:
+            st.selectbox("Tự chuyển màn hình", [0, 10, 20, 30, 60], key="f_auto_advance",
+                         format_func=lambda s: f"sau {s} giây" if s else "Không (bấm → hoặc nút Sau)",
+                         help="Phím → PageDown Space: màn hình sau; ← PageUp: màn hình trước (như bút trình chiếu).")
         quality = queries.quality(url, version, access, "")
         st.divider()
-        st.caption(f"Dữ liệu đến: **{fmt_datetime(quality['last_activity']) or 'chưa có'}**  \n"
+        st.caption(f"Dữ liệu đến: **{_data_until(quality['last_activity'])}**  \n"
                    f"{fmt_int(quality['dossiers'])} hồ sơ · phiên bản dữ liệu {fmt_int(version)}")
 
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
     _write_query_params(agency, period, meeting)
     return Filters(url=url, version=version, agency=agency, agency_name=names.get(agency, ALL_AGENCIES_LABEL),
                    period=period, meeting=meeting, demo=demo, as_of=today, access=access)
+
+
+def _data_until(last_activity: dt.datetime | None) -> str:
+    """The latest moment the data records; a moment after now is named as such, not shown as news."""
+    if last_activity is None:
+        return "chưa có"
+    if last_activity > dt.datetime.now():
+        return f"{fmt_datetime(last_activity)} (sau thời điểm hiện tại: có ngày ghi sai trong dữ liệu)"
+    return fmt_datetime(last_activity)
 
 
 def _year_choices(selected: int, today: dt.date) -> list[int]:

@@ -28,9 +28,10 @@ def sign_in(url: str) -> Scope:
     the province's identity provider (``st.login``, matched by e-mail to an account) when configured,
     else the built-in accounts (``python -m tthc_core user add``).
     """
-    if queries.is_demo_db(url, data_version(url)) or os.environ.get(OPEN_ENV) == "1":
-        return OPEN_SCOPE
     state = st.session_state
+    if queries.is_demo_db(url, data_version(url)) or os.environ.get(OPEN_ENV) == "1":
+        # Open to look at; an administrator may still sign in to write (tthc_core/demo_guard.py).
+        return state.get("_access") or OPEN_SCOPE
     oidc = _oidc_configured()
     access = state.get("_access")
     if access is None and oidc and st.user.is_logged_in:
@@ -62,6 +63,11 @@ def _sign_in_screen(url: str, oidc: bool) -> None:
     if oidc:
         st.button("Đăng nhập bằng tài khoản của tỉnh", on_click=st.login, type="primary", icon=":material/login:")
         return
+    sign_in_form(url)
+
+
+def sign_in_form(url: str) -> None:
+    """The built-in accounts' form (also offered on the demo, where only an administrator writes)."""
     if refused := st.session_state.pop("_sign_in_refused", None):
         st.error(refused, icon=":material/block:")
     with st.form("sign_in"):

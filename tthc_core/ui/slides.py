@@ -1,4 +1,9 @@
-"""Charts, and the meeting-mode slideshow (one idea per screen, ◀ Trước / Sau ▶)."""
+"""Charts, and the meeting-mode slideshow for a wall (issue 13 item 1).
+
+Meeting mode shows one idea per screen — the page's cards, then each chart — sized to the screen
+(the slide fills the window under the title, at 1920×1080 and at 1280×720 alike), driven by the
+buttons, by a presenter's clicker (→ ← PageDown PageUp Space) and optionally by a timer.
+"""
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
@@ -11,10 +16,52 @@ from .sidebar import Filters
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
                  "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "bieu-do-tthc"}}
+NEXT, PREVIOUS = "Sau ▶", "◀ Trước"
+SLIDE_KEY = "meeting_slide"  # the container of the slide; frame.MEETING_CSS sizes it to the window
+AUTO_ADVANCE_KEY = "f_auto_advance"
+
+# A clicker sends → / PageDown / Space for "next" and ← / PageUp for "previous". The listener lives
+# in the page itself (added once) and clicks the deck's own buttons, so the server keeps the slide
+# index; keys typed into a field are left alone, and nothing is prevented on a page without a deck.
+KEYBOARD_JS = """
+<script>
+(function () {
+  const win = window, doc = document;
+  win.__tthcClick = function (label) {
+    const button = [...doc.querySelectorAll('[data-testid="stMainBlockContainer"] button')]
+      .find(b => b.innerText.trim() === label);
+    if (!button) return false;
+    button.click();
+    if (doc.activeElement) doc.activeElement.blur();  // a focused button must not take the key again
+    return true;
+  };
+  if (!win.__tthcDeckKeys) {
+    win.__tthcDeckKeys = true;
+    doc.addEventListener('keydown', function (e) {
+      const t = e.target;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+      const label = ['ArrowRight', 'PageDown', ' '].includes(e.key) ? '%(next)s'
+                  : ['ArrowLeft', 'PageUp'].includes(e.key) ? '%(previous)s' : null;
+      if (label && win.__tthcClick(label)) e.preventDefault();
+    }, true);
+  }
+  clearInterval(win.__tthcDeckTimer);
+  if (%(seconds)d > 0) win.__tthcDeckTimer = setInterval(() => win.__tthcClick('%(next)s'), %(seconds)d * 1000);
+})();
+</script>
+"""
 
 
 def chart(fig: go.Figure, key: str | None = None) -> None:
     st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, theme=None)
+
+
+def _slide_chart(fig: go.Figure, key: str) -> None:
+    """A chart that fills the slide: the window decides its height, not the figure."""
+    fig = go.Figure(fig)
+    # The page header above states the scope and the period: the slide keeps its height for the data.
+    fig.update_layout(height=None, autosize=True, title_subtitle_text=None, title_pad_b=12)
+    st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, theme=None, height="stretch")
 
 
 def chart_deck(f: Filters, key: str, layout: Sequence[go.Figure | Sequence[go.Figure]],
@@ -46,12 +93,15 @@ def chart_deck(f: Filters, key: str, layout: Sequence[go.Figure | Sequence[go.Fi
         st.session_state[state_key] = (index + step) % len(slides)
 
     left, middle, right = st.columns([1, 4, 1], vertical_alignment="center")
-    left.button("◀ Trước", key=f"{key}_prev", on_click=move, args=(-1,), width="stretch")
+    left.button(PREVIOUS, key=f"{key}_prev", on_click=move, args=(-1,), width="stretch")
     middle.markdown(f"<p style='text-align:center'>Màn hình <b>{index + 1}</b> / {len(slides)}</p>",
                     unsafe_allow_html=True)
-    right.button("Sau ▶", key=f"{key}_next", on_click=move, args=(1,), width="stretch")
+    right.button(NEXT, key=f"{key}_next", on_click=move, args=(1,), width="stretch")
+    seconds = int(st.session_state.get(AUTO_ADVANCE_KEY) or 0)
+    st.html(KEYBOARD_JS % {"next": NEXT, "previous": PREVIOUS, "seconds": seconds}, unsafe_allow_javascript=True)
     slide = slides[index]
-    if isinstance(slide, go.Figure):
-        chart(slide, key=f"{key}_slide")
-    else:
-        slide(f)
+    with st.container(key=SLIDE_KEY):
+        if isinstance(slide, go.Figure):
+            _slide_chart(slide, key=f"{key}_slide")
+        else:
+            slide(f)
