@@ -64,6 +64,8 @@ def writable_demo(demo_url, tmp_path, monkeypatch):
     """A copy of the demo database the test may write to, as the app's database."""
     url = copy_database(demo_url, tmp_path)
     monkeypatch.setenv("TTHC_DATABASE_URL", url)
+    # Opened on purpose: once an import wrote real data, a demo database asks for sign-in (issue 14).
+    monkeypatch.setenv("TTHC_OPEN", "1")
     st.cache_data.clear()
     yield url
     st.cache_data.clear()

@@ -426,7 +426,7 @@ def start_session(db: str | Engine | None, scope: Scope, method: str = "password
 def session_scope(db: str | Engine | None, token: str | None, now: dt.datetime | None = None) -> Scope | None:
     """The scope of a live session (not ended, not expired, account enabled), read afresh: a role or
     agency changed by an admin applies at the next run. ``None`` otherwise."""
-    if not token:
+    if not isinstance(token, str) or not token:
         return None
     now = now or _now()
     with get_engine(db).connect() as conn:
@@ -439,7 +439,7 @@ def session_scope(db: str | Engine | None, token: str | None, now: dt.datetime |
 
 def end_session(db: str | Engine | None, token: str | None, now: dt.datetime | None = None) -> None:
     """Sign-out: the session ends on the server, whatever the browser keeps."""
-    if not token:
+    if not isinstance(token, str) or not token:
         return
     with get_engine(db).begin() as conn:
         user = conn.execute(

@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from ..auth import AccessDenied, log_import, scoped_import
+from ..auth import AccessDenied, scoped_import
 from .sidebar import Filters
 
 IMPORT_KINDS = {"auto": "Tự nhận biết", "dossiers": "Hồ sơ", "procedures": "Danh mục thủ tục"}
@@ -33,11 +33,9 @@ def import_upload(f: Filters, data: bytes, file_name: str, kind: str | None, age
     try:
         result = scoped_import(f.url, f.access, data, kind=kind, agency=agency, filename=file_name,
                                skip_invalid=skip_invalid)
-    except AccessDenied as exc:
+    except AccessDenied as exc:  # recorded in the audit trail by scoped_import
         st.session_state["_import_failed"] = str(exc)
         return
-    # Who imported what, written or refused.
-    log_import(f.url, f.access, file_name, data, result)
     st.session_state.pop("_upload_check", None)
     if result.written:
         st.session_state["_import_done"] = result.summary()
