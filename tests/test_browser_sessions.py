@@ -181,7 +181,11 @@ def oidc_provider(tmp_path_factory):
             'cookie_secret = "a-long-random-string-for-the-tests-only-0123456789"\n'
             'client_id = "tthc-dashboard"\n'
             f'client_secret = "{secret}"\n'
-            f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n')
+            f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n'
+            # Streamlit asks for prompt=select_account by default, which oidc-provider (like many
+            # providers) refuses as unsupported; "login" is in every provider's list.
+            "[auth.client_kwargs]\n"
+            'prompt = "login"\n')
         yield issuer, app_port, secrets
     finally:
         process.terminate()
@@ -217,11 +221,17 @@ def test_sign_in_through_a_real_openid_connect_provider(chromium, oidc_server):
     settle(tab)
     body = tab.inner_text("body")
     assert "canbo@langson.gov.vn" in body and "Cán bộ đơn vị" in body
-    assert "3.238" in body and "Sở Tư pháp" not in body  # the officer's agency, Q2/2022
+    assert "Sở Lao động" in body and "Sở Tư pháp" not in body  # the officer's own agency only
+    tab.goto(f"{base}/?period=2022-Q2")  # a new page load: the sign-in holds
+    tab.get_by_text(SIGNED_IN).wait_for(timeout=60_000)
+    settle(tab)
+    assert "3.238" in tab.inner_text("body")  # the reference quarter of that agency
     tab.reload()
     tab.get_by_text(SIGNED_IN).wait_for(timeout=60_000)
     assert [e["detail"] for e in audit_log(url, username="canbo@langson.gov.vn")][-1] == "oidc"
     tab.get_by_role("button", name="Đăng xuất").click()
+    # st.logout ends the provider's session too (RP-initiated logout); the provider asks to confirm.
+    tab.get_by_role("button", name="Yes, sign me out").click()
     tab.get_by_role("button", name="Đăng nhập bằng tài khoản của tỉnh").wait_for(timeout=60_000)
     tab.reload()
     tab.get_by_role("button", name="Đăng nhập bằng tài khoản của tỉnh").wait_for(timeout=60_000)

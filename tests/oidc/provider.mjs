@@ -19,7 +19,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     client_id: process.env.OIDC_CLIENT_ID || 'tthc-dashboard',
     client_secret: process.env.OIDC_CLIENT_SECRET || 'tthc-test-secret-not-for-production',
     redirect_uris: [redirectUri],
-    post_logout_redirect_uris: [new URL(redirectUri).origin + '/'],
+    post_logout_redirect_uris: [redirectUri],  // st.logout returns through the callback
     response_types: ['code'],
     grant_types: ['authorization_code'],
   }],
@@ -33,6 +33,9 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     };
   },
   cookies: { keys: ['tthc-test-only-cookie-key'] },
+  // Put the e-mail in the ID token, as Keycloak and most providers do (Streamlit's st.user reads the
+  // ID token only; oidc-provider's default keeps scope claims for the userinfo endpoint).
+  conformIdTokenClaims: false,
   features: { devInteractions: { enabled: true } },
 });
 

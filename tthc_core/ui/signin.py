@@ -65,7 +65,11 @@ def sign_in(url: str) -> Scope:
         state["_session_token"] = None  # ended, expired or revoked: the cookie in this tab no longer counts
     if access is None and oidc and st.user.is_logged_in:
         try:
-            access = auth.scope_for_email(url, st.user.email, client=_client())
+            email = st.user.get("email")
+            if not email:
+                raise AuthError("Nhà cung cấp định danh không gửi e-mail của tài khoản (cần phạm vi «email» "
+                                "trong mã định danh); liên hệ quản trị viên.")
+            access = auth.scope_for_email(url, email, client=_client())
         except AuthError as exc:
             _refuse(str(exc), on_click=st.logout)
         _keep(auth.start_session(url, access, method="oidc", client=_client()))
