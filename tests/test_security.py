@@ -223,21 +223,23 @@ def test_imports_refusals_and_crashes_are_logged_and_officers_see_their_own(agen
     mine = (CSV_HEADER + "HS-1,,direct,2022-04-01 09:00,2022-04-10\n").encode()
     theirs = (CSV_HEADER + "HS-2,B,direct,2022-04-01 09:00,2022-04-10\n").encode()
     assert scoped_import(agencies, officer_a, mine, filename="a.csv").written
-    with pytest.raises(AccessDenied):
-        scoped_import(agencies, officer_a, theirs, filename="b.csv")
+    refused = scoped_import(agencies, officer_a, theirs, filename="b.csv")
+    assert not refused.written and "ngoài phạm vi" in refused.problems[0].message
+    with pytest.raises(AccessDenied):  # a viewer may not import at all
+        scoped_import(agencies, Scope("v", "viewer", ("A",)), mine, filename="c.csv")
     with pytest.raises(MemoryError):
         scoped_import(agencies, officer_b, _Unreadable(b"x"), filename="crash.csv")
     assert scoped_import(agencies, officer_b, (CSV_HEADER + "HS-3,,x,2022-04-01,2022-04-10\n").encode(),
                          filename="bad.csv").written is False
     assert [(e["username"], e["action"], e["agency_code"]) for e in audit_log(agencies)] == [
-        ("canbo.b", "import_refused", "B"), ("canbo.b", "import_crashed", "B"),
+        ("canbo.b", "import_refused", "B"), ("canbo.b", "import_crashed", "B"), ("v", "import_refused", "A"),
         ("canbo.a", "import_refused", "A"), ("canbo.a", "import", "A")]
-    assert "MemoryError" in audit_log(agencies)[1]["detail"] and "«B»" in audit_log(agencies)[2]["detail"]
-    assert [e["filename"] for e in import_log(agencies, scope=officer_a)] == ["a.csv"]
+    assert "MemoryError" in audit_log(agencies)[1]["detail"] and "không được nhập" in audit_log(agencies)[2]["detail"]
+    assert [e["filename"] for e in import_log(agencies, scope=officer_a)] == ["b.csv", "a.csv"]
     assert [e["filename"] for e in import_log(agencies, scope=officer_b)] == ["bad.csv"]
-    assert len(import_log(agencies)) == 2  # the whole log for admins and the CLI
-    assert {e["username"] for e in audit_log(agencies, scope=officer_a)} == {"canbo.a"}
-    assert len(audit_log(agencies, scope=Scope("quantri", "admin", None))) == 4
+    assert len(import_log(agencies)) == 3  # the whole log for admins and the CLI
+    assert {e["username"] for e in audit_log(agencies, scope=officer_a)} == {"canbo.a", "v"}
+    assert len(audit_log(agencies, scope=Scope("quantri", "admin", None))) == 5
 
 
 def test_the_audit_trail_records_sign_ins_and_account_changes(agencies, capsys):

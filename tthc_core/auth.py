@@ -563,11 +563,6 @@ def single_agency(scope: Scope | None, agency: str | None, when_several: str) ->
     raise AccessDenied(when_several)
 
 
-def import_agency(scope: Scope | None, agency: str | None) -> str | None:
-    """The agency an import's rows without an agency column go to: an officer's own by default."""
-    return single_agency(scope, agency, "Chọn cơ quan của dữ liệu trước khi nhập.")
-
-
 def report_agency(scope: Scope | None, agency: str | None) -> str | None:
     """The agency a report is about (``None``: the whole province, for accounts that see it)."""
     return single_agency(scope, agency, "Chọn một cơ quan để xem báo cáo: tài khoản này không xem được báo cáo "
@@ -591,47 +586,30 @@ def edit_agency(scope: Scope | None, agency: str | None) -> str | None:
     return agency
 
 
-def scoped_import(db: str | Engine | None, scope: Scope | None, file: Any, *, agency: str | None = None,
-                  dry_run: bool = False, filename: str = "", **options: Any) -> Any:
-    """``importer.import_file`` on behalf of ``scope``: only importing roles, only rows of their agencies.
+def scoped_import(db: str | Engine | None, scope: Scope | None, file: Any, *, dry_run: bool = False,
+                  filename: str | None = None, **options: Any) -> Any:
+    """``importer.import_file`` on behalf of ``scope`` (the importer enforces it: see its ``scope``).
 
-    The rows' own agency codes are checked on a dry run first, so a file naming another unit's dossiers
-    is refused whole, with the lines that name it, before anything is written. A real import (not a dry
-    run) is recorded in the import log and the audit trail, whatever happens: written, refused (bad
-    rows or outside the scope) or crashed.
+    A real import (not a dry run) is recorded in the import log and the audit trail whatever happens:
+    written, refused (bad rows, rows outside the scope, a role that may not import) or crashed.
     """
     from .importer import import_file
 
-    content = file if isinstance(file, (bytes, bytearray)) else b""
+    agency = options.get("agency") or (scope.agencies[0] if scope and scope.agencies and len(scope.agencies) == 1
+                                       else None)
+    name = (filename or getattr(file, "name", "") or "")[:200]
     try:
-        if scope is not None:
-            scope.require("import")
-        agency = import_agency(scope, agency)
-        checked = import_file(db, file, agency=agency, dry_run=True, filename=filename or None, **options)
-        if scope is not None and scope.agencies is not None and checked.preview is not None \
-                and "agency_code" in checked.preview:
-            codes = checked.preview["agency_code"].fillna("").astype(str).str.strip().str.upper()
-            allowed = {code.upper() for code in scope.agencies}
-            outside = checked.preview[(codes != "") & ~codes.isin(allowed)]
-            if len(outside):
-                lines = ", ".join(str(line) for line in outside["line"].head(5))
-                raise AccessDenied(f"Tệp có hồ sơ của cơ quan «{outside['agency_code'].iloc[0]}», ngoài phạm vi "
-                                   f"của tài khoản «{scope.username}» (dòng {lines}); không nhập gì.")
-        if dry_run:
-            return checked
-        if isinstance(file, (bytes, bytearray)) is False and hasattr(file, "seek"):
-            file.seek(0)
-        result = import_file(db, file, agency=agency, filename=filename or None, **options)
+        result = import_file(db, file, scope=scope, dry_run=dry_run, filename=filename, **options)
     except AccessDenied as exc:
         if not dry_run:
-            audit(db, scope, "import_refused", agency if isinstance(agency, str) else None,
-                  f"{filename[:200]}: {exc}")
+            audit(db, scope, "import_refused", agency, f"{name}: {exc}")
         raise
     except Exception as exc:
         if not dry_run:
             # The traceback goes to the server log with the exception; the trail keeps who and what.
-            audit(db, scope, "import_crashed", agency if isinstance(agency, str) else None,
-                  f"{filename[:200]}: {type(exc).__name__}")
+            audit(db, scope, "import_crashed", agency, f"{name}: {type(exc).__name__}")
         raise
-    log_import(db, scope, filename or "", bytes(content), result, agency)
+    if not dry_run:
+        content = bytes(file) if isinstance(file, (bytes, bytearray)) else b""
+        log_import(db, scope, name, content, result, agency)
     return result
