@@ -168,8 +168,9 @@ def cmd_audit(args) -> int:
         print(json.dumps(rows, ensure_ascii=False, default=_json_default, indent=2))
         return 0
     for row in rows:
-        print("\t".join((fmt_datetime(row["at"]), row["username"] or "-", AUDIT_ACTIONS.get(row["action"], row["action"]),
-                         row["agency_code"] or "toàn tỉnh", row["client"] or "-", row["detail"])))
+        action = AUDIT_ACTIONS.get(row["action"], row["action"])
+        print("\t".join((fmt_datetime(row["at"]), row["username"] or "-", action, row["agency_code"] or "toàn tỉnh",
+                         row["client"] or "-", row["detail"])))
     return 0
 
 

@@ -510,12 +510,13 @@ def audit(db: str | Engine | None, who: Scope | str | None, action: str, agency:
 
 def audit_log(db: str | Engine | None, scope: Scope | None = None, limit: int = 100,
               username: str | None = None) -> list[dict[str, Any]]:
-    """The latest audit entries, newest first: admins (and the CLI) see all, the others their units'."""
+    """The latest audit entries, newest first: admins (and the CLI) see all; province accounts every unit's
+    and officers and viewers their own units' and their own actions, without account changes."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if scope is not None and scope.role != "admin":
-        if scope.agencies is None:
-            query = query.where(~AuditEntry.action.like("user_%"))
-        else:
+        # Account changes are the admins' business; the rest by unit (province accounts: every unit).
+        query = query.where(~AuditEntry.action.like("user_%"))
+        if scope.agencies is not None:
             query = query.where(or_(AuditEntry.agency_code.in_(scope.agencies), AuditEntry.username == scope.username))
     if username:
         query = query.where(AuditEntry.username == normalize_username(username))
