@@ -201,7 +201,10 @@ def oidc_server(oidc_provider, demo_url, tmp_path_factory):
         yield base, url
 
 
-def _provider_sign_in(tab, base: str, login: str) -> None:
+def _provider_sign_in(chromium, base: str, login: str):
+    """A new browser signs in at the provider's own page as ``login``; returns (context, tab)."""
+    context = chromium.new_context(locale="en-US")
+    tab = context.new_page()
     tab.goto(f"{base}/?period=2022-Q2")
     tab.get_by_role("button", name="Đăng nhập bằng tài khoản của tỉnh").click()
     tab.locator('input[name="login"]').fill(login)  # the provider's own page
@@ -210,13 +213,12 @@ def _provider_sign_in(tab, base: str, login: str) -> None:
     consent = tab.get_by_role("button", name="Continue")
     consent.wait_for(timeout=30_000)
     consent.click()
+    return context, tab
 
 
 def test_sign_in_through_a_real_openid_connect_provider(chromium, oidc_server):
     base, url = oidc_server
-    context = chromium.new_context(locale="en-US")
-    tab = context.new_page()
-    _provider_sign_in(tab, base, "CanBo@LangSon.gov.vn")
+    context, tab = _provider_sign_in(chromium, base, "CanBo@LangSon.gov.vn")
     tab.get_by_text(SIGNED_IN).wait_for(timeout=60_000)
     settle(tab)
     body = tab.inner_text("body")
@@ -241,9 +243,7 @@ def test_sign_in_through_a_real_openid_connect_provider(chromium, oidc_server):
 
 def test_an_identity_without_an_account_is_refused(chromium, oidc_server):
     base, _ = oidc_server
-    context = chromium.new_context(locale="en-US")
-    tab = context.new_page()
-    _provider_sign_in(tab, base, "la@example.org")
+    context, tab = _provider_sign_in(chromium, base, "la@example.org")
     tab.get_by_text("chưa được cấp quyền").wait_for(timeout=60_000)
     assert SIGNED_IN not in tab.inner_text("body") and "3.238" not in tab.inner_text("body")
     context.close()
