@@ -250,11 +250,6 @@ def list_users(db: str | Engine | None) -> list[dict[str, Any]]:
     return rows
 
 
-def has_users(db: str | Engine | None) -> bool:
-    with get_engine(db).connect() as conn:
-        return conn.scalar(select(User.id).limit(1)) is not None
-
-
 def needs_sign_in(db: str | Engine | None) -> bool:
     """Whether the dashboard must ask who is looking.
 
