@@ -51,7 +51,6 @@ def sign_in(url: str) -> Scope:
     if os.environ.get(OPEN_ENV) == "1" or not auth.needs_sign_in(url):
         return OPEN_SCOPE
     state = st.session_state
-    _write_cookie()
     try:
         proxied = auth.proxy_username(st.context.headers, _client())
     except AuthError as exc:
@@ -73,6 +72,7 @@ def sign_in(url: str) -> Scope:
         except AuthError as exc:
             _refuse(str(exc), on_click=st.logout)
         _keep(auth.start_session(url, access, method="oidc", client=_client()))
+    _write_cookie()
     if access is None:
         _sign_in_screen(url, oidc)
         st.stop()
