@@ -3,6 +3,7 @@ freeze, sessions that outlive a disable, account enumeration, look-alike names, 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -209,7 +210,15 @@ def test_the_demo_asks_for_sign_in_once_it_has_accounts_or_real_imports(demo_url
     scoped_import(imported, None, (CSV_HEADER + "HS-REAL-1,SLDTBXH,direct,2022-04-01 09:00,2022-04-10\n").encode(),
                   filename="that.csv")
     assert needs_sign_in(imported) is True
-    for url in (with_account, imported):
+    by_cli = copy_database(demo_url, tmp_path, "cli.db")
+    csv = tmp_path / "that.csv"
+    csv.write_bytes((CSV_HEADER + "HS-REAL-2,SLDTBXH,direct,2022-04-01 09:00,2022-04-10\n").encode())
+    assert main(["--db", by_cli, "import", str(csv)]) == 0
+    assert needs_sign_in(by_cli) is True
+    logged = import_log(by_cli)[0]
+    assert logged["username"].startswith("cli") and logged["filename"] == "that.csv"
+    assert logged["sha256"] == hashlib.sha256(csv.read_bytes()).hexdigest()
+    for url in (with_account, imported, by_cli):
         dispose_engine(url)
 
 

@@ -184,14 +184,16 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .importer import import_file, write_rejects
+    from .auth import scoped_import
+    from .importer import write_rejects
 
     if args.rejects and not args.skip_invalid:
         raise UsageError("--rejects chỉ dùng cùng --skip-invalid.")
     if not args.file.exists():
         raise UsageError(f"Không tìm thấy tệp «{args.file}».")
-    result = import_file(args.db, args.file, kind=args.kind, agency=args.agency,
-                         skip_invalid=args.skip_invalid)
+    # Through scoped_import, so the import (or its refusal or crash) is in the import log and audit trail.
+    result = scoped_import(args.db, _cli_actor(), args.file, kind=args.kind, agency=args.agency,
+                           skip_invalid=args.skip_invalid)
     for problem in result.problems:
         print(problem.text(), file=sys.stderr)
     if args.rejects:

@@ -519,13 +519,13 @@ def audit_log(db: str | Engine | None, scope: Scope | None = None, limit: int = 
         return [dict(r._mapping) for r in conn.execute(query).all()]
 
 
-def log_import(db: str | Engine | None, scope: Scope | None, filename: str, content: bytes, result: Any,
+def log_import(db: str | Engine | None, scope: Scope | str | None, filename: str, sha256: str, result: Any,
                agency: str | None = None) -> None:
     """Record an import (or a refused one) in the import log and the audit trail, in one transaction."""
     with get_engine(db).begin() as conn:
         conn.execute(ImportLog.__table__.insert().values(
-            at=_now(), username=scope.username if scope else "", filename=filename[:512],
-            sha256=hashlib.sha256(content).hexdigest(), kind=result.kind or "", rows_read=result.rows_read,
+            at=_now(), username=_actor(scope), filename=filename[:512],
+            sha256=sha256, kind=result.kind or "", rows_read=result.rows_read,
             added=result.added if result.written else 0, updated=result.updated if result.written else 0,
             rejected=len({p.line for p in result.problems}), written=bool(result.written),
             summary=result.summary(), agency_code=agency or None,
@@ -582,30 +582,44 @@ def edit_agency(scope: Scope | None, agency: str | None) -> str | None:
     return agency
 
 
-def scoped_import(db: str | Engine | None, scope: Scope | None, file: Any, *, dry_run: bool = False,
+def scoped_import(db: str | Engine | None, scope: Scope | str | None, file: Any, *, dry_run: bool = False,
                   filename: str | None = None, **options: Any) -> Any:
     """``importer.import_file`` on behalf of ``scope`` (the importer enforces it: see its ``scope``).
 
     A real import (not a dry run) is recorded in the import log and the audit trail whatever happens:
-    written, refused (bad rows, rows outside the scope, a role that may not import) or crashed.
+    written, refused (bad rows, rows outside the scope, a role that may not import) or crashed. A plain
+    string instead of a scope names an unscoped actor (the CLI's ``cli:USER``).
     """
     from .importer import import_file
 
+    who, scope = scope, scope if isinstance(scope, Scope) else None
     agency = options.get("agency") or (scope.agencies[0] if scope and scope.agencies and len(scope.agencies) == 1
                                        else None)
-    name = (filename or getattr(file, "name", "") or "")[:200]
+    name = (filename or getattr(file, "name", "") or (str(file) if isinstance(file, (str, os.PathLike)) else ""))
+    name = os.path.basename(str(name))[:200]
     try:
         result = import_file(db, file, scope=scope, dry_run=dry_run, filename=filename, **options)
     except AccessDenied as exc:
         if not dry_run:
-            audit(db, scope, "import_refused", agency, f"{name}: {exc}")
+            audit(db, who, "import_refused", agency, f"{name}: {exc}")
         raise
     except Exception as exc:
         if not dry_run:
             # The traceback goes to the server log with the exception; the trail keeps who and what.
-            audit(db, scope, "import_crashed", agency, f"{name}: {type(exc).__name__}")
+            audit(db, who, "import_crashed", agency, f"{name}: {type(exc).__name__}")
         raise
     if not dry_run:
-        content = bytes(file) if isinstance(file, (bytes, bytearray)) else b""
-        log_import(db, scope, name, content, result, agency)
+        log_import(db, who, name, _sha256(file), result, agency)
     return result
+
+
+def _sha256(file: Any) -> str:
+    """The file's SHA-256 for the import log: of its bytes, or of a regular file read again (never of a
+    device such as /dev/zero, which the importer refuses), else of nothing."""
+    digest = hashlib.sha256()
+    if isinstance(file, (bytes, bytearray)):
+        digest.update(file)
+    elif isinstance(file, (str, os.PathLike)) and os.path.isfile(file):
+        with open(file, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256")
+    return digest.hexdigest()
