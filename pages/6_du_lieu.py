@@ -90,5 +90,10 @@ if f.access.can_import:
     st.caption("Ai đã nhập tệp nào, lúc nào, mã băm SHA-256 của tệp và kết quả (kể cả các lần bị từ chối).")
     ui.show_table(ui.import_log_table(ui.import_log(f)), key="dl_log")
 
+st.subheader("Nhật ký hoạt động", anchor=False)
+st.caption("Đăng nhập, nhập dữ liệu, chốt số liệu, xuất báo cáo và thay đổi tài khoản: ai, lúc nào, việc gì, cơ quan "
+           "nào. Quản trị xem tất cả; cán bộ xem của đơn vị mình.")
+ui.show_table(ui.audit_table(ui.audit_log(f)), key="dl_audit")
+
 if f.demo:
     ui.demo_tools(f)

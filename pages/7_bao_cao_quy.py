@@ -80,15 +80,19 @@ with check:
                  f"\n{lines}\n\nVẫn tải được tệp, nhưng tệp Excel có trang «CẢNH BÁO» ở đầu.",
                  icon=":material/rule:")
 with downloads:
-    st.download_button("Phụ lục Excel (.xlsx)", functools.partial(workbook_bytes, f.url, f.period, figures=figures),
+    # Each file is built when its button is clicked, and the export recorded in the audit trail then.
+    xlsx = ui.audited(f, "Phụ lục Excel", functools.partial(workbook_bytes, f.url, f.period, figures=figures))
+    docx = ui.audited(f, "Dự thảo báo cáo Word", functools.partial(docx_bytes, f.url, f.period, figures=figures))
+    pack = ui.audited(f, "Bộ ảnh biểu đồ",
+                      functools.partial(chart_pack_zip, f.url, f.period, agency=agency, figures=figures))
+    st.download_button("Phụ lục Excel (.xlsx)", xlsx,
                        file_name=f"phu-luc_{slug}.xlsx", mime=XLSX_MIME, icon=":material/table_view:",
                        on_click="ignore", width="stretch", key="download_xlsx")
-    st.download_button("Dự thảo báo cáo Word (.docx)", functools.partial(docx_bytes, f.url, f.period, figures=figures),
+    st.download_button("Dự thảo báo cáo Word (.docx)", docx,
                        file_name=f"bao-cao_{slug}.docx", mime=DOCX_MIME, icon=":material/description:",
                        on_click="ignore", width="stretch", key="download_docx")
     available, reason = chart_pack_available()
-    st.download_button("Bộ ảnh biểu đồ cho cuộc họp (.zip)",
-                       functools.partial(chart_pack_zip, f.url, f.period, agency=agency, figures=figures),
+    st.download_button("Bộ ảnh biểu đồ cho cuộc họp (.zip)", pack,
                        file_name=chart_pack_name(figures), mime="application/zip", icon=":material/photo_library:",
                        on_click="ignore", width="stretch", disabled=not available, key="download_charts")
     if not available:

@@ -34,9 +34,15 @@ def test_roles_and_their_agencies(agencies):
                           (("x", "officer", PASSWORD, ["A", "B"]), "đúng một cơ quan"),
                           (("x", "viewer", PASSWORD, []), "ít nhất một"),
                           (("x", "admin", PASSWORD, ["A"]), "không gắn"),
-                          (("x", "viewer", PASSWORD, ["ZZ"]), "Không có cơ quan"),
+                          (("x", "viewer", PASSWORD, ["ZZ"]), "Chưa có cơ quan mã «ZZ».*--create-agency"),
                           (("x", "boss", PASSWORD, []), "Vai trò"),
                           (("x", "viewer", "ngan", ["A"]), "ít nhất 10"),
+                          (("x", "viewer", " " * 10, ["A"]), "ít nhất 10 ký tự không phải khoảng trắng"),
+                          (("x", "viewer", "a b c d e f g h i", ["A"]), "không phải khoảng trắng"),
+                          (("аdmin", "viewer", PASSWORD, ["A"]), "chữ Latinh không dấu"),  # Cyrillic а
+                          (("cán.bộ", "viewer", PASSWORD, ["A"]), "chữ Latinh không dấu"),
+                          (("can\u200bbo", "viewer", PASSWORD, ["A"]), "chữ Latinh không dấu"),  # zero width
+                          (("ca nbo", "viewer", PASSWORD, ["A"]), "chữ Latinh không dấu"),
                           (("canbo", "viewer", PASSWORD, ["A"]), "đã có")):
         with pytest.raises(AuthError, match=message):
             create_user(agencies, *args)
@@ -70,7 +76,7 @@ def test_repeated_failures_lock_the_account_for_a_while(agencies):
 def test_disabled_accounts_cannot_sign_in_and_passwords_can_be_reset(agencies):
     create_user(agencies, "giamdoc", "viewer", PASSWORD, ["B"])
     set_disabled(agencies, "giamdoc")
-    with pytest.raises(AuthError, match="vô hiệu hóa"):
+    with pytest.raises(AuthError, match="^Sai tên đăng nhập hoặc mật khẩu.$"):  # no hint that it exists
         authenticate(agencies, "giamdoc", PASSWORD)
     set_disabled(agencies, "giamdoc", False)
     set_password(agencies, "giamdoc", "mat-khau-moi-dai-hon")
@@ -137,7 +143,7 @@ def test_cli_creates_lists_and_disables_accounts(sqlite_url):
     assert cli("disable", "canbo").returncode == 0
     listed = cli("list").stdout
     assert "canbo\tofficer\tA\tvô hiệu hóa" in listed
-    with pytest.raises(AuthError, match="vô hiệu hóa"):
+    with pytest.raises(AuthError, match="Sai tên đăng nhập"):
         authenticate(sqlite_url, "canbo", PASSWORD)
 
 

@@ -89,10 +89,10 @@ def server_db(demo_url, tmp_path_factory) -> str:
 
 
 @contextmanager
-def streamlit_server(database_url: str, log: Path, **env: str):
-    """``streamlit run dashboard.py`` on a free port for ``database_url``; yields the base URL, then stops
-    it and checks that its log has no traceback."""
-    port = _free_port()
+def streamlit_server(database_url: str, log: Path, port: int | None = None, **env: str):
+    """``streamlit run dashboard.py`` on ``port`` (default: a free one) for ``database_url``; yields the
+    base URL, then stops it and checks that its log has no traceback."""
+    port = port or _free_port()
     environ = {k: v for k, v in os.environ.items() if k != "TTHC_OPEN"} | {"TTHC_DATABASE_URL": database_url} | env
     with log.open("w") as out:
         process = subprocess.Popen(

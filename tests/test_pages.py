@@ -71,6 +71,8 @@ def writable_demo(demo_url, tmp_path, monkeypatch):
     """A copy of the demo database the test may write to, as the app's database."""
     url = copy_database(demo_url, tmp_path)
     monkeypatch.setenv("TTHC_DATABASE_URL", url)
+    # Opened on purpose: once an import wrote real data, a demo database asks for sign-in (issue 14).
+    monkeypatch.setenv("TTHC_OPEN", "1")
     st.cache_data.clear()
     yield url
     st.cache_data.clear()
@@ -421,7 +423,7 @@ def test_upload_lists_every_rejected_row_and_writes_nothing(app, writable_copy):
     before = data_quality(writable_copy)["dossiers"], data_version(writable_copy)
     at = upload(app("du_lieu", **REFERENCE), "ho-so.csv", BAD_CSV)
     assert not at.exception
-    problems, preview, log = (frame.value for frame in at.dataframe)
+    problems, preview, log = (frame.value for frame in list(at.dataframe)[:3])  # then the audit trail
     assert list(problems["Dòng"]) == ["2", "3"]
     assert list(problems["Cột"]) == ["Ngày tiếp nhận", "Hình thức nộp"]
     assert "31/02/2022" in problems.iloc[0]["Lý do"]

@@ -152,3 +152,34 @@ def test_a_viewers_exports_hold_only_their_unit(private_db):
         assert "Sở Tư pháp" in text and "Sở Lao động" not in text
     with pytest.raises(AccessDenied):
         report_figures(private_db, "2022-Q2", agency="SLDTBXH", scope=viewer)
+
+
+def test_the_data_page_shows_the_audit_trail_of_the_accounts_units(private_db):
+    from tthc_core.auth import audit
+    from tthc_core.auth import Scope as AuthScope
+
+    audit(private_db, AuthScope("canbo.stp", "officer", ("STP",)), "export", "STP", "Phụ lục Excel")
+    at = sign_in(start(), "canbo")
+    at.switch_page("pages/6_du_lieu.py").run()
+    assert not at.exception and "Nhật ký hoạt động" in [s.value for s in at.subheader]
+    trail = at.dataframe[-1].value
+    assert list(trail["Người"]) == ["canbo"] and list(trail["Việc"]) == ["Đăng nhập"]  # not another unit's export
+    assert list(trail["Cơ quan"]) == ["SLDTBXH"] and list(trail["Chi tiết"]) == ["mật khẩu"]
+
+
+def test_a_report_download_is_recorded_when_it_is_built(private_db):
+    import datetime as dt
+
+    from tthc_core.auth import Scope as AuthScope
+    from tthc_core.auth import audit_log
+    from tthc_core.periods import parse_period
+    from tthc_core.ui import Filters, audited
+
+    f = Filters(private_db, 0, "SLDTBXH", "Sở Lao động", parse_period("2022-Q2", "report"), False, False,
+                dt.date(2026, 11, 27), AuthScope("canbo", "officer", ("SLDTBXH",)))
+    build = audited(f, "Phụ lục Excel", lambda: b"xlsx")
+    assert not audit_log(private_db, username="canbo")  # nothing until the button is clicked
+    assert build() == b"xlsx"
+    entry = audit_log(private_db)[0]
+    assert (entry["username"], entry["action"], entry["agency_code"], entry["detail"]) == (
+        "canbo", "export", "SLDTBXH", "Phụ lục Excel, Quý II năm 2022 (15/03/2022 – 14/06/2022)")

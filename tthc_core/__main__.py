@@ -6,6 +6,7 @@ errors; errors are one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import getpass
 import datetime as dt
 import json
 import os
@@ -80,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=("admin", "province", "officer", "viewer"))
     add.add_argument("--agency", action="append", default=[], help="mã cơ quan (officer: một; viewer: một hoặc nhiều)")
     add.add_argument("--name", default="", help="họ tên hiển thị")
+    add.add_argument("--create-agency", metavar="NAME",
+                     help="tạo cơ quan --agency với tên này nếu cơ sở dữ liệu chưa có (CSDL mới)")
     add.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ một dòng của stdin")
     add.add_argument("--no-password", action="store_true", help="chỉ đăng nhập qua nhà cung cấp định danh (OIDC)")
     for name, text in (("disable", "vô hiệu hóa tài khoản"), ("enable", "mở lại tài khoản"),
@@ -89,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "password":
             one.add_argument("--password-stdin", action="store_true")
     user_sub.add_parser("list", help="liệt kê tài khoản")
+    audit = sub.add_parser("audit", help="nhật ký kiểm tra: đăng nhập, nhập dữ liệu, chốt số liệu, xuất, tài khoản")
+    audit.add_argument("--limit", type=int, default=100, help="số dòng mới nhất (mặc định 100)")
+    audit.add_argument("--user", help="chỉ của một tài khoản")
+    audit.add_argument("--json", action="store_true")
 
     # The benchmark lives outside the package (bench/); its own parser reads the rest of the line.
     sub.add_parser("bench", add_help=False, help="đo tốc độ trên một tỉnh tổng hợp (python -m bench --help)")
@@ -162,7 +169,6 @@ def cmd_bench(args) -> int:
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
-    import getpass
 
     first = getpass.getpass("Mật khẩu: ")
     if getpass.getpass("Nhập lại mật khẩu: ") != first:
@@ -170,25 +176,49 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
+def _cli_actor() -> str:
+    """Who acts from the command line, for the audit trail: the operating-system account."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def cmd_user(args) -> int:
     from .auth import ROLE_LABELS, create_user, list_users, set_disabled, set_password
 
     if args.user_command == "add":
         password = None if args.no_password else _read_password(args.password_stdin)
-        scope = create_user(args.db, args.username, args.role, password, args.agency, args.name)
+        scope = create_user(args.db, args.username, args.role, password, args.agency, args.name,
+                            create_agency=args.create_agency, by=_cli_actor())
         where = ", ".join(scope.agencies) if scope.agencies is not None else "mọi cơ quan"
         print(f"Đã tạo tài khoản «{scope.username}» ({ROLE_LABELS[scope.role]}; {where}).")
     elif args.user_command in ("disable", "enable"):
-        set_disabled(args.db, args.username, args.user_command == "disable")
+        set_disabled(args.db, args.username, args.user_command == "disable", by=_cli_actor())
         print(f"Đã {'vô hiệu hóa' if args.user_command == 'disable' else 'mở lại'} tài khoản «{args.username}».")
     elif args.user_command == "password":
-        set_password(args.db, args.username, _read_password(args.password_stdin))
+        set_password(args.db, args.username, _read_password(args.password_stdin), by=_cli_actor())
         print(f"Đã đặt lại mật khẩu cho «{args.username}».")
     else:
         for row in list_users(args.db):
             state = "vô hiệu hóa" if row["disabled"] else "đang dùng"
             agencies = ", ".join(row["agencies"]) or "mọi cơ quan"
             print(f"{row['username']}\t{row['role']}\t{agencies}\t{state}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from .auth import AUDIT_ACTIONS, audit_log
+    from .formatting import fmt_datetime
+
+    rows = audit_log(args.db, limit=args.limit, username=args.user)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, default=_json_default, indent=2))
+        return 0
+    for row in rows:
+        action = AUDIT_ACTIONS.get(row["action"], row["action"])
+        print("\t".join((fmt_datetime(row["at"]), row["username"] or "-", action, row["agency_code"] or "toàn tỉnh",
+                         row["client"] or "-", row["detail"])))
     return 0
 
 
@@ -202,7 +232,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .importer import import_file, write_rejects
+    from .auth import scoped_import
+    from .importer import write_rejects
 
     if args.rejects and not args.skip_invalid:
         raise UsageError("--rejects chỉ dùng cùng --skip-invalid.")
@@ -212,8 +243,9 @@ def cmd_import(args) -> int:
         # Refused before the import, so that nothing is written when the rejects cannot be.
         raise UsageError(f"Không ghi được tệp dòng lỗi vào thư mục «{args.rejects.parent}» (không có hoặc không "
                          "được ghi): không nhập gì.")
-    result = import_file(args.db, args.file, kind=args.kind, agency=args.agency,
-                         skip_invalid=args.skip_invalid, format=args.format)
+    # Through scoped_import, so the import (or its refusal or crash) is in the import log and audit trail.
+    result = scoped_import(args.db, _cli_actor(), args.file, kind=args.kind, agency=args.agency,
+                           skip_invalid=args.skip_invalid, format=args.format)
     for problem in result.problems:
         print(problem.text(), file=sys.stderr)
     if args.rejects:
@@ -291,11 +323,15 @@ def cmd_export(args) -> int:
     if args.docx:
         write_docx(args.db, args.period, args.docx, mode=args.mode, agency=args.agency, figures=figures)
         print(f"Đã ghi {args.docx}")
+    from .auth import audit
+
+    audit(args.db, _cli_actor(), "export", args.agency,
+          f"{args.period}: {', '.join(str(p.name) for p in (args.out, args.docx) if p)}")
     return 0
 
 
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench,
-            "user": cmd_user, "sync": cmd_sync}
+            "user": cmd_user, "sync": cmd_sync, "audit": cmd_audit}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Column, Engine, MetaData, Table, bindparam, create_engine, event, select, update
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, bindparam, cast, create_engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
@@ -138,24 +138,38 @@ def data_version(db: str | Engine | None = None) -> int:
     return int(value or 0)
 
 
-def bump_data_version(conn: Connection, dossiers: bool = False) -> None:
+def bump_data_version(conn: Connection, dossiers: bool = False, expected: int | None = None) -> int | None:
     """Call inside the writing transaction, so readers never see new rows with an old version.
 
     ``data_version`` counts every write (dashboard caches key on it). With ``dossiers=True`` the
     dossiers' own version, a random token that never repeats, moves too: the columnar copy keys on it.
+    Each is one INSERT … ON CONFLICT DO UPDATE statement: two imports committing at the same time
+    both count (a read-then-write lost one of them on both engines, issue 14 item 5). Returns the
+    new ``data_version``; with ``expected``, only when the version was still ``expected`` (else
+    ``None`` and nothing moves): a compare-and-set for writes that depend on what they read.
     """
+    insert = dialect_insert(conn)
     table = Setting.__table__
-    current = conn.scalar(select(Setting.value).where(Setting.key == "data_version"))
-    if current is None:
-        conn.execute(table.insert().values(key="data_version", value="1"))
-    else:
-        conn.execute(update(table).where(Setting.key == "data_version").values(value=str(int(current) + 1)))
+    stmt = insert(table).values(key="data_version", value="1")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"], set_={"value": cast(cast(table.c.value, Integer) + 1, Text)},
+        where=None if expected is None else table.c.value == str(expected)).returning(table.c.value)
+    version = conn.execute(stmt).scalar()
+    if version is None:
+        return None
+    version = int(version)
     if dossiers:
-        token = uuid.uuid4().hex
-        if conn.scalar(select(Setting.value).where(Setting.key == "dossiers_version")) is None:
-            conn.execute(table.insert().values(key="dossiers_version", value=token))
-        else:
-            conn.execute(update(table).where(Setting.key == "dossiers_version").values(value=token))
+        token = insert(table).values(key="dossiers_version", value=uuid.uuid4().hex)
+        conn.execute(token.on_conflict_do_update(index_elements=["key"], set_={"value": token.excluded.value}))
+    return version
+
+
+def dialect_insert(conn: Connection):
+    """The INSERT construct with ON CONFLICT of the connection's engine (SQLite or PostgreSQL)."""
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(conn.dialect.name)
+    if insert is None:
+        raise NotImplementedError(f"upsert is not available on {conn.dialect.name}")
+    return insert
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Iterable[str],
@@ -168,10 +182,7 @@ def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys:
     if not rows:
         return
     keys = list(keys)
-    dialect = conn.dialect.name
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if insert is None:
-        raise NotImplementedError(f"upsert is not available on {dialect}")
+    insert = dialect_insert(conn)
     columns = [c for c in (rows[0] if update is None else update) if c not in keys]
     # SQLite allows 32766 bound parameters per statement; stay well under it.
     per_chunk = max(1, min(chunk, 30000 // max(1, len(rows[0]))))

@@ -341,6 +341,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Unused since the lock-out moved to SignInThrottle (per name and client); kept because databases
+    # written before have them NOT NULL and upgrades are additive.
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -377,6 +379,59 @@ class ImportLog(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     written: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The agency the import was made for (NULL: a province-wide import by an admin); officers see the
+    # entries of their own units only.
+    agency_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per (user name, client address): the lock-out counter.
+
+    Keyed by the name as typed (known or not) and the client, so a stranger who types someone's name
+    wrongly locks only their own attempts from their own address, and an unknown name behaves exactly
+    like a known one (no account enumeration). Updated by single atomic statements (auth.py).
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    username: Mapped[str] = mapped_column(String(255), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SignInSession(Base):
+    """A sign-in that lasts: the browser keeps a random token, the database only its SHA-256.
+
+    Checked on every run of the dashboard; ended by sign-out, by disabling the account and by a
+    password reset (``ended_at``), and by time (``expires_at``).
+    """
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(16), server_default="password")
+    client: Mapped[str] = mapped_column(String(64), server_default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """The audit trail: who did what, when, about which agency (NULL: the whole province or none)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str] = mapped_column(String(255), server_default="")
+    action: Mapped[str] = mapped_column(String(32))
+    agency_code: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, server_default="")
+    client: Mapped[str] = mapped_column(String(64), server_default="")
 
 
 class SyncState(Base):

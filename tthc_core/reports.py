@@ -25,8 +25,8 @@ from typing import Any, Iterable
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from .auth import Scope, report_agency
-from .db import bump_data_version, get_engine
+from .auth import AccessDenied, Scope, audit, edit_agency, report_agency
+from .db import bump_data_version, data_version, get_engine
 from .formatting import fmt_decimal, fmt_int, fmt_percent, ratio_percent
 from .models import Agency, Field, FrozenReport, Procedure, ReportInput, SimplificationReview
 from .periods import Period, parse_period
@@ -58,10 +58,8 @@ ONE_STOP_MAX_SCORE = Decimal(18)
 
 
 def _may_edit(scope: Scope | None, agency: str | None) -> None:
-    """Report inputs and freezing: importing roles only, within their agencies."""
-    if scope is not None:
-        scope.require("edit_reports")
-        report_agency(scope, agency)
+    """Report inputs and freezing: importing roles only, within their agencies (auth.edit_agency)."""
+    edit_agency(scope, agency)
 
 
 class ReportError(ValueError):
@@ -608,8 +606,14 @@ def freeze(db: str | Engine | None, period: Period | str, mode: str = "report", 
 
     Refused for a period that has not ended and for figures that do not balance (domain.md §4:
     refuse to sign off a report that breaks the identities), and for roles that may not freeze.
+    The figures are stored only if no write happened since they were computed and checked (one
+    conditional version bump, issue 14 item 4); every freeze and refusal goes to the audit trail.
     """
-    _may_edit(scope, agency)
+    try:
+        _may_edit(scope, agency)
+    except AccessDenied as exc:
+        audit(db, scope, "freeze_refused", agency, str(exc))
+        raise
     period = _as_period(period, mode)
     today = today or dt.date.today()
     if period.end >= today:
@@ -617,6 +621,7 @@ def freeze(db: str | Engine | None, period: Period | str, mode: str = "report", 
                           "chưa chốt được số liệu.")
     if not (user or "").strip():
         raise ReportError("Cần ghi tên người chốt số liệu.")
+    seen = data_version(db)
     figures = live_figures(db, period, agency=agency)
     if figures["checks"]:
         raise ReportError(f"Số liệu chưa cân đối ({len(figures['checks'])} lỗi); "
@@ -626,9 +631,11 @@ def freeze(db: str | Engine | None, period: Period | str, mode: str = "report", 
                           payload=_jsonable(figures))
     engine = get_engine(db)
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        if bump_data_version(session.connection(), expected=seen) is None:
+            raise ReportError("Dữ liệu vừa thay đổi trong lúc chốt; chốt lại để số liệu chốt là số liệu mới nhất.")
         session.add(record)
         session.flush()
-        bump_data_version(session.connection())
+    audit(engine, scope or user, "freeze", agency, f"{period.label}: chốt bởi {user.strip()}")
     return record
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 import pandas as pd
 
 from . import stats
+from .auth import AUDIT_ACTIONS
 from .formatting import fmt_date, fmt_datetime, fmt_decimal, fmt_int, fmt_percent
 
 TEXT_COLUMNS = "text_columns"  # frame.attrs key: headers aligned left
@@ -268,6 +269,18 @@ def import_log_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         field("rows_read", "Đọc"), field("added", "Thêm mới"), field("updated", "Cập nhật"),
         field("rejected", "Bị loại"),
         text("summary", "Kết quả"),
+    ], rows)
+
+
+def audit_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The audit trail (``auth.audit_log``), newest first: who, when, what, about which agency."""
+    return build([
+        field("at", "Lúc", fmt_datetime),
+        Column("Người", lambda r: r["username"] or "(không đăng nhập)", text=True),
+        Column("Việc", lambda r: AUDIT_ACTIONS.get(r["action"], r["action"]), text=True),
+        Column("Cơ quan", lambda r: r["agency_code"] or "Toàn tỉnh", text=True),
+        text("detail", "Chi tiết"),
+        text("client", "Địa chỉ máy"),
     ], rows)
 
 

@@ -20,17 +20,18 @@ arranges and shows them. The names pages use are re-exported here (``ui.filters(
 """
 from ..auth import AccessDenied
 from ..tables import (
-    GROUP_TITLES, catalogue_table, dossier_table, form_columns, form_legend, form_table, four_on_site_table,
+    GROUP_TITLES, audit_table, catalogue_table, dossier_table, form_columns, form_legend, form_table, four_on_site_table,
     frozen_diff_table, import_log_table, league_table, online_field_table, online_procedure_table, preview_table, problems_table,
     procedure_table, search_procedures, simplification_table,
 )
 from .actions import action_lists_page, action_panel
 from .cards import KPIS, card_grid, checks_banner, dossier_metrics, kpi_cards, metric_row
-from .display import download_csv, show_table, slug
+from .display import audited, download_csv, show_table, slug
 from .frame import filters, frame_banners, page_header, run_page, shown_errors
 from .navigation import app_pages
 from .queries import (
-    catalogue, checks, data_quality, dossier_stats, dossiers, history, import_log, league_rows, mechanism_results,
+    audit_log, catalogue, checks, data_quality, dossier_stats, dossiers, history, import_log, league_rows,
+    mechanism_results,
     monthly_history, online_by_field, prepare_database, procedure_results, procedures, qd766, report_figures,
     write_refusal,
 )

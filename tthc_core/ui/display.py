@@ -1,12 +1,12 @@
 """Showing what :mod:`tthc_core.tables` builds: tables of pre-formatted strings, CSV downloads."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 import streamlit as st
 
-from .. import tables
+from .. import auth, tables
 from ..exports import csv as exports_csv
 from .sidebar import Filters
 
@@ -33,3 +33,13 @@ def download_csv(frame: pd.DataFrame, label: str, file_name: str, key: str | Non
 def slug(f: Filters) -> str:
     """``SLDTBXH_2022-Q2_report`` for file names (agency codes come from imported files: made safe)."""
     return exports_csv.safe_filename(f"{f.agency or 'tat-ca'}_{f.period.spec.replace('..', '_')}_{f.period.mode}")
+
+
+def audited(f: Filters, what: str, build: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A download's deferred builder that records the export in the audit trail when it runs, which is
+    when the button is clicked (``st.download_button`` calls a callable data only then)."""
+    def run() -> bytes:
+        data = build()
+        auth.audit(f.url, f.access, "export", f.agency or None, f"{what}, {f.period.label}")
+        return data
+    return run

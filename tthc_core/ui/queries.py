@@ -215,7 +215,13 @@ def league_rows(f: Filters) -> list[dict[str, Any]]:
 
 
 def import_log(f: Filters, limit: int = 50) -> list[dict[str, Any]]:
-    return auth.import_log(f.url, limit)
+    """The latest imports the account may see (its own units' for officers)."""
+    return auth.import_log(f.url, limit, scope=f.access)
+
+
+def audit_log(f: Filters, limit: int = 100) -> list[dict[str, Any]]:
+    """The latest audit entries the account may see (all for admins, its own units' for officers)."""
+    return auth.audit_log(f.url, f.access, limit)
 
 
 def worklist_day(f: Filters) -> dt.date:

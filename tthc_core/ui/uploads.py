@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from .. import demo_guard
-from ..auth import AccessDenied, log_import, scoped_import
+from ..auth import AccessDenied, scoped_import
 from ..formatting import fmt_date
 from ..periods import Period, parse_period, period_containing
 from . import queries, signin
@@ -42,11 +42,9 @@ def import_upload(f: Filters, data: bytes, file_name: str, kind: str | None, age
     try:
         result = scoped_import(f.url, f.access, data, kind=kind, agency=agency, filename=file_name,
                                skip_invalid=skip_invalid)
-    except AccessDenied as exc:
+    except AccessDenied as exc:  # recorded in the audit trail by scoped_import
         st.session_state["_import_failed"] = str(exc)
         return
-    # Who imported what, written or refused.
-    log_import(f.url, f.access, file_name, data, result)
     st.session_state.pop("_upload_check", None)
     if result.written:
         st.session_state["_import_done"] = result.summary() + _jump_to_file(result)
