@@ -14,7 +14,7 @@ import streamlit as st
 from tthc_core import reports, ui
 from tthc_core.exports import docx_bytes, workbook_bytes
 from tthc_core.exports.chartpack import chart_pack_available, chart_pack_name, chart_pack_zip
-from tthc_core.formatting import fmt_int, fmt_percent
+from tthc_core.formatting import fmt_int, fmt_number, fmt_percent
 from tthc_core.stats import FORM_COLUMNS, LEVEL_LABELS
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -83,15 +83,15 @@ with check:
                  f"\n{lines}\n\nVẫn tải được tệp, nhưng tệp Excel có trang «CẢNH BÁO» ở đầu.",
                  icon=":material/rule:")
 with downloads:
-    st.download_button("Phụ lục Excel (.xlsx)", functools.partial(workbook_bytes, f.url, f.period, figures=figures),
+    st.download_button("Phụ lục Excel (.xlsx)", functools.partial(workbook_bytes, figures),
                        file_name=f"phu-luc_{slug}.xlsx", mime=XLSX_MIME, icon=":material/table_view:",
                        on_click="ignore", width="stretch", key="download_xlsx")
-    st.download_button("Dự thảo báo cáo Word (.docx)", functools.partial(docx_bytes, f.url, f.period, figures=figures),
+    st.download_button("Dự thảo báo cáo Word (.docx)", functools.partial(docx_bytes, figures),
                        file_name=f"bao-cao_{slug}.docx", mime=DOCX_MIME, icon=":material/description:",
                        on_click="ignore", width="stretch", key="download_docx")
     available, reason = chart_pack_available()
     st.download_button("Bộ ảnh biểu đồ cho cuộc họp (.zip)",
-                       functools.partial(chart_pack_zip, f.url, f.period, agency=agency, figures=figures),
+                       functools.partial(chart_pack_zip, figures),
                        file_name=chart_pack_name(figures), mime="application/zip", icon=":material/photo_library:",
                        on_click="ignore", width="stretch", disabled=not available, key="download_charts")
     if not available:
@@ -193,12 +193,12 @@ with tab_reviews:
     simplification = figures["simplification"]
     ui.show_table(pd.DataFrame(
         [{"Tên thủ tục": r["procedure_name"], "Cấp": LEVEL_LABELS.get(r["authority_level"], r["authority_level"]),
-          "Trước (ngày)": reports.fmt_number(r["days_before"]), "Sau (ngày)": reports.fmt_number(r["days_after"]),
-          "Cắt giảm (ngày)": reports.fmt_number(r["days_cut"]), "Tỷ lệ": fmt_percent(r["ratio"])}
+          "Trước (ngày)": fmt_number(r["days_before"]), "Sau (ngày)": fmt_number(r["days_after"]),
+          "Cắt giảm (ngày)": fmt_number(r["days_cut"]), "Tỷ lệ": fmt_percent(r["ratio"])}
          for r in simplification["rows"]]
         + [{"Tên thủ tục": f"Tổng cộng ({fmt_int(simplification['total']['procedures'])} TTHC)", "Cấp": "",
-            "Trước (ngày)": reports.fmt_number(simplification["total"]["days_before"]),
-            "Sau (ngày)": reports.fmt_number(simplification["total"]["days_after"]),
-            "Cắt giảm (ngày)": reports.fmt_number(simplification["total"]["days_cut"]),
+            "Trước (ngày)": fmt_number(simplification["total"]["days_before"]),
+            "Sau (ngày)": fmt_number(simplification["total"]["days_after"]),
+            "Cắt giảm (ngày)": fmt_number(simplification["total"]["days_cut"]),
             "Tỷ lệ": fmt_percent(simplification["total"]["ratio"])}]),
         text_columns=["Tên thủ tục", "Cấp"], key="reviews_table")

@@ -204,21 +204,21 @@ def cmd_export(args) -> int:
     if not args.out and not args.docx:
         raise UsageError("Cần --out FILE.xlsx hoặc --docx FILE.docx.")
     from .exports import write_docx, write_workbook
-    from .reports import frozen_note, report_figures
+    from .reports import build_report, frozen_note
 
-    # One set of figures for both files; a frozen period prints its signed figures.
-    figures = report_figures(args.db, args.period, args.mode, args.agency)
-    note = frozen_note(figures)
+    # One report object for both files; a frozen period prints its signed figures.
+    report = build_report(args.db, args.period, args.mode, args.agency)
+    note = frozen_note(report)
     if note:
-        changed = f"; {len(figures['diff'])} chỉ tiêu đã thay đổi sau khi chốt." if figures["diff"] else "."
+        changed = f"; {len(report.diff)} chỉ tiêu đã thay đổi sau khi chốt." if report.diff else "."
         print(note + changed)
-    for check in figures["checks"]:
+    for check in report.checks:
         print("CẢNH BÁO: " + check["message"], file=sys.stderr)
     if args.out:
-        write_workbook(args.db, args.period, args.out, mode=args.mode, agency=args.agency, figures=figures)
+        write_workbook(report, args.out)
         print(f"Đã ghi {args.out}")
     if args.docx:
-        write_docx(args.db, args.period, args.docx, mode=args.mode, agency=args.agency, figures=figures)
+        write_docx(report, args.docx)
         print(f"Đã ghi {args.docx}")
     return 0
 

@@ -17,11 +17,9 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
-from sqlalchemy import Engine
 
-from ..formatting import fmt_int, fmt_percent
-from ..periods import Period
-from ..reports import fmt_number, frozen_note, report_figures
+from ..formatting import fmt_int, fmt_number, fmt_percent
+from ..reports import QuarterReport, frozen_note
 from ..stats import LEVEL_LABELS
 
 FONT = "Times New Roman"
@@ -393,18 +391,15 @@ def _build(figures: dict[str, Any]) -> Document:
     return doc
 
 
-def docx_bytes(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
-               figures: dict[str, Any] | None = None) -> bytes:
-    """The Word draft as bytes (the page's download button)."""
-    figures = figures or report_figures(db, period, mode, agency)
+def docx_bytes(report: QuarterReport) -> bytes:
+    """The Word draft of the report (frozen figures when the period was frozen) as bytes."""
     buffer = io.BytesIO()
-    _build(figures).save(buffer)
+    _build(report).save(buffer)
     return buffer.getvalue()
 
 
-def write_docx(db: str | Engine | None, period: Period | str, out: str | Path, mode: str = "report",
-               agency: str | None = None, figures: dict[str, Any] | None = None) -> Path:
-    """Write the Word draft of the period's report (frozen figures when frozen) to ``out``."""
+def write_docx(report: QuarterReport, out: str | Path) -> Path:
+    """Write the Word draft of the report to ``out``."""
     out = Path(out)
-    out.write_bytes(docx_bytes(db, period, mode, agency, figures))
+    out.write_bytes(docx_bytes(report))
     return out

@@ -4,9 +4,10 @@ One sheet per annex — II.06a (II.06b for the whole province), II.07b, TTHC, 4 
 hóa, PAKN and the other report inputs — each with the form code, title, reporting period, reporting and
 receiving units, merged headers, the row of column numbers, the data, a total row and the signature
 block, set up to print on A4 landscape, one page wide. Every figure comes from
-:func:`tthc_core.reports.report_figures`; nothing is added up here.
+:class:`tthc_core.reports.QuarterReport`; nothing is added up here.
 
-Numbers are written as numbers (``#,##0``: Excel shows the thousands separator of the reader's locale).
+Numbers are written as numbers with a literal Vietnamese format (:data:`~tthc_core.formatting.XLSX_INTEGER`):
+3.238 on every Excel or LibreOffice, whatever the reader's locale.
 Text is always written with ``write_string`` in a workbook that never turns strings into formulas,
 and text that a spreadsheet would read as a formula when edited (``=``, ``+``, ``-``, ``@``) carries
 Excel's quote prefix: a field named ``=HYPERLINK(…)`` stays text.
@@ -19,24 +20,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import xlsxwriter
-from sqlalchemy import Engine
 
-from ..formatting import fmt_int
-from ..periods import Period
-from ..reports import (
-    RECEIVING_UNIT,
-    REPORT_INPUT_FIELDS,
-    SIMPLIFICATION_COLUMNS,
-    TOTAL_LABEL,
-    as_of_text,
-    report_figures,
-)
+from ..formatting import XLSX_INTEGER, fmt_int
+from ..periods import ROMAN
+from ..reports import REPORT_INPUT_FIELDS, SIMPLIFICATION_COLUMNS, TOTAL_LABEL, QuarterReport, as_of_text
 from ..stats import FORM_COLUMNS, LEVEL_LABELS
+from .csv import FORMULA_START
 
 FONT = "Times New Roman"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CIRCULAR = "Ban hành theo Thông tư số 01/2020/TT-VPCP ngày 21/10/2020"
-ROMAN = ("I", "II", "III", "IV", "V")
 WARNING_SHEET = "CẢNH BÁO"
 COUNT_COLUMNS = tuple(FORM_COLUMNS)  # the 11 counts of II.06a, in column order (3)…(13)
 
@@ -71,7 +63,7 @@ class _Book:
     # --- cells ---------------------------------------------------------------------------------
     def text(self, ws, row: int, col: int, value: Any, **props: Any) -> None:
         value = "" if value is None else str(value)
-        if value.startswith(FORMULA_PREFIXES):
+        if value.startswith(FORMULA_START):
             props["quote_prefix"] = True
         ws.write_string(row, col, value, self.fmt(**props))
         if props.get("text_wrap") and value:
@@ -93,13 +85,13 @@ class _Book:
             self.text(ws, first_row, first_col, value, **props)
             return
         value = "" if value is None else str(value)
-        if value.startswith(FORMULA_PREFIXES):
+        if value.startswith(FORMULA_START):
             props["quote_prefix"] = True
         fmt = self.fmt(**props)
         ws.merge_range(first_row, first_col, last_row, last_col, "", fmt)
         ws.write_string(first_row, first_col, value, fmt)
 
-    def number(self, ws, row: int, col: int, value: int | Decimal | None, num_format: str = "#,##0",
+    def number(self, ws, row: int, col: int, value: int | Decimal | None, num_format: str = XLSX_INTEGER,
                **props: Any) -> None:
         fmt = self.fmt(border=1, num_format=num_format, **props)
         if value is None:
@@ -123,7 +115,7 @@ def _heading(book: _Book, ws, figures: dict[str, Any], ncols: int, form_code: st
     if form_code:
         book.merged(ws, 1, 0, 1, min(2, right - 1), CIRCULAR, italic=True, font_size=9)
     book.merged(ws, 0, right, 0, ncols - 1, f"Đơn vị báo cáo: {figures['agency']['name']}", text_wrap=True)
-    book.merged(ws, 1, right, 1, ncols - 1, f"Đơn vị nhận báo cáo: {figures.get('receiving_unit', RECEIVING_UNIT)}",
+    book.merged(ws, 1, right, 1, ncols - 1, f"Đơn vị nhận báo cáo: {figures.get('receiving_unit', 'Văn phòng UBND tỉnh')}",
                 text_wrap=True)
     book.merged(ws, 3, 0, 3, ncols - 1, title, bold=True, font_size=13, align="center", text_wrap=True)
     ws.set_row(3, 36)
@@ -247,7 +239,8 @@ def _sheet_dossiers(book: _Book, figures: dict[str, Any]) -> None:
         (0, 0, 2, 0, "STT"), (0, 1, 2, 1, "Lĩnh vực, công việc giải quyết theo cấp"), *_counts_header(2),
     ], ncols)
     if figures.get("levels"):
-        for roman, group in zip(ROMAN, figures["levels"]):
+        for index, group in enumerate(figures["levels"], start=1):
+            roman = ROMAN[index]
             _labels(book, ws, row, roman, group["label"], bold=True)
             _count_cells(book, ws, row, 2, group["total"], bold=True)
             row += 1
@@ -355,7 +348,7 @@ def _sheet_four_on_site(book: _Book, figures: dict[str, Any]) -> None:
 
 
 def _days_format(value: Decimal | None) -> str:
-    return "#,##0" if value is None or value == value.to_integral_value() else "#,##0.0"
+    return XLSX_INTEGER if value is None or value == value.to_integral_value() else "#,##0.0"
 
 
 def _sheet_simplification(book: _Book, figures: dict[str, Any]) -> None:
@@ -415,7 +408,7 @@ def _sheet_inputs(book: _Book, figures: dict[str, Any], name: str, title: str, k
         if kind == "text":
             book.text(ws, row, 2, value, text_wrap=True, border=1)
         else:
-            book.number(ws, row, 2, value, num_format="#,##0" if kind != "score" else "0.0")
+            book.number(ws, row, 2, value, num_format=XLSX_INTEGER if kind != "score" else "0.0")
         row += 1
     row = _note(book, ws, row, ncols, "Ô để trống: đơn vị chưa nhập số liệu.")
     _signature(book, ws, row, ncols)
@@ -434,7 +427,7 @@ def _sheet_diff(book: _Book, figures: dict[str, Any]) -> None:
         book.text(ws, row, 2, item["label"], text_wrap=True, border=1)
         for col, value in ((3, item["frozen"]), (4, item["live"])):
             if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                book.number(ws, row, col, value, num_format="#,##0.##" if isinstance(value, Decimal) else "#,##0")
+                book.number(ws, row, col, value, num_format="#,##0.##" if isinstance(value, Decimal) else XLSX_INTEGER)
             else:
                 book.text(ws, row, col, value, text_wrap=True, border=1)
         row += 1
@@ -460,9 +453,9 @@ def _sheet_warning(book: _Book, figures: dict[str, Any]) -> None:
 # Entry points
 # --------------------------------------------------------------------------------------------
 
-def _build(target: str | io.BytesIO, figures: dict[str, Any]) -> None:
+def _build(target: str | io.BytesIO, figures: QuarterReport) -> None:
     book = _Book(target)
-    if figures["checks"]:
+    if figures.checks:
         _sheet_warning(book, figures)
     _sheet_dossiers(book, figures)
     _sheet_one_stop(book, figures)
@@ -473,23 +466,20 @@ def _build(target: str | io.BytesIO, figures: dict[str, Any]) -> None:
                   ("feedback_received", "feedback_handled", "feedback_pending"))
     _sheet_inputs(book, figures, "Số liệu khác", "SỐ LIỆU KHÁC CỦA BÁO CÁO",
                   ("budget", "one_stop_self_score", "one_stop_appraised_score", "initiatives", "notes"))
-    if figures.get("diff"):
+    if figures.diff:
         _sheet_diff(book, figures)
     book.close()
 
 
-def workbook_bytes(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
-                   figures: dict[str, Any] | None = None) -> bytes:
-    """The workbook as bytes (the page's download button)."""
-    figures = figures or report_figures(db, period, mode, agency)
+def workbook_bytes(report: QuarterReport) -> bytes:
+    """The annexes of the report (frozen figures when the period was frozen) as bytes."""
     buffer = io.BytesIO()
-    _build(buffer, figures)
+    _build(buffer, report)
     return buffer.getvalue()
 
 
-def write_workbook(db: str | Engine | None, period: Period | str, out: str | Path, mode: str = "report",
-                   agency: str | None = None, figures: dict[str, Any] | None = None) -> Path:
-    """Write the annexes of the period (frozen figures when the period was frozen) to ``out``."""
+def write_workbook(report: QuarterReport, out: str | Path) -> Path:
+    """Write the annexes of the report to ``out``."""
     out = Path(out)
-    out.write_bytes(workbook_bytes(db, period, mode, agency, figures))
+    out.write_bytes(workbook_bytes(report))
     return out
