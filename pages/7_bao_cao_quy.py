@@ -14,7 +14,7 @@ import streamlit as st
 from tthc_core import reports, ui
 from tthc_core.exports import docx_bytes, workbook_bytes
 from tthc_core.exports.chartpack import chart_pack_available, chart_pack_name, chart_pack_zip
-from tthc_core.formatting import fmt_int, fmt_number, fmt_percent
+from tthc_core.formatting import fmt_int, fmt_number, fmt_percent, vietnam_today
 from tthc_core.stats import FORM_COLUMNS, LEVEL_LABELS
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -83,6 +83,13 @@ with check:
                  f"\n{lines}\n\nVẫn tải được tệp, nhưng tệp Excel có trang «CẢNH BÁO» ở đầu.",
                  icon=":material/rule:")
 with downloads:
+    missing = figures.missing()
+    if missing:
+        st.warning(f"**Còn {fmt_int(len(missing))} nội dung chưa nhập hoặc chưa xác nhận** — dự thảo bỏ qua các câu "
+                   "này (không để trống «……»):\n" + "\n".join(f"- {m}" for m in missing), icon=":material/edit_note:")
+    else:
+        st.success("**Đủ nội dung cho dự thảo**: hồ sơ cơ quan và các nội dung của quý đã xác nhận.",
+                   icon=":material/task_alt:")
     st.download_button("Phụ lục Excel (.xlsx)", functools.partial(workbook_bytes, figures),
                        file_name=f"phu-luc_{slug}.xlsx", mime=XLSX_MIME, icon=":material/table_view:",
                        on_click="ignore", width="stretch", key="download_xlsx")
@@ -148,13 +155,87 @@ else:
     if figures["frozen"]:
         st.caption("Số liệu nhập sau khi chốt chỉ vào báo cáo khi chốt lại số liệu.")
 
+# --- The quarter's narrative and the agency profile --------------------------------------------
+st.subheader("Nội dung báo cáo của quý", anchor=False)
+show_notice("narrative")
+if not editable:
+    st.caption("Do cán bộ đơn vị nhập.")
+else:
+    st.caption("Những nội dung chỉ cán bộ viết được. Ô đánh dấu «lấy từ quý trước» là nội dung quý trước, chưa xác "
+               "nhận cho quý này: sửa nếu cần rồi bấm «Xác nhận nội dung». Để trống là không có gì để báo cáo.")
+    with st.form("narrative", border=True):
+        entered = {}
+        for spec in reports.NARRATIVE_FIELDS:
+            entry = figures.narrative[spec.key]
+            note = (f" — lấy từ {entry.carried_from.lower()}, chưa xác nhận" if entry.carried_from
+                    else " — chưa nhập" if entry.carried_from == "" else "")
+            if spec.kind == "count":
+                entered[spec.key] = st.text_input(spec.label + note, value=entry.text,
+                                                  key=f"narrative_{spec.key}_{f.version}")
+            else:
+                entered[spec.key] = st.text_area(spec.label + note, value=entry.text, height=90,
+                                                 key=f"narrative_{spec.key}_{f.version}")
+        st.form_submit_button("Xác nhận nội dung", icon=":material/done_all:", type="primary", on_click=request,
+                              args=("narrative",))
+    if requested("narrative"):
+        try:
+            problems = reports.save_narrative(f.url, agency, f.period, entered, user=f.access.username or "",
+                                              scope=f.access)
+        except ui.AccessDenied as exc:
+            problems = None
+            st.error(str(exc), icon=":material/error:")
+        if problems:
+            st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
+        elif problems is not None:
+            notify("narrative", "Đã xác nhận nội dung báo cáo của quý.")
+            st.rerun()
+
+with st.expander("Hồ sơ cơ quan (tiêu đề, người ký, đầu mối, văn bản viện dẫn)", icon=":material/badge:"):
+    profile = figures.profile
+    show_notice("profile")
+    labels = reports.PROFILE_LABELS
+    with st.form("profile", border=False):
+        values = {}
+        for key in ("province", "parent_body", "full_name", "short_name", "symbol", "receiving_body", "place",
+                    "signer_authority", "signer_title", "signer_name"):
+            values[key] = st.text_input(labels[key], value=getattr(profile, key), disabled=not editable,
+                                        key=f"profile_{key}_{f.version}")
+        for key in ("focal_officers", "recipients"):
+            values[key] = st.text_area(labels[key] + " (mỗi dòng một mục)", value="\n".join(getattr(profile, key)),
+                                       disabled=not editable, key=f"profile_{key}_{f.version}")
+        documents = pd.DataFrame([{**vars(d), "date": dt.date.fromisoformat(d.date).strftime("%d/%m/%Y")}
+                                  for d in profile.documents], columns=["role", "number", "date", "issuer", "subject"])
+        edited_documents = st.data_editor(
+            documents, hide_index=True, num_rows="dynamic", disabled=not editable, key=f"profile_docs_{f.version}",
+            column_config={
+                "role": st.column_config.SelectboxColumn("Viện dẫn ở mục", options=list(reports.DOCUMENT_ROLES)),
+                "number": st.column_config.TextColumn("Số, ký hiệu"),
+                "date": st.column_config.TextColumn("Ngày ban hành (dd/mm/yyyy)"),
+                "issuer": st.column_config.TextColumn("Cơ quan ban hành (trống: chính cơ quan)"),
+                "subject": st.column_config.TextColumn("Trích yếu", width="large")})
+        st.caption("Mục viện dẫn: " + "; ".join(f"{k} = {v}" for k, v in reports.DOCUMENT_ROLES.items()))
+        st.form_submit_button("Lưu hồ sơ cơ quan", icon=":material/save:", disabled=not editable, on_click=request,
+                              args=("profile",))
+    if requested("profile"):
+        values["documents"] = [row for row in edited_documents.fillna("").to_dict("records") if any(row.values())]
+        try:
+            problems = reports.save_profile(f.url, agency, values, user=f.access.username or "", scope=f.access)
+        except ui.AccessDenied as exc:
+            problems = None
+            st.error(str(exc), icon=":material/error:")
+        if problems:
+            st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
+        elif problems is not None:
+            notify("profile", "Đã lưu hồ sơ cơ quan.")
+            st.rerun()
+
 # --- Freeze ----------------------------------------------------------------------------------
 st.subheader("Chốt số liệu", anchor=False)
 st.caption("Chốt số liệu lưu lại các con số như khi trình ký: sau đó trang này và các tệp tải về luôn dùng số liệu "
            "đã chốt, kể cả khi có hồ sơ nhập muộn (phần chênh lệch được liệt kê ở đầu trang).")
 show_notice("freeze")
 blocked = ("vai trò của tài khoản không được chốt số liệu." if not editable
-           else f"{f.period.name} chưa kết thúc." if f.period.end >= dt.date.today()
+           else f"{f.period.name} chưa kết thúc." if f.period.end >= vietnam_today()
            else "Số liệu chưa cân đối." if figures["checks"] and not figures["frozen"] else "")
 with st.container(border=True):
     if f.access.username:  # signed in: the account is who froze the figures

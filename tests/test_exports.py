@@ -282,7 +282,7 @@ def test_docx_key_sentences_carry_the_reference_figures(draft):
         "+ Số lượng TTHC thực hiện qua dịch vụ công trực tuyến: 109 thủ tục.",
         "Trong đó có 30 TTHC mức độ 3, 47 TTHC mức độ 4.",
         "tổng số thủ tục hành chính cắt giảm thời hạn giải quyết: 02 thủ tục hành chính cấp xã; "
-        "tổng thời gian cắt giảm: 19/32 ngày, tỷ lệ cắt giảm 59,38%.",
+        "tổng thời gian cắt giảm: 19/32 ngày, tỷ lệ cắt giảm 59,38 %.",
         "chưa nhận được phản ánh kiến nghị nào",
         "- Tổng số hồ sơ TTHC đã tiếp nhận trong kỳ báo cáo 3.238, trong đó: Số mới tiếp nhận trong kỳ: 3.031 "
         "(trực tuyến: 32; trực tiếp và qua dịch vụ bưu chính: 2.999); số từ kỳ trước chuyển qua: 207 hồ sơ.",
@@ -290,7 +290,7 @@ def test_docx_key_sentences_carry_the_reference_figures(draft):
         "- Số lượng hồ sơ đang giải quyết: 713; trong đó, trong hạn: 713, quá hạn: 0.",
         "(Có biểu số II.06a/VPCP/KSTT kèm theo)",
         "thực hiện “4 tại chỗ” đối với 16 TTHC thuộc các lĩnh vực Người có công, Bảo trợ xã hội, Việc làm",
-        "kết quả tự đánh giá đạt 18/18 điểm",
+        "kết quả tự đánh giá chấm điểm đều xếp loại tốt.",
         "I. CÔNG TÁC CHỈ ĐẠO, ĐIỀU HÀNH",
         "II. TÌNH HÌNH VÀ KẾT QUẢ THỰC HIỆN CÔNG TÁC KIỂM SOÁT TTHC",
         "III. ĐÁNH GIÁ CHUNG",

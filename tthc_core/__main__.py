@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--agency")
     export.add_argument("--out", type=Path, help="tệp .xlsx")
     export.add_argument("--docx", type=Path, help="tệp .docx")
+    from .reports.cli import add_profile_parser
+
+    add_profile_parser(sub)
     user = sub.add_parser("user", help="tài khoản: add, disable, enable, password, list")
     user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     add = user_sub.add_parser("add", help="tạo tài khoản")
@@ -223,8 +226,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    from .reports.cli import cmd_profile as run
+
+    return run(args)
+
+
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench,
-            "user": cmd_user}
+            "user": cmd_user, "profile": cmd_profile}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from .db import get_engine
+from .reports.demo_facts import seed_demo_report
 from .models import (Agency, Base, Dossier, Field, FrozenReport, Procedure, ReportInput, Setting,
                      SimplificationReview)
 from .store import insert_dossiers
@@ -557,6 +558,7 @@ def build_demo(db: str | Engine | None = None, today: dt.date | None = None) -> 
                       spec.late_rate, spec.never_rate)
         dossiers = b.flush()
         _report_inputs(conn, ref_id, ref_procs)
+        seed_demo_report(conn, ref_id)
         conn.execute(Setting.__table__.insert(), [{"key": "demo", "value": today.isoformat()}])
     return {"agencies": 1 + len(OTHER_AGENCIES), "procedures": procedures, "dossiers": dossiers, "today": today}
 

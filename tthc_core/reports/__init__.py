@@ -11,7 +11,10 @@ The package is split by job:
 - :mod:`.agencies`: the agencies in scope and who may edit;
 - :mod:`.inputs`: report inputs and simplification reviews (entered, validated, stored);
 - :mod:`.figures`: the live figures, from :mod:`tthc_core.stats`;
-- :mod:`.freezing`: chốt số liệu — frozen figures, the diff against live data.
+- :mod:`.freezing`: chốt số liệu — frozen figures, the diff against live data;
+- :mod:`.profile`: the agency profile (header, signer, focal officers, cited plans and decisions);
+- :mod:`.narrative`: the quarter's text inputs, carried from the previous quarter until confirmed;
+- :mod:`.demo_facts`: the reference report's own profile and narrative, for the demo.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from ..periods import Period, parse_period
 from .agencies import PROVINCE_NAME, TOTAL_LABEL, ReportError, as_period
 from .figures import ONLINE_CLASSES_FROM, live_figures
 from .freezing import as_of_text, fmt_value, freeze, frozen, frozen_diff, frozen_note, revive
+from .narrative import NARRATIVE_FIELDS, Entry, load_narrative, narrative_missing, save_narrative
+from .profile import DOCUMENT_ROLES, PROFILE_LABELS, Profile, load_profile, profile_missing, save_profile
 from .inputs import (
     INPUT_FIELDS_BY_KEY,
     REPORT_INPUT_FIELDS,
@@ -56,6 +61,8 @@ class QuarterReport:
     checks: list[dict[str, Any]] = field(default_factory=list)
     frozen: dict[str, str] | None = None  # {"at", "by"} when the figures are the signed ones
     diff: list[dict[str, Any]] = field(default_factory=list)  # cells live data now change
+    profile: Profile = field(default_factory=Profile)
+    narrative: dict[str, Entry] = field(default_factory=dict)
 
     _OWN = ("checks", "frozen", "diff")
 
@@ -88,6 +95,20 @@ class QuarterReport:
     def as_of(self) -> str:
         return as_of_text(self)
 
+    def text(self, key: str) -> str:
+        """A narrative input as the draft prints it ("" when none was entered)."""
+        entry = self.narrative.get(key)
+        return entry.text.strip() if entry is not None else ""
+
+    def missing(self) -> list[str]:
+        """What the officer still has to enter or confirm before the draft is complete (issue 12 item 2):
+        profile facts, unconfirmed narrative inputs, report figures not reported."""
+        missing = profile_missing(self.profile) + narrative_missing(self.narrative)
+        for key in ("feedback_received", "budget"):
+            if self.inputs.get(key) is None:
+                missing.append(f"{INPUT_FIELDS_BY_KEY[key].label}: chưa nhập")
+        return missing
+
 
 def build_report(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
                  live: bool = False, scope: Scope | None = None) -> QuarterReport:
@@ -100,15 +121,16 @@ def build_report(db: str | Engine | None, period: Period | str, mode: str = "rep
     period = as_period(period, mode)
     current = live_figures(db, period, agency=agency)
     record = None if live else frozen(db, period, agency=agency)
+    texts = {"profile": load_profile(db, agency), "narrative": load_narrative(db, agency, period)}
     if record is None:
-        return QuarterReport(period=period, figures=current, checks=checks(current))
+        return QuarterReport(period=period, figures=current, checks=checks(current), **texts)
     figures = revive(record.payload)
     # Freezes made before the league and trend were part of the figures: take today's, as before.
     for key in ("league", "trend"):
         figures.setdefault(key, current[key])
     return QuarterReport(period=period, figures=figures, checks=checks(figures),
                          frozen={"at": record.frozen_at.isoformat(), "by": record.frozen_by},
-                         diff=frozen_diff(record.payload, current))
+                         diff=frozen_diff(record.payload, current), **texts)
 
 
 # The ui glue's name until it calls build_report (issue 15: the ui package is split in parallel).
@@ -118,6 +140,7 @@ __all__ = [
     "QuarterReport", "build_report", "report_figures", "ReportError", "PROVINCE_NAME", "TOTAL_LABEL",
     "ONLINE_CLASSES_FROM", "freeze", "frozen", "frozen_diff", "frozen_note", "revive", "as_of_text", "fmt_value",
     "InputField", "REPORT_INPUT_FIELDS", "INPUT_FIELDS_BY_KEY", "SIMPLIFICATION_COLUMNS", "VALUE_COLUMN",
-    "load_report_inputs", "save_report_inputs", "report_input_rows", "load_simplifications",
+    "Profile", "PROFILE_LABELS", "DOCUMENT_ROLES", "load_profile", "save_profile", "Entry", "NARRATIVE_FIELDS", "load_narrative",
+    "save_narrative", "load_report_inputs", "save_report_inputs", "report_input_rows", "load_simplifications",
     "save_simplifications", "simplification_rows_for_editor", "simplification_summary", "live_figures",
 ]
