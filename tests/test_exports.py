@@ -104,9 +104,11 @@ def test_form_06a_header_is_laid_out_like_the_official_form(book):
 def test_signature_block_and_fonts(book):
     sheet = book["II.06a"]
     texts = [c for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str)]
-    for text in ("NGƯỜI LẬP BIỂU", "THỦ TRƯỞNG ĐƠN VỊ", "(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)",
-                 "……, ngày … tháng … năm …"):
+    # The signer of the agency profile (issue 12): title and name, place and the year of the period.
+    for text in ("NGƯỜI LẬP BIỂU", "GIÁM ĐỐC", "Phạm Đức Huân", "(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)",
+                 "Lạng Sơn, ngày     tháng     năm 2022"):
         assert text in texts
+    assert not [t for t in texts if "…" in t]
     fonts = {c.font.name for r in sheet.iter_rows() for c in r if c.value is not None}
     assert fonts == {"Times New Roman"}
     total = total_row(sheet)
