@@ -140,14 +140,14 @@ def test_a_viewers_exports_hold_only_their_unit(private_db):
 
     from tthc_core.auth import AccessDenied, Scope
     from tthc_core.exports import docx_bytes, workbook_bytes
-    from tthc_core.reports import report_figures
+    from tthc_core.reports import build_report
 
     viewer = Scope("giamdoc", "viewer", ("STP",))
-    figures = report_figures(private_db, "2022-Q2", scope=viewer)
+    figures = build_report(private_db, "2022-Q2", scope=viewer)
     assert figures["agency"]["code"] == "STP"
     for data in (workbook_bytes(figures), docx_bytes(figures)):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             text = " ".join(archive.read(name).decode("utf-8", "ignore") for name in archive.namelist())
         assert "Sở Tư pháp" in text and "Sở Lao động" not in text
     with pytest.raises(AccessDenied):
-        report_figures(private_db, "2022-Q2", agency="SLDTBXH", scope=viewer)
+        build_report(private_db, "2022-Q2", agency="SLDTBXH", scope=viewer)

@@ -133,11 +133,8 @@ def build_report(db: str | Engine | None, period: Period | str, mode: str = "rep
                          diff=frozen_diff(record.payload, current), **texts)
 
 
-# The ui glue's name until it calls build_report (issue 15: the ui package is split in parallel).
-report_figures = build_report
-
 __all__ = [
-    "QuarterReport", "build_report", "report_figures", "ReportError", "PROVINCE_NAME", "TOTAL_LABEL",
+    "QuarterReport", "build_report", "ReportError", "PROVINCE_NAME", "TOTAL_LABEL",
     "ONLINE_CLASSES_FROM", "freeze", "frozen", "frozen_diff", "frozen_note", "revive", "as_of_text", "fmt_value",
     "InputField", "REPORT_INPUT_FIELDS", "INPUT_FIELDS_BY_KEY", "SIMPLIFICATION_COLUMNS", "VALUE_COLUMN",
     "Profile", "PROFILE_LABELS", "DOCUMENT_ROLES", "load_profile", "save_profile", "Entry", "NARRATIVE_FIELDS", "load_narrative",
