@@ -37,6 +37,20 @@ def notify(where: str, message: str) -> None:
     st.session_state[f"_report_notice_{where}"] = message
 
 
+def save_then_rerun(where: str, done: str, save) -> None:
+    """Run a save that answers with problems: list them, or say ``done`` and show the new figures."""
+    try:
+        problems = save()
+    except ui.AccessDenied as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    if problems:
+        st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
+        return
+    notify(where, done)
+    st.rerun()
+
+
 def show_notice(where: str) -> None:
     message = st.session_state.pop(f"_report_notice_{where}", None)
     if message:
@@ -140,16 +154,11 @@ else:
         st.form_submit_button("Lưu số liệu nhập", icon=":material/save:", type="primary", on_click=request,
                               args=("save",))
     if requested("save"):
-        problems = reports.save_report_inputs(f.url, f.agency, f.period, edited_inputs[reports.VALUE_COLUMN].to_dict(),
-                                              scope=f.access)
-        if not problems:
-            problems = reports.save_simplifications(f.url, f.agency, f.period, edited_reviews.to_dict("records"),
-                                                    scope=f.access)
-        if problems:
-            st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
-        else:
-            notify("inputs", "Đã lưu số liệu nhập.")
-            st.rerun()
+        save_then_rerun("inputs", "Đã lưu số liệu nhập.", lambda: (
+            reports.save_report_inputs(f.url, f.agency, f.period, edited_inputs[reports.VALUE_COLUMN].to_dict(),
+                                       scope=f.access)
+            or reports.save_simplifications(f.url, f.agency, f.period, edited_reviews.to_dict("records"),
+                                            scope=f.access)))
     if figures["frozen"]:
         st.caption("Số liệu nhập sau khi chốt chỉ vào báo cáo khi chốt lại số liệu.")
 
@@ -176,17 +185,8 @@ else:
         st.form_submit_button("Xác nhận nội dung", icon=":material/done_all:", type="primary", on_click=request,
                               args=("narrative",))
     if requested("narrative"):
-        try:
-            problems = reports.save_narrative(f.url, agency, f.period, entered, user=f.access.username or "",
-                                              scope=f.access)
-        except ui.AccessDenied as exc:
-            problems = None
-            st.error(str(exc), icon=":material/error:")
-        if problems:
-            st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
-        elif problems is not None:
-            notify("narrative", "Đã xác nhận nội dung báo cáo của quý.")
-            st.rerun()
+        save_then_rerun("narrative", "Đã xác nhận nội dung báo cáo của quý.", lambda: reports.save_narrative(
+            f.url, agency, f.period, entered, user=f.access.username or "", scope=f.access))
 
 with st.expander("Hồ sơ cơ quan (tiêu đề, người ký, đầu mối, văn bản viện dẫn)", icon=":material/badge:"):
     profile = figures.profile
@@ -216,16 +216,8 @@ with st.expander("Hồ sơ cơ quan (tiêu đề, người ký, đầu mối, v�
                               args=("profile",))
     if requested("profile"):
         values["documents"] = [row for row in edited_documents.fillna("").to_dict("records") if any(row.values())]
-        try:
-            problems = reports.save_profile(f.url, agency, values, user=f.access.username or "", scope=f.access)
-        except ui.AccessDenied as exc:
-            problems = None
-            st.error(str(exc), icon=":material/error:")
-        if problems:
-            st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
-        elif problems is not None:
-            notify("profile", "Đã lưu hồ sơ cơ quan.")
-            st.rerun()
+        save_then_rerun("profile", "Đã lưu hồ sơ cơ quan.", lambda: reports.save_profile(
+            f.url, agency, values, user=f.access.username or "", scope=f.access))
 
 # --- Freeze ----------------------------------------------------------------------------------
 st.subheader("Chốt số liệu", anchor=False)

@@ -18,12 +18,14 @@ from tthc_core.exports import docx_bytes, workbook_bytes
 from tthc_core.models import Agency, Procedure
 from tthc_core.reports import (
     ReportError,
+    build_report,
     freeze,
     frozen,
     frozen_diff,
+    load_narrative,
+    load_profile,
     load_report_inputs,
     load_simplifications,
-    build_report,
     report_input_rows,
     revive,
     save_report_inputs,
@@ -161,6 +163,16 @@ def test_report_input_errors_name_row_and_column_and_save_nothing(demo_copy):
     assert "từ 0 đến 18" in texts[1]
     assert "không âm" in texts[2]
     assert load_report_inputs(demo_copy, REF_AGENCY, Q2)["budget"] == 35000000
+
+    # The narrative is confirmed from the page; a profile with a bad symbol is refused with its field named.
+    at.text_area(key=f"narrative_difficulties_{data_version(demo_copy)}").input("Thiếu nhân lực.")
+    next(b for b in at.button if b.label == "Xác nhận nội dung").click().run()
+    assert any(s.value == "Đã xác nhận nội dung báo cáo của quý." for s in at.success)
+    assert load_narrative(demo_copy, REF_AGENCY, Q2)["difficulties"].text == "Thiếu nhân lực."
+    at.text_input(key=f"profile_symbol_{data_version(demo_copy)}").input("s l")
+    next(b for b in at.button if b.label == "Lưu hồ sơ cơ quan").click().run()
+    assert any("Ký hiệu cơ quan" in e.value for e in at.error)
+    assert load_profile(demo_copy, REF_AGENCY).symbol == "SLĐTBXH"
 
 
 def test_whole_province_sums_counts_and_budgets(demo_copy):
@@ -305,6 +317,7 @@ def test_the_report_page_shows_the_figures_freezes_them_and_lists_late_changes(d
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tổng số hồ sơ tiếp nhận"] == "3.238" and metrics["Tỷ lệ cắt giảm thời hạn"] == "59,38 %"
     assert any("Số liệu cân đối" in s.value for s in at.success)
+    assert any("Đủ nội dung cho dự thảo" in s.value for s in at.success)  # the demo profile and narrative
     assert {b.label for b in at.get("download_button")} >= {"Phụ lục Excel (.xlsx)", "Dự thảo báo cáo Word (.docx)"}
 
     # The II.06a preview agrees cell by cell with the report figures.
@@ -335,3 +348,13 @@ def test_the_report_page_shows_the_figures_freezes_them_and_lists_late_changes(d
     assert any(s.value == "Đã lưu số liệu nhập." for s in at.success)
     assert data_version(demo_copy) > version
     assert load_report_inputs(demo_copy, REF_AGENCY, Q2)["budget"] == 35000000
+
+    # The narrative is confirmed from the page; a profile with a bad symbol is refused with its field named.
+    at.text_area(key=f"narrative_difficulties_{data_version(demo_copy)}").input("Thiếu nhân lực.")
+    next(b for b in at.button if b.label == "Xác nhận nội dung").click().run()
+    assert any(s.value == "Đã xác nhận nội dung báo cáo của quý." for s in at.success)
+    assert load_narrative(demo_copy, REF_AGENCY, Q2)["difficulties"].text == "Thiếu nhân lực."
+    at.text_input(key=f"profile_symbol_{data_version(demo_copy)}").input("s l")
+    next(b for b in at.button if b.label == "Lưu hồ sơ cơ quan").click().run()
+    assert any("Ký hiệu cơ quan" in e.value for e in at.error)
+    assert load_profile(demo_copy, REF_AGENCY).symbol == "SLĐTBXH"

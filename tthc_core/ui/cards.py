@@ -1,7 +1,6 @@
 """Cards: the director's five KPI cards (a live fragment), plain figure rows, the checks banner."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -9,7 +8,7 @@ from typing import Any, Sequence
 import streamlit as st
 
 from .. import charts, stats
-from ..formatting import fmt_delta, fmt_int, fmt_percent
+from ..formatting import fmt_delta, fmt_int, fmt_percent, vietnam_now
 from . import queries
 from .frame import shown_errors
 from .sidebar import Filters
@@ -102,7 +101,7 @@ def _live_kpi_cards(f: Filters) -> None:
                 )
                 st.caption(_kpi_detail(kpi.key, now_counts))
         if live.version != f.version:
-            st.caption(f"Số liệu vừa được cập nhật ({dt.datetime.now():%H:%M}); các bảng bên dưới cập nhật khi tải "
+            st.caption(f"Số liệu vừa được cập nhật ({vietnam_now():%H:%M}); các bảng bên dưới cập nhật khi tải "
                        "lại trang.")
 
 
