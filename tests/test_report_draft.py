@@ -281,3 +281,16 @@ def test_workbook_in_an_english_libreoffice_shows_3238_and_a_vietnam_stamp(demo_
     computed = dt.datetime.fromisoformat(report["computed_at"])
     assert stamp == f"Số liệu tính lúc {computed:%H:%M %d/%m/%Y} (chưa chốt)."
     assert abs(computed - vietnam_now()) < dt.timedelta(minutes=10)  # Vietnam time, not the server's UTC
+
+
+def test_narrative_carries_over_and_confirms_on_both_engines(db_url):
+    assert save_narrative(db_url, "SO-A", "2023-Q1", {"communication": "Tuyên truyền qua họp giao ban.",
+                                                      "reviews_commune": "2", "request_document": "Văn bản số 9/VP"}) == []
+    later = load_narrative(db_url, "SO-A", "2023-Q3")  # nothing stored in Q2 or Q3: carried from Q1
+    assert (later["communication"].text, later["communication"].carried_from) == ("Tuyên truyền qua họp giao ban.",
+                                                                                  "Quý I năm 2023")
+    assert later["reviews_commune"].value == 2 and later["request_document"].value is None
+    assert load_narrative(db_url, None, "2023-Q3")["communication"].value is None  # the province's own texts
+    assert save_narrative(db_url, "SO-A", "2023-Q3", {"communication": ""}) == []  # confirmed: nothing to report
+    confirmed = load_narrative(db_url, "SO-A", "2023-Q3")["communication"]
+    assert confirmed.confirmed and confirmed.text == ""
