@@ -164,16 +164,6 @@ def test_report_input_errors_name_row_and_column_and_save_nothing(demo_copy):
     assert "không âm" in texts[2]
     assert load_report_inputs(demo_copy, REF_AGENCY, Q2)["budget"] == 35000000
 
-    # The narrative is confirmed from the page; a profile with a bad symbol is refused with its field named.
-    at.text_area(key=f"narrative_difficulties_{data_version(demo_copy)}").input("Thiếu nhân lực.")
-    next(b for b in at.button if b.label == "Xác nhận nội dung").click().run()
-    assert any(s.value == "Đã xác nhận nội dung báo cáo của quý." for s in at.success)
-    assert load_narrative(demo_copy, REF_AGENCY, Q2)["difficulties"].text == "Thiếu nhân lực."
-    at.text_input(key=f"profile_symbol_{data_version(demo_copy)}").input("s l")
-    next(b for b in at.button if b.label == "Lưu hồ sơ cơ quan").click().run()
-    assert any("Ký hiệu cơ quan" in e.value for e in at.error)
-    assert load_profile(demo_copy, REF_AGENCY).symbol == "SLĐTBXH"
-
 
 def test_whole_province_sums_counts_and_budgets(demo_copy):
     assert save_report_inputs(demo_copy, "STP", Q2, {"feedback_received": "2", "budget": "5000000"}) == []
