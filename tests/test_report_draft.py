@@ -137,6 +137,14 @@ def test_province_draft_is_the_ubnd_tinh_to_the_government_office(demo_url):
     assert "- Họ tên người ký" in text
 
 
+def test_export_says_what_the_draft_left_out(demo_url, tmp_path, capsys):
+    assert main(["--db", demo_url, "export", "--period", Q3, "--agency", REF_AGENCY, "--docx",
+                 str(tmp_path / "q3.docx")]) == 0
+    err = capsys.readouterr().err
+    assert "CHƯA NHẬP: Văn bản yêu cầu báo cáo (số, ngày, cơ quan, trích yếu): chưa nhập" in err
+    assert "CHƯA NHẬP: III.2. Khó khăn, vướng mắc: lấy từ quý II năm 2022, chưa xác nhận" in err
+
+
 # --- sentences true for the figures --------------------------------------------------------------
 
 def test_a_quarter_with_late_dossiers_names_them_and_never_claims_all_on_time(demo_url):
