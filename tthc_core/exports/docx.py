@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
