@@ -1,9 +1,11 @@
 """Báo cáo quý: the quarter's paperwork in one place — checked before signing, stable after.
 
-From top to bottom: whether the figures are frozen (and what changed since); the balance check next
-to the downloads (Excel annexes, Word draft, chart pack for meetings); the figures that dossier data
-cannot give (feedback, budget, one-stop score, simplification reviews), entered here; the freeze
-button; and a preview of the annexes. Every figure comes from ``tthc_core.reports.report_figures``.
+From top to bottom: whether the figures are frozen (and what changed since); the balance check, what
+the draft still lacks and the downloads (Excel annexes, Word draft, chart pack for meetings); the
+figures dossier data cannot give (feedback, budget, simplification reviews); the quarter's narrative
+(carried from the previous quarter until confirmed); the agency profile (header, signer, cited plans);
+the freeze button; and a preview of the annexes. Everything is read from one
+``tthc_core.reports.QuarterReport`` (``build_report``), the object the exports read too.
 """
 import datetime as dt
 import functools
@@ -14,7 +16,7 @@ import streamlit as st
 from tthc_core import reports, ui
 from tthc_core.exports import docx_bytes, workbook_bytes
 from tthc_core.exports.chartpack import chart_pack_available, chart_pack_name, chart_pack_zip
-from tthc_core.formatting import fmt_int, fmt_percent
+from tthc_core.formatting import fmt_int, fmt_percent, vietnam_today
 from tthc_core.stats import LEVEL_LABELS
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -33,6 +35,20 @@ def requested(action: str) -> bool:
 
 def notify(where: str, message: str) -> None:
     st.session_state[f"_report_notice_{where}"] = message
+
+
+def save_then_rerun(where: str, done: str, save) -> None:
+    """Run a save that answers with problems: list them, or say ``done`` and show the new figures."""
+    try:
+        problems = save()
+    except ui.AccessDenied as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    if problems:
+        st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
+        return
+    notify(where, done)
+    st.rerun()
 
 
 def show_notice(where: str) -> None:
@@ -80,11 +96,17 @@ with check:
                  f"\n{lines}\n\nVẫn tải được tệp, nhưng tệp Excel có trang «CẢNH BÁO» ở đầu.",
                  icon=":material/rule:")
 with downloads:
+    missing = figures.missing()
+    if missing:
+        st.warning(f"**Còn {fmt_int(len(missing))} nội dung chưa nhập hoặc chưa xác nhận** — dự thảo bỏ qua các câu "
+                   "này (không để trống «……»):\n" + "\n".join(f"- {m}" for m in missing), icon=":material/edit_note:")
+    else:
+        st.success("**Đủ nội dung cho dự thảo**: hồ sơ cơ quan và các nội dung của quý đã xác nhận.",
+                   icon=":material/task_alt:")
     # Each file is built when its button is clicked, and the export recorded in the audit trail then.
-    xlsx = ui.audited(f, "Phụ lục Excel", functools.partial(workbook_bytes, f.url, f.period, figures=figures))
-    docx = ui.audited(f, "Dự thảo báo cáo Word", functools.partial(docx_bytes, f.url, f.period, figures=figures))
-    pack = ui.audited(f, "Bộ ảnh biểu đồ",
-                      functools.partial(chart_pack_zip, f.url, f.period, agency=agency, figures=figures))
+    xlsx = ui.audited(f, "Phụ lục Excel", functools.partial(workbook_bytes, figures))
+    docx = ui.audited(f, "Dự thảo báo cáo Word", functools.partial(docx_bytes, figures))
+    pack = ui.audited(f, "Bộ ảnh biểu đồ", functools.partial(chart_pack_zip, figures))
     st.download_button("Phụ lục Excel (.xlsx)", xlsx,
                        file_name=f"phu-luc_{slug}.xlsx", mime=XLSX_MIME, icon=":material/table_view:",
                        on_click="ignore", width="stretch", key="download_xlsx")
@@ -138,18 +160,70 @@ else:
         st.form_submit_button("Lưu số liệu nhập", icon=":material/save:", type="primary", on_click=request,
                               args=("save",))
     if requested("save"):
-        problems = reports.save_report_inputs(f.url, f.agency, f.period, edited_inputs[reports.VALUE_COLUMN].to_dict(),
-                                              scope=f.access)
-        if not problems:
-            problems = reports.save_simplifications(f.url, f.agency, f.period, edited_reviews.to_dict("records"),
-                                                    scope=f.access)
-        if problems:
-            st.error("Chưa lưu được:\n" + "\n".join(f"- {p.text()}" for p in problems), icon=":material/error:")
-        else:
-            notify("inputs", "Đã lưu số liệu nhập.")
-            st.rerun()
+        save_then_rerun("inputs", "Đã lưu số liệu nhập.", lambda: (
+            reports.save_report_inputs(f.url, f.agency, f.period, edited_inputs[reports.VALUE_COLUMN].to_dict(),
+                                       scope=f.access)
+            or reports.save_simplifications(f.url, f.agency, f.period, edited_reviews.to_dict("records"),
+                                            scope=f.access)))
     if figures["frozen"]:
         st.caption("Số liệu nhập sau khi chốt chỉ vào báo cáo khi chốt lại số liệu.")
+
+# --- The quarter's narrative and the agency profile --------------------------------------------
+st.subheader("Nội dung báo cáo của quý", anchor=False)
+show_notice("narrative")
+if not editable:
+    st.caption("Do cán bộ đơn vị nhập.")
+else:
+    st.caption("Những nội dung chỉ cán bộ viết được. Ô đánh dấu «lấy từ quý trước» là nội dung quý trước, chưa xác "
+               "nhận cho quý này: sửa nếu cần rồi bấm «Xác nhận nội dung». Để trống là không có gì để báo cáo.")
+    with st.form("narrative", border=True):
+        entered = {}
+        for spec in reports.NARRATIVE_FIELDS:
+            entry = figures.narrative[spec.key]
+            note = (f" — lấy từ {entry.carried_from.lower()}, chưa xác nhận" if entry.carried_from
+                    else " — chưa nhập" if entry.carried_from == "" else "")
+            if spec.kind == "count":
+                entered[spec.key] = st.text_input(spec.label + note, value=entry.text,
+                                                  key=f"narrative_{spec.key}_{f.version}")
+            else:
+                entered[spec.key] = st.text_area(spec.label + note, value=entry.text, height=90,
+                                                 key=f"narrative_{spec.key}_{f.version}")
+        st.form_submit_button("Xác nhận nội dung", icon=":material/done_all:", type="primary", on_click=request,
+                              args=("narrative",))
+    if requested("narrative"):
+        save_then_rerun("narrative", "Đã xác nhận nội dung báo cáo của quý.", lambda: reports.save_narrative(
+            f.url, agency, f.period, entered, user=f.access.username or "", scope=f.access))
+
+with st.expander("Hồ sơ cơ quan (tiêu đề, người ký, đầu mối, văn bản viện dẫn)", icon=":material/badge:"):
+    profile = figures.profile
+    show_notice("profile")
+    labels = reports.PROFILE_LABELS
+    with st.form("profile", border=False):
+        values = {}
+        for key in ("province", "parent_body", "full_name", "short_name", "symbol", "receiving_body", "place",
+                    "signer_authority", "signer_title", "signer_name"):
+            values[key] = st.text_input(labels[key], value=getattr(profile, key), disabled=not editable,
+                                        key=f"profile_{key}_{f.version}")
+        for key in ("focal_officers", "recipients"):
+            values[key] = st.text_area(labels[key] + " (mỗi dòng một mục)", value="\n".join(getattr(profile, key)),
+                                       disabled=not editable, key=f"profile_{key}_{f.version}")
+        documents = pd.DataFrame([{**vars(d), "date": dt.date.fromisoformat(d.date).strftime("%d/%m/%Y")}
+                                  for d in profile.documents], columns=["role", "number", "date", "issuer", "subject"])
+        edited_documents = st.data_editor(
+            documents, hide_index=True, num_rows="dynamic", disabled=not editable, key=f"profile_docs_{f.version}",
+            column_config={
+                "role": st.column_config.SelectboxColumn("Viện dẫn ở mục", options=list(reports.DOCUMENT_ROLES)),
+                "number": st.column_config.TextColumn("Số, ký hiệu"),
+                "date": st.column_config.TextColumn("Ngày ban hành (dd/mm/yyyy)"),
+                "issuer": st.column_config.TextColumn("Cơ quan ban hành (trống: chính cơ quan)"),
+                "subject": st.column_config.TextColumn("Trích yếu", width="large")})
+        st.caption("Mục viện dẫn: " + "; ".join(f"{k} = {v}" for k, v in reports.DOCUMENT_ROLES.items()))
+        st.form_submit_button("Lưu hồ sơ cơ quan", icon=":material/save:", disabled=not editable, on_click=request,
+                              args=("profile",))
+    if requested("profile"):
+        values["documents"] = [row for row in edited_documents.fillna("").to_dict("records") if any(row.values())]
+        save_then_rerun("profile", "Đã lưu hồ sơ cơ quan.", lambda: reports.save_profile(
+            f.url, agency, values, user=f.access.username or "", scope=f.access))
 
 # --- Freeze ----------------------------------------------------------------------------------
 st.subheader("Chốt số liệu", anchor=False)
@@ -158,7 +232,7 @@ st.caption("Chốt số liệu lưu lại các con số như khi trình ký: sau
 show_notice("freeze")
 blocked = (refusal if refusal
            else "vai trò của tài khoản không được chốt số liệu." if not editable
-           else f"{f.period.name} chưa kết thúc." if f.period.end >= dt.date.today()
+           else f"{f.period.name} chưa kết thúc." if f.period.end >= vietnam_today()
            else "Số liệu chưa cân đối." if figures["checks"] and not figures["frozen"] else "")
 with st.container(border=True):
     if f.access.username:  # signed in: the account is who froze the figures

@@ -20,8 +20,10 @@ from tthc_core.db import get_engine
 from tthc_core.demo import REF_AGENCY
 from tthc_core.exports import docx_bytes, workbook_bytes, write_docx, write_workbook
 from tthc_core.exports.xlsx import WARNING_SHEET
+from tthc_core.formatting import XLSX_INTEGER
 from tthc_core.models import Field, Procedure
-from tthc_core.reports import balance_check, report_figures, save_simplifications
+from tthc_core.checks import checks
+from tthc_core.reports import build_report, save_simplifications
 from tthc_core.stats import FORM_COLUMNS, compute_stats
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,9 +104,11 @@ def test_form_06a_header_is_laid_out_like_the_official_form(book):
 def test_signature_block_and_fonts(book):
     sheet = book["II.06a"]
     texts = [c for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str)]
-    for text in ("NGƯỜI LẬP BIỂU", "THỦ TRƯỞNG ĐƠN VỊ", "(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)",
-                 "……, ngày … tháng … năm …"):
+    # The signer of the agency profile (issue 12): title and name, place and the year of the period.
+    for text in ("NGƯỜI LẬP BIỂU", "GIÁM ĐỐC", "Phạm Đức Huân", "(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)",
+                 "Lạng Sơn, ngày     tháng     năm 2022"):
         assert text in texts
+    assert not [t for t in texts if "…" in t]
     fonts = {c.font.name for r in sheet.iter_rows() for c in r if c.value is not None}
     assert fonts == {"Times New Roman"}
     total = total_row(sheet)
@@ -149,7 +153,7 @@ def test_numbers_are_numbers_with_a_thousands_format(book):
     total = total_row(sheet)
     for cell in sheet[total][2:13]:
         assert cell.data_type == "n" and isinstance(cell.value, int)
-        assert cell.number_format == "#,##0"
+        assert cell.number_format == XLSX_INTEGER  # 3.238 whatever the reader's locale
 
 
 def test_catalogue_sheets_carry_the_report_section_figures(book):
@@ -190,7 +194,7 @@ def test_feedback_and_other_inputs_sheets(book):
 
 
 def test_whole_province_gets_06b_with_level_subtotals_that_add_up(demo_url, tmp_path):
-    path = write_workbook(demo_url, Q2, tmp_path / "tinh.xlsx")
+    path = write_workbook(build_report(demo_url, Q2), tmp_path / "tinh.xlsx")
     sheet = openpyxl.load_workbook(path)["II.06b"]
     assert sheet["A1"].value == "Biểu số II.06b/VPCP/KSTT"
     start = row_starting(sheet, "(1)") + 1
@@ -228,7 +232,7 @@ def test_names_that_look_like_formulas_stay_text(demo_copy, tmp_path):
             conn.execute(update(Procedure).where(Procedure.code == code).values(name=name))
     assert save_simplifications(demo_copy, REF_AGENCY, Q2, [
         {"procedure_name": "=1+1", "authority_level": "Cấp xã", "days_before": 10, "days_after": 5}]) == []
-    book = openpyxl.load_workbook(write_workbook(demo_copy, Q2, tmp_path / "x.xlsx", agency=REF_AGENCY))
+    book = openpyxl.load_workbook(write_workbook(build_report(demo_copy, Q2, agency=REF_AGENCY), tmp_path / "x.xlsx"))
     cells = {c.value: c for sheet in book.worksheets for r in sheet.iter_rows() for c in r
              if isinstance(c.value, str)}
     for text in [*hostile, "=1+1"]:
@@ -238,10 +242,10 @@ def test_names_that_look_like_formulas_stay_text(demo_copy, tmp_path):
 
 
 def test_an_unbalanced_workbook_opens_on_a_red_warning_sheet(demo_url):
-    figures = copy.deepcopy(report_figures(demo_url, Q2, agency=REF_AGENCY))
-    figures["dossiers"]["total"]["resolved_total"] = 3525  # as the reference report printed it
-    figures["checks"] = balance_check(figures)
-    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(demo_url, Q2, agency=REF_AGENCY, figures=figures)))
+    report = copy.deepcopy(build_report(demo_url, Q2, agency=REF_AGENCY))
+    report.figures["dossiers"]["total"]["resolved_total"] = 3525  # as the reference report printed it
+    report.checks = checks(report.figures)
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(report)))
     assert book.sheetnames[0] == WARNING_SHEET
     warning = book[WARNING_SHEET]
     assert warning.sheet_properties.tabColor.rgb.endswith("FF0000")
@@ -262,7 +266,7 @@ def test_cli_prints_nothing_alarming_and_writes_both_files(demo_url, tmp_path):
 
 @pytest.fixture(scope="module")
 def draft(demo_url) -> str:
-    document = Document(io.BytesIO(docx_bytes(demo_url, Q2, agency=REF_AGENCY)))
+    document = Document(io.BytesIO(docx_bytes(build_report(demo_url, Q2, agency=REF_AGENCY))))
     return "\n".join(p.text for p in document.paragraphs)
 
 
@@ -280,7 +284,7 @@ def test_docx_key_sentences_carry_the_reference_figures(draft):
         "+ Số lượng TTHC thực hiện qua dịch vụ công trực tuyến: 109 thủ tục.",
         "Trong đó có 30 TTHC mức độ 3, 47 TTHC mức độ 4.",
         "tổng số thủ tục hành chính cắt giảm thời hạn giải quyết: 02 thủ tục hành chính cấp xã; "
-        "tổng thời gian cắt giảm: 19/32 ngày, tỷ lệ cắt giảm 59,38%.",
+        "tổng thời gian cắt giảm: 19/32 ngày, tỷ lệ cắt giảm 59,38 %.",
         "chưa nhận được phản ánh kiến nghị nào",
         "- Tổng số hồ sơ TTHC đã tiếp nhận trong kỳ báo cáo 3.238, trong đó: Số mới tiếp nhận trong kỳ: 3.031 "
         "(trực tuyến: 32; trực tiếp và qua dịch vụ bưu chính: 2.999); số từ kỳ trước chuyển qua: 207 hồ sơ.",
@@ -288,7 +292,7 @@ def test_docx_key_sentences_carry_the_reference_figures(draft):
         "- Số lượng hồ sơ đang giải quyết: 713; trong đó, trong hạn: 713, quá hạn: 0.",
         "(Có biểu số II.06a/VPCP/KSTT kèm theo)",
         "thực hiện “4 tại chỗ” đối với 16 TTHC thuộc các lĩnh vực Người có công, Bảo trợ xã hội, Việc làm",
-        "kết quả tự đánh giá đạt 18/18 điểm",
+        "kết quả tự đánh giá chấm điểm đều xếp loại tốt.",
         "I. CÔNG TÁC CHỈ ĐẠO, ĐIỀU HÀNH",
         "II. TÌNH HÌNH VÀ KẾT QUẢ THỰC HIỆN CÔNG TÁC KIỂM SOÁT TTHC",
         "III. ĐÁNH GIÁ CHUNG",
@@ -298,7 +302,7 @@ def test_docx_key_sentences_carry_the_reference_figures(draft):
 
 
 def test_docx_is_times_new_roman_a4_with_a_signature(demo_url):
-    document = Document(io.BytesIO(docx_bytes(demo_url, Q2, agency=REF_AGENCY)))
+    document = Document(io.BytesIO(docx_bytes(build_report(demo_url, Q2, agency=REF_AGENCY))))
     assert document.styles["Normal"].font.name == "Times New Roman"
     section = document.sections[0]
     assert round(section.page_width.cm, 1) == 21.0 and round(section.page_height.cm, 1) == 29.7
@@ -308,7 +312,7 @@ def test_docx_is_times_new_roman_a4_with_a_signature(demo_url):
 
 
 def test_docx_after_august_2022_speaks_of_toan_trinh_and_mot_phan(demo_url, tmp_path):
-    path = write_docx(demo_url, "2022-Q4", tmp_path / "q4.docx", agency=REF_AGENCY)
+    path = write_docx(build_report(demo_url, "2022-Q4", agency=REF_AGENCY), tmp_path / "q4.docx")
     text = "\n".join(p.text for p in Document(path).paragraphs)
     assert "TTHC dịch vụ công trực tuyến toàn trình" in text and "42/2022/NĐ-CP" in text
     assert "mức độ 4 tương ứng toàn trình, mức độ 3 tương ứng một phần" in text
@@ -323,7 +327,7 @@ def test_chart_pack_is_a_zip_of_pngs_or_explains_why_not(demo_url):
     if not available:
         assert reason  # the page shows this instead of the button
         pytest.skip(reason)
-    pack = zipfile.ZipFile(io.BytesIO(chart_pack_zip(demo_url, Q2, agency=REF_AGENCY)))
+    pack = zipfile.ZipFile(io.BytesIO(chart_pack_zip(build_report(demo_url, Q2, agency=REF_AGENCY))))
     names = pack.namelist()
     assert len(names) == 6 and all(n.endswith(".png") for n in names)
     assert all(pack.read(n)[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
@@ -339,4 +343,4 @@ def test_chart_pack_explains_a_missing_browser(monkeypatch):
     available, reason = chartpack.chart_pack_available()
     assert not available and "Chromium" in reason and "BROWSER_PATH" in reason
     with pytest.raises(chartpack.ChartPackError):
-        chartpack.chart_pack_zip(None, Q2)
+        chartpack.chart_pack_zip(None)

@@ -11,20 +11,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
+from tthc_core.checks import check_counts, checks
 from tthc_core.db import data_version, get_engine
 from tthc_core.demo import REF_AGENCY
 from tthc_core.exports import docx_bytes, workbook_bytes
 from tthc_core.models import Agency, Procedure, Setting
 from tthc_core.reports import (
     ReportError,
-    balance_check,
-    check_counts,
+    build_report,
     freeze,
     frozen,
     frozen_diff,
+    load_narrative,
+    load_profile,
     load_report_inputs,
     load_simplifications,
-    report_figures,
     report_input_rows,
     revive,
     save_report_inputs,
@@ -48,7 +49,7 @@ def identities(failures):
 # --- figures --------------------------------------------------------------------------------------
 
 def test_demo_figures_reproduce_the_reference_quarter(demo_db):
-    figures = report_figures(demo_db, Q2, agency=REF_AGENCY)
+    figures = build_report(demo_db, Q2, agency=REF_AGENCY)
     total = figures["dossiers"]["total"]
     assert [total[k] for k in ("received_total", "received_online", "received_offline", "carried_over",
                                "resolved_total", "resolved_early", "resolved_on_time", "resolved_late",
@@ -66,18 +67,18 @@ def test_demo_figures_reproduce_the_reference_quarter(demo_db):
 
 
 def test_four_on_site_lists_every_procedure_even_without_dossiers(demo_url):
-    four = report_figures(demo_url, Q2, agency=REF_AGENCY)["four_on_site"]
+    four = build_report(demo_url, Q2, agency=REF_AGENCY)["four_on_site"]
     assert len(four["rows"]) == 16
     assert set(four["fields"]) == {"Người có công", "Bảo trợ xã hội", "Quản lý lao động ngoài nước", "Việc làm",
                                    "An toàn, vệ sinh lao động"}
     # A year with no dossiers at all still lists the 16 procedures, with zeros.
-    empty = report_figures(demo_url, "2019-Q2", agency=REF_AGENCY)["four_on_site"]
+    empty = build_report(demo_url, "2019-Q2", agency=REF_AGENCY)["four_on_site"]
     assert len(empty["rows"]) == 16 and empty["total"]["received_total"] == 0
     assert all(four["total"][k] == sum(r[k] for r in four["rows"]) for k in ("received_total", "resolved_total"))
 
 
 def test_one_stop_form_splits_procedures_by_authority_level(demo_url):
-    total = report_figures(demo_url, Q2, agency=REF_AGENCY)["one_stop"]["total"]
+    total = build_report(demo_url, Q2, agency=REF_AGENCY)["one_stop"]["total"]
     assert total["total"] == {"all": 109, "province": 92, "district": 7, "commune": 10}
     assert total["one_stop"]["all"] == 56
     assert sum(total["internal_process"][level] for level in ("province", "district", "commune")) == \
@@ -85,7 +86,7 @@ def test_one_stop_form_splits_procedures_by_authority_level(demo_url):
 
 
 def test_whole_province_groups_levels_whose_subtotals_make_the_total(demo_url):
-    figures = report_figures(demo_url, Q2)
+    figures = build_report(demo_url, Q2)
     assert figures["form"] == "II.06b"
     assert [g["key"] for g in figures["levels"]] == ["province", "district", "commune"]
     for key in ("received_total", "resolved_total", "pending_overdue"):
@@ -98,7 +99,7 @@ def test_whole_province_groups_levels_whose_subtotals_make_the_total(demo_url):
 # --- balance check ------------------------------------------------------------------------------
 
 def test_balance_check_on_the_demo_is_empty(demo_db):
-    assert report_figures(demo_db, Q2, agency=REF_AGENCY)["checks"] == []
+    assert build_report(demo_db, Q2, agency=REF_AGENCY)["checks"] == []
 
 
 def test_the_reference_reports_printed_numbers_fail_col7():
@@ -118,12 +119,12 @@ def test_a_total_row_that_is_not_the_sum_of_its_rows_is_flagged():
 
 
 def test_balance_check_flags_broken_figures(demo_url):
-    figures = copy.deepcopy(report_figures(demo_url, Q2, agency=REF_AGENCY))
+    figures = copy.deepcopy(build_report(demo_url, Q2, agency=REF_AGENCY).figures)
     figures["dossiers"]["total"]["resolved_total"] = 3525
     figures["procedures"].update(central=109, local=109, total=109)
-    found = identities(balance_check(figures))
+    found = identities(checks(figures))
     assert {"col7 = col8 + col9 + col10", "central + local = total", "Σ rows col7 = total"} <= found
-    message = next(f["message"] for f in balance_check(figures) if f["identity"] == "central + local = total")
+    message = next(f["message"] for f in checks(figures) if f["identity"] == "central + local = total")
     assert "218" in message and "109" in message
 
 
@@ -183,7 +184,7 @@ def test_simplifications_round_trip_with_the_ratio_of_the_sums(demo_copy):
     assert save_simplifications(demo_copy, REF_AGENCY, Q2, rows) == []
     stored = load_simplifications(demo_copy, REF_AGENCY, Q2)
     assert [(r["procedure_name"], r["days_cut"]) for r in stored] == [("Thủ tục A", 12), ("Thủ tục B", 7)]
-    assert report_figures(demo_copy, Q2, agency=REF_AGENCY)["simplification"]["total"]["ratio"] == Decimal("59.38")
+    assert build_report(demo_copy, Q2, agency=REF_AGENCY)["simplification"]["total"]["ratio"] == Decimal("59.38")
 
 
 def test_simplification_errors_name_row_and_column(demo_copy):
@@ -192,7 +193,7 @@ def test_simplification_errors_name_row_and_column(demo_copy):
         {"procedure_name": "Thủ tục B", "authority_level": "Cấp thôn", "days_before": 5, "days_after": 9},
         {"procedure_name": "", "days_before": 0, "days_after": 0},
     ])
-    assert [(p.row, p.column) for p in problems] == [
+    assert [(p.line, p.column) for p in problems] == [
         ("2", "Cấp thực hiện"), ("2", "Thời hạn sau (ngày)"),
         ("3", "Tên thủ tục hành chính"), ("3", "Thời hạn trước (ngày)")]
     assert len(load_simplifications(demo_copy, REF_AGENCY, Q2)) == 2  # the demo's rows are kept
@@ -220,10 +221,10 @@ def test_freeze_then_a_late_import_shows_the_frozen_figures_and_the_diff(demo_co
     assert frozen(demo_copy, Q2) is None  # the whole province was not frozen
 
     late_dossier(demo_copy)
-    live = report_figures(demo_copy, Q2, agency=REF_AGENCY, live=True)
+    live = build_report(demo_copy, Q2, agency=REF_AGENCY, live=True)
     assert live["dossiers"]["total"]["received_total"] == 3239
 
-    shown = report_figures(demo_copy, Q2, agency=REF_AGENCY)
+    shown = build_report(demo_copy, Q2, agency=REF_AGENCY)
     assert shown["dossiers"]["total"]["received_total"] == 3238
     assert shown["frozen"]["by"] == "Lương Thị Hồng"
     assert shown["simplification"]["total"]["ratio"] == Decimal("59.38")  # Decimals survive the JSON
@@ -240,31 +241,31 @@ def test_freeze_then_a_late_import_shows_the_frozen_figures_and_the_diff(demo_co
     import openpyxl
     from docx import Document
 
-    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(demo_copy, Q2, agency=REF_AGENCY)))
+    book = openpyxl.load_workbook(io.BytesIO(workbook_bytes(build_report(demo_copy, Q2, agency=REF_AGENCY))))
     sheet = book["II.06a"]
     total_row = next(r for r in sheet.iter_rows(values_only=True) if r[1] == "Tổng cộng")
     assert total_row[2] == 3238
     texts = [c for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str)]
     assert any(t.startswith("Số liệu đã chốt lúc") and "Lương Thị Hồng" in t for t in texts)
     assert "Chênh lệch" in book.sheetnames
-    draft = "\n".join(p.text for p in Document(io.BytesIO(docx_bytes(demo_copy, Q2, agency=REF_AGENCY))).paragraphs)
+    draft = "\n".join(p.text for p in Document(io.BytesIO(docx_bytes(build_report(demo_copy, Q2, agency=REF_AGENCY)))).paragraphs)
     assert "Tổng số hồ sơ TTHC đã tiếp nhận trong kỳ báo cáo 3.238" in draft
     assert "Số liệu đã chốt lúc" in draft
 
 
 def test_frozen_diff_is_empty_when_nothing_changed(demo_copy):
     freeze(demo_copy, Q2, agency=REF_AGENCY, user="A", today=TODAY)
-    assert report_figures(demo_copy, Q2, agency=REF_AGENCY)["diff"] == []
+    assert build_report(demo_copy, Q2, agency=REF_AGENCY)["diff"] == []
     payload = json.loads(json.dumps(frozen(demo_copy, Q2, agency=REF_AGENCY).payload))
     assert revive(payload)["simplification"]["rows"][0]["days_before"] == Decimal("20.0")
-    assert frozen_diff(payload, report_figures(demo_copy, Q2, agency=REF_AGENCY, live=True)) == []
+    assert frozen_diff(payload, build_report(demo_copy, Q2, agency=REF_AGENCY, live=True).figures) == []
 
 
 def test_the_latest_freeze_wins(demo_copy):
     freeze(demo_copy, Q2, agency=REF_AGENCY, user="Người thứ nhất", today=TODAY)
     late_dossier(demo_copy)
     freeze(demo_copy, Q2, agency=REF_AGENCY, user="Người thứ hai", today=TODAY)
-    shown = report_figures(demo_copy, Q2, agency=REF_AGENCY)
+    shown = build_report(demo_copy, Q2, agency=REF_AGENCY)
     assert shown["frozen"]["by"] == "Người thứ hai"
     assert shown["dossiers"]["total"]["received_total"] == 3239 and shown["diff"] == []
 
@@ -274,9 +275,9 @@ def test_freezing_is_refused_for_a_running_period_without_a_name_or_unbalanced(d
         freeze(demo_copy, "2026-Q4", agency=REF_AGENCY, user="A", today=TODAY)
     with pytest.raises(ReportError, match="tên người chốt"):
         freeze(demo_copy, Q2, agency=REF_AGENCY, user="  ", today=TODAY)
-    import tthc_core.reports as reports
+    import tthc_core.reports.freezing as freezing
 
-    monkeypatch.setattr(reports, "balance_check", lambda figures: [{"message": "lỗi"}])
+    monkeypatch.setattr(freezing, "checks", lambda figures: [{"message": "lỗi"}])
     with pytest.raises(ReportError, match="chưa cân đối"):
         freeze(demo_copy, Q2, agency=REF_AGENCY, user="A", today=TODAY)
     assert frozen(demo_copy, Q2, agency=REF_AGENCY) is None
@@ -312,10 +313,11 @@ def test_the_report_page_shows_the_figures_freezes_them_and_lists_late_changes(d
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tổng số hồ sơ tiếp nhận"] == "3.238" and metrics["Tỷ lệ cắt giảm thời hạn"] == "59,38 %"
     assert any("Số liệu cân đối" in s.value for s in at.success)
+    assert any("Đủ nội dung cho dự thảo" in s.value for s in at.success)  # the demo profile and narrative
     assert {b.label for b in at.get("download_button")} >= {"Phụ lục Excel (.xlsx)", "Dự thảo báo cáo Word (.docx)"}
 
     # The II.06a preview agrees cell by cell with the report figures.
-    figures = report_figures(demo_copy, Q2, agency=REF_AGENCY)
+    figures = build_report(demo_copy, Q2, agency=REF_AGENCY)
     table = next(d.value for d in at.dataframe if list(d.value.columns)[:1] == ["Lĩnh vực"])
     expected = [[fmt_int(r[k]) for k in FORM_COLUMNS] for r in figures["dossiers"]["rows"]]
     expected.append([fmt_int(figures["dossiers"]["total"][k]) for k in FORM_COLUMNS])
@@ -342,3 +344,13 @@ def test_the_report_page_shows_the_figures_freezes_them_and_lists_late_changes(d
     assert any(s.value == "Đã lưu số liệu nhập." for s in at.success)
     assert data_version(demo_copy) > version
     assert load_report_inputs(demo_copy, REF_AGENCY, Q2)["budget"] == 35000000
+
+    # The narrative is confirmed from the page; a profile with a bad symbol is refused with its field named.
+    at.text_area(key=f"narrative_difficulties_{data_version(demo_copy)}").input("Thiếu nhân lực.")
+    next(b for b in at.button if b.label == "Xác nhận nội dung").click().run()
+    assert any(s.value == "Đã xác nhận nội dung báo cáo của quý." for s in at.success)
+    assert load_narrative(demo_copy, REF_AGENCY, Q2)["difficulties"].text == "Thiếu nhân lực."
+    at.text_input(key=f"profile_symbol_{data_version(demo_copy)}").input("s l")
+    next(b for b in at.button if b.label == "Lưu hồ sơ cơ quan").click().run()
+    assert any("Ký hiệu cơ quan" in e.value for e in at.error)
+    assert load_profile(demo_copy, REF_AGENCY).symbol == "SLĐTBXH"

@@ -140,18 +140,17 @@ def test_a_viewers_exports_hold_only_their_unit(private_db):
 
     from tthc_core.auth import AccessDenied, Scope
     from tthc_core.exports import docx_bytes, workbook_bytes
-    from tthc_core.reports import report_figures
+    from tthc_core.reports import build_report
 
     viewer = Scope("giamdoc", "viewer", ("STP",))
-    figures = report_figures(private_db, "2022-Q2", scope=viewer)
+    figures = build_report(private_db, "2022-Q2", scope=viewer)
     assert figures["agency"]["code"] == "STP"
-    for data in (workbook_bytes(private_db, "2022-Q2", figures=figures), docx_bytes(private_db, "2022-Q2",
-                                                                                      figures=figures)):
+    for data in (workbook_bytes(figures), docx_bytes(figures)):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             text = " ".join(archive.read(name).decode("utf-8", "ignore") for name in archive.namelist())
         assert "Sở Tư pháp" in text and "Sở Lao động" not in text
     with pytest.raises(AccessDenied):
-        report_figures(private_db, "2022-Q2", agency="SLDTBXH", scope=viewer)
+        build_report(private_db, "2022-Q2", agency="SLDTBXH", scope=viewer)
 
 
 def test_the_data_page_shows_the_audit_trail_of_the_accounts_units(private_db):

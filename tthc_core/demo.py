@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from .db import get_engine
+from .reports.demo_facts import seed_demo_report
 from .models import (Agency, Base, Dossier, Field, FrozenReport, Procedure, ReportInput, Setting,
                      SimplificationReview)
 from .store import insert_national_dossiers
@@ -727,6 +728,7 @@ def build_demo(db: str | Engine | None = None, today: dt.date | None = None) -> 
         b.national_fields(ref_id)
         dossiers = b.flush()
         _report_inputs(conn, ref_id, ref_procs)
+        seed_demo_report(conn, ref_id)
         conn.execute(Setting.__table__.insert(), [{"key": "demo", "value": today.isoformat()}])
     return {"agencies": 1 + len(OTHER_AGENCIES), "procedures": procedures, "dossiers": dossiers, "today": today}
 

@@ -8,9 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 # Plotly layout ``separators``: decimal mark first, then the thousands separator.
 PLOTLY_SEPARATORS = ",."
+# Excel number formats that print Vietnamese separators whatever the reader's locale: the digits are
+# grouped by the format itself (``\.`` is a literal dot), so 3238 shows 3.238 on an English Excel
+# and the cell stays a number. Excel allows two conditions, so the format groups up to 999.999.999.
+XLSX_INTEGER = r"[>=1000000]#\.###\.##0;[>=1000]#\.##0;0"
+# Every stamp the product prints (computed at, frozen at) is Vietnam time, not the server's zone.
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def fmt_int(value: int | float | Decimal | None) -> str:
@@ -52,6 +59,23 @@ def fmt_percent(value: int | float | Decimal | None, places: int = 2, space: boo
 def fmt_share(part: int | float, whole: int | float, places: int = 2, space: bool = True) -> str:
     """``fmt_percent(ratio_percent(part, whole))``: ``19, 32`` → ``59,38 %``; ``–`` for 0 / 0."""
     return fmt_percent(ratio_percent(part, whole, places), places, space)
+
+
+def fmt_number(value: int | float | Decimal | None) -> str:
+    """A day count or a score as the report prints it: ``19``, ``2,5`` (no trailing ``,0``)."""
+    if value is None:
+        return "–"
+    value = Decimal(str(value))
+    return fmt_int(value) if value == value.to_integral_value() else fmt_decimal(value, 1)
+
+
+def vietnam_now() -> dt.datetime:
+    """Now in Vietnam time, naive, to the second (what the database stores and the report prints)."""
+    return dt.datetime.now(VIETNAM).replace(tzinfo=None, microsecond=0)
+
+
+def vietnam_today() -> dt.date:
+    return vietnam_now().date()
 
 
 def fmt_date(value: dt.date | dt.datetime | None) -> str:

@@ -321,6 +321,42 @@ class FrozenReport(Base):
     __table_args__ = (Index("ix_frozen_agency_period", "agency_code", "period_key"),)
 
 
+class AgencyProfile(Base):
+    """Who writes the report and to whom (issue 12): the facts an officer sets once and every quarterly
+    draft prints — header, number symbol, signer, focal officers, standing plans and decisions.
+
+    ``agency_code`` is an agency's code, or ``""`` for the province-wide report of the UBND tỉnh. The
+    fields live in ``data`` (see :class:`tthc_core.reports.profile.Profile`), so adding one needs no
+    schema change.
+    """
+
+    __tablename__ = "agency_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(64), unique=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class ReportNarrative(Base):
+    """The officer's text of one quarter's report (requesting document, difficulties, …), per agency
+    (``""``: the province-wide report) and period. A row exists once an officer confirmed the value;
+    until then the draft carries the previous quarter's and the page marks it (issue 12)."""
+
+    __tablename__ = "report_narratives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(64))
+    period_key: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(Text)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (UniqueConstraint("agency_code", "period_key", "key", name="uq_report_narrative"),)
+
+
 class Setting(Base):
     """Small key/value settings; ``data_version`` grows with every write so caches can key on it."""
 

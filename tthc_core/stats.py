@@ -361,17 +361,14 @@ def compute_stats(db: str | Engine | None, period: Period | str, mode: str = "re
         ids = _agency_ids(conn, codes)
         dossiers = dossier_table(conn, period, ids, by, counting_settings(conn, withdrawn_returned), as_of)
         procedures = catalogue_table(conn, ids, period.end)["total"]
-    checks = []
-    for row in dossiers["rows"]:
-        checks += identity_failures(row["key"], row)
-    checks += identity_failures("Tổng cộng", dossiers["total"])
-    checks += catalogue_failures(procedures)
+    from .checks import checks  # the one list of checks (checks.py imports this module)
+
     return {
         "period": period.to_dict(),
         "agency": codes[0] if codes and len(codes) == 1 else (codes or None),
         "dossiers": dossiers,
         "procedures": procedures,
-        "checks": checks,
+        "checks": checks({"dossiers": dossiers, "procedures": procedures}),
     }
 
 

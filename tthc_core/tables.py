@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import stats
 from .auth import AUDIT_ACTIONS
-from .formatting import fmt_date, fmt_datetime, fmt_decimal, fmt_int, fmt_percent
+from .formatting import fmt_date, fmt_datetime, fmt_decimal, fmt_int, fmt_number, fmt_percent
 
 TEXT_COLUMNS = "text_columns"  # frame.attrs key: headers aligned left
 HELP = "help"  # frame.attrs key: header → tooltip
@@ -341,8 +341,6 @@ def frozen_diff_table(diff: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 def simplification_table(simplification: dict[str, Any]) -> pd.DataFrame:
     """Procedures reviewed for simplification: processing time before and after, the cut; total last."""
-    from .reports import fmt_number
-
     total = {**simplification["total"], "authority_level": None,
              "procedure_name": f"{TOTAL_LABEL} ({fmt_int(simplification['total']['procedures'])} TTHC)"}
     return build([

@@ -1,4 +1,4 @@
-"""The quarter's paperwork from :func:`tthc_core.reports.report_figures`.
+"""The quarter's paperwork from :class:`tthc_core.reports.QuarterReport` (:func:`~tthc_core.reports.build_report`).
 
 - :mod:`.xlsx`: the Excel annexes (II.06a/II.06b, II.07b, TTHC, 4 tại chỗ, simplification, PAKN);
 - :mod:`.docx`: the Word draft of the narrative report;

@@ -1,7 +1,7 @@
 """The overview charts as PNG files in a zip, for meeting slides.
 
 The figures are the dashboard's own (:mod:`tthc_core.charts`, drawn large as in meeting mode) over
-:func:`tthc_core.reports.report_figures` — frozen figures when the period was frozen. Static export
+:class:`tthc_core.reports.QuarterReport` — frozen figures, league and trend when the period was frozen. Static export
 needs the ``kaleido`` package (v1), which drives a Chrome or Chromium installed on the machine (Debian:
 ``/usr/bin/chromium``; another path can be given in ``BROWSER_PATH``). :func:`chart_pack_available`
 says in Vietnamese why the pack cannot be made, so the page can explain instead of failing.
@@ -15,12 +15,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
 from .. import charts
-from ..periods import Period, months_covering, parse_period
-from ..reports import report_figures
-from ..stats import compute_stats, league, series
+from ..reports import QuarterReport
 
 PNG_WIDTH = 1600
 PNG_SCALE = 1.5
@@ -45,37 +41,31 @@ def chart_pack_available() -> tuple[bool, str]:
     return True, ""
 
 
-def chart_figures(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
-                  figures: dict[str, Any] | None = None) -> list[tuple[str, Any]]:
-    """``(file name, Plotly figure)`` of each chart in the pack."""
-    period = period if isinstance(period, Period) else parse_period(period, mode)
-    figures = figures or report_figures(db, period, agency=agency)
-    ctx = charts.ChartContext(scope=figures["agency"]["name"], period=period.label, meeting=True)
-    total = figures["dossiers"]["total"]
-    group_title = "Lĩnh vực" if agency else "Cơ quan, đơn vị"
-    groups = (figures["dossiers"]["rows"] if agency
-              else compute_stats(db, period, agency=None, by="agency")["dossiers"]["rows"])
-    last, count = months_covering(period)
+def chart_figures(report: QuarterReport) -> list[tuple[str, Any]]:
+    """``(file name, Plotly figure)`` of each chart in the pack, all from the report's figures (issue 12:
+    a frozen quarter's charts show the frozen figures)."""
+    period = report.period
+    ctx = charts.ChartContext(scope=report.agency["name"], period=period.label, meeting=True)
+    total = report["dossiers"]["total"]
+    group_title = "Lĩnh vực" if report.agency["code"] else "Cơ quan, đơn vị"
     return [
         ("01-tinh-trang-ho-so.png", charts.outcome_donut(total, ctx)),
         ("02-kenh-tiep-nhan.png", charts.channel_donut(total, ctx)),
-        ("03-xep-hang.png", charts.league(league(groups), ctx, group_title)),
-        ("04-xu-huong-theo-thang.png",
-         charts.monthly_trend(series(db, last, count=count, agency=agency), ctx, (period.start, period.end))),
-        ("05-giai-quyet-theo-linh-vuc.png", charts.resolution_by_group(figures["dossiers"]["rows"], ctx)),
-        ("06-danh-muc-tthc.png", charts.catalogue_overview(figures["procedures"], ctx)),
+        ("03-xep-hang.png", charts.league(report.league, ctx, group_title)),
+        ("04-xu-huong-theo-thang.png", charts.monthly_trend(report.trend, ctx, (period.start, period.end))),
+        ("05-giai-quyet-theo-linh-vuc.png", charts.resolution_by_group(report["dossiers"]["rows"], ctx)),
+        ("06-danh-muc-tthc.png", charts.catalogue_overview(report["procedures"], ctx)),
     ]
 
 
-def chart_pack_zip(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
-                   figures: dict[str, Any] | None = None) -> bytes:
+def chart_pack_zip(report: QuarterReport) -> bytes:
     """The charts as PNG files in a zip; :class:`ChartPackError` when they cannot be rendered."""
     available, reason = chart_pack_available()
     if not available:
         raise ChartPackError(reason)
     import plotly.io as pio
 
-    named = chart_figures(db, period, mode, agency, figures)
+    named = chart_figures(report)
     out = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="tthc-charts-") as tmp:
         paths = [Path(tmp) / name for name, _ in named]

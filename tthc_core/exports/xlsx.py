@@ -4,9 +4,10 @@ One sheet per annex — II.06a (II.06b for the whole province), II.07b, TTHC, 4 
 hóa, PAKN and the other report inputs — each with the form code, title, reporting period, reporting and
 receiving units, merged headers, the row of column numbers, the data, a total row and the signature
 block, set up to print on A4 landscape, one page wide. Every figure comes from
-:func:`tthc_core.reports.report_figures`; nothing is added up here.
+:class:`tthc_core.reports.QuarterReport`; nothing is added up here.
 
-Numbers are written as numbers (``#,##0``: Excel shows the thousands separator of the reader's locale).
+Numbers are written as numbers with a literal Vietnamese format (:data:`~tthc_core.formatting.XLSX_INTEGER`):
+3.238 on every Excel or LibreOffice, whatever the reader's locale.
 Text is always written with ``write_string`` in a workbook that never turns strings into formulas,
 and text that a spreadsheet would read as a formula when edited (``=``, ``+``, ``-``, ``@``) carries
 Excel's quote prefix: a field named ``=HYPERLINK(…)`` stays text.
@@ -19,24 +20,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import xlsxwriter
-from sqlalchemy import Engine
 
-from ..formatting import fmt_int
-from ..periods import Period
-from ..reports import (
-    RECEIVING_UNIT,
-    REPORT_INPUT_FIELDS,
-    SIMPLIFICATION_COLUMNS,
-    TOTAL_LABEL,
-    as_of_text,
-    report_figures,
-)
+from ..formatting import XLSX_INTEGER, fmt_int
+from ..periods import ROMAN
+from ..reports import REPORT_INPUT_FIELDS, SIMPLIFICATION_COLUMNS, TOTAL_LABEL, QuarterReport, as_of_text
 from ..stats import FORM_COLUMNS, LEVEL_LABELS
+from .csv import FORMULA_START
 
 FONT = "Times New Roman"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CIRCULAR = "Ban hành theo Thông tư số 01/2020/TT-VPCP ngày 21/10/2020"
-ROMAN = ("I", "II", "III", "IV", "V")
 WARNING_SHEET = "CẢNH BÁO"
 COUNT_COLUMNS = tuple(FORM_COLUMNS)  # the 11 counts of II.06a, in column order (3)…(13)
 
@@ -71,7 +63,7 @@ class _Book:
     # --- cells ---------------------------------------------------------------------------------
     def text(self, ws, row: int, col: int, value: Any, **props: Any) -> None:
         value = "" if value is None else str(value)
-        if value.startswith(FORMULA_PREFIXES):
+        if value.startswith(FORMULA_START):
             props["quote_prefix"] = True
         ws.write_string(row, col, value, self.fmt(**props))
         if props.get("text_wrap") and value:
@@ -93,13 +85,13 @@ class _Book:
             self.text(ws, first_row, first_col, value, **props)
             return
         value = "" if value is None else str(value)
-        if value.startswith(FORMULA_PREFIXES):
+        if value.startswith(FORMULA_START):
             props["quote_prefix"] = True
         fmt = self.fmt(**props)
         ws.merge_range(first_row, first_col, last_row, last_col, "", fmt)
         ws.write_string(first_row, first_col, value, fmt)
 
-    def number(self, ws, row: int, col: int, value: int | Decimal | None, num_format: str = "#,##0",
+    def number(self, ws, row: int, col: int, value: int | Decimal | None, num_format: str = XLSX_INTEGER,
                **props: Any) -> None:
         fmt = self.fmt(border=1, num_format=num_format, **props)
         if value is None:
@@ -115,16 +107,17 @@ class _Book:
 # Pieces every sheet shares
 # --------------------------------------------------------------------------------------------
 
-def _heading(book: _Book, ws, figures: dict[str, Any], ncols: int, form_code: str | None, title: str,
+def _heading(book: _Book, ws, figures: QuarterReport, ncols: int, form_code: str | None, title: str,
              unit: str) -> int:
     """Form code, units, title, period and unit of measure; returns the first header row."""
     right = _right_block(ncols)
     book.merged(ws, 0, 0, 0, min(2, right - 1), form_code or "Phụ lục kèm theo báo cáo", bold=True)
     if form_code:
         book.merged(ws, 1, 0, 1, min(2, right - 1), CIRCULAR, italic=True, font_size=9)
-    book.merged(ws, 0, right, 0, ncols - 1, f"Đơn vị báo cáo: {figures['agency']['name']}", text_wrap=True)
-    book.merged(ws, 1, right, 1, ncols - 1, f"Đơn vị nhận báo cáo: {figures.get('receiving_unit', RECEIVING_UNIT)}",
+    profile = figures.profile
+    book.merged(ws, 0, right, 0, ncols - 1, f"Đơn vị báo cáo: {profile.full_name or figures.agency['name']}",
                 text_wrap=True)
+    book.merged(ws, 1, right, 1, ncols - 1, f"Đơn vị nhận báo cáo: {profile.receiving_body}", text_wrap=True)
     book.merged(ws, 3, 0, 3, ncols - 1, title, bold=True, font_size=13, align="center", text_wrap=True)
     ws.set_row(3, 36)
     period = figures["period"]
@@ -199,16 +192,27 @@ def _labels(book: _Book, ws, row: int, number: str | int | None, label: str, bol
         book.text(ws, row, 2 + i, value, text_wrap=True, border=1, bold=bold)
 
 
-def _signature(book: _Book, ws, row: int, ncols: int) -> int:
-    """Người lập biểu / Thủ trưởng đơn vị with the date line; returns the row after the block."""
+def _signature(book: _Book, ws, row: int, ncols: int, report: QuarterReport) -> int:
+    """Người lập biểu / the signer of the profile (NĐ 30/2020 Appendix I: authority, title, name) under
+    the place and date line; returns the row after the block."""
+    profile = report.profile
     row += 1
     right_first, right_last = _right_block(ncols), ncols - 1
     left_first, left_last = 1, max(1, min(3, right_first - 1))
-    book.merged(ws, row, right_first, row, right_last, "……, ngày … tháng … năm …", italic=True, align="center")
+    place = f"{profile.place}, " if profile.place else ""
+    book.merged(ws, row, right_first, row, right_last, f"{place}ngày     tháng     năm {report.period.end.year}",
+                italic=True, align="center")
+    signer = "\n".join(line for line in (profile.signer_authority.upper(), profile.signer_title.upper()) if line)
     book.merged(ws, row + 1, left_first, row + 1, left_last, "NGƯỜI LẬP BIỂU", bold=True, align="center")
-    book.merged(ws, row + 1, right_first, row + 1, right_last, "THỦ TRƯỞNG ĐƠN VỊ", bold=True, align="center")
+    book.merged(ws, row + 1, right_first, row + 1, right_last, signer or "THỦ TRƯỞNG ĐƠN VỊ", bold=True,
+                align="center", text_wrap=True)
+    if "\n" in signer:
+        ws.set_row(row + 1, 30)
     book.merged(ws, row + 2, left_first, row + 2, left_last, "(Ký, ghi rõ họ tên)", italic=True, align="center")
     book.merged(ws, row + 2, right_first, row + 2, right_last, "(Ký tên, đóng dấu)", italic=True, align="center")
+    if profile.signer_name:
+        book.merged(ws, row + 6, right_first, row + 6, right_last, profile.signer_name, bold=True, align="center")
+        return row + 7
     return row + 3
 
 
@@ -234,7 +238,7 @@ def _page_setup(ws, widths: Sequence[float]) -> None:
 # The sheets
 # --------------------------------------------------------------------------------------------
 
-def _sheet_dossiers(book: _Book, figures: dict[str, Any]) -> None:
+def _sheet_dossiers(book: _Book, figures: QuarterReport) -> None:
     """II.06a (one agency) or II.06b (the province, grouped by cấp tỉnh / huyện / xã)."""
     form = figures["form"]
     ws = book.sheet(form, [5, 38] + [10.5] * 11)
@@ -247,7 +251,8 @@ def _sheet_dossiers(book: _Book, figures: dict[str, Any]) -> None:
         (0, 0, 2, 0, "STT"), (0, 1, 2, 1, "Lĩnh vực, công việc giải quyết theo cấp"), *_counts_header(2),
     ], ncols)
     if figures.get("levels"):
-        for roman, group in zip(ROMAN, figures["levels"]):
+        for index, group in enumerate(figures["levels"], start=1):
+            roman = ROMAN[index]
             _labels(book, ws, row, roman, group["label"], bold=True)
             _count_cells(book, ws, row, 2, group["total"], bold=True)
             row += 1
@@ -265,10 +270,10 @@ def _sheet_dossiers(book: _Book, figures: dict[str, Any]) -> None:
     row = _note(book, ws, row + 1, ncols,
                 "(3) = (4) + (5) + (6); (3) = (7) + (11); (7) = (8) + (9) + (10); (11) = (12) + (13). "
                 "Hồ sơ rút, trả lại tính vào cột đúng hạn; hồ sơ tạm dừng chưa giải quyết tính trong hạn.")
-    _signature(book, ws, row, ncols)
+    _signature(book, ws, row, ncols, figures)
 
 
-def _sheet_one_stop(book: _Book, figures: dict[str, Any]) -> None:
+def _sheet_one_stop(book: _Book, figures: QuarterReport) -> None:
     ws = book.sheet("II.07b", [5, 34] + [9.5] * 12)
     ncols = 14
     top = _heading(book, ws, figures, ncols, "Biểu số II.07b/VPCP/KSTT",
@@ -296,10 +301,10 @@ def _sheet_one_stop(book: _Book, figures: dict[str, Any]) -> None:
         row += 1
     _labels(book, ws, row, "", TOTAL_LABEL, bold=True)
     values(figures["one_stop"]["total"], bold=True)
-    _signature(book, ws, row + 1, ncols)
+    _signature(book, ws, row + 1, ncols, figures)
 
 
-def _sheet_catalogue(book: _Book, figures: dict[str, Any]) -> None:
+def _sheet_catalogue(book: _Book, figures: QuarterReport) -> None:
     keys = ("total", "published", "publicized", "central", "local", "one_stop", "lien_thong", "postal",
             "online", "online_level3", "online_level4", "online_full", "online_partial", "four_on_site")
     ws = book.sheet("TTHC", [5, 30] + [8.5] * len(keys))
@@ -328,10 +333,10 @@ def _sheet_catalogue(book: _Book, figures: dict[str, Any]) -> None:
     row = _note(book, ws, row + 1, ncols,
                 "Nghị định số 42/2022/NĐ-CP (từ ngày 01/8/2022): dịch vụ công trực tuyến mức độ 4 tương ứng "
                 "toàn trình, mức độ 3 tương ứng một phần. Số TTHC tính tại ngày cuối kỳ báo cáo.")
-    _signature(book, ws, row, ncols)
+    _signature(book, ws, row, ncols, figures)
 
 
-def _sheet_four_on_site(book: _Book, figures: dict[str, Any]) -> None:
+def _sheet_four_on_site(book: _Book, figures: QuarterReport) -> None:
     province = figures["agency"]["code"] is None
     ws = book.sheet("4 tại chỗ", [5, 40, 11, 18] + ([20] if province else []) + [9] * len(COUNT_COLUMNS))
     extra = ["Mã TTHC", "Lĩnh vực"] + (["Cơ quan"] if province else [])
@@ -351,14 +356,14 @@ def _sheet_four_on_site(book: _Book, figures: dict[str, Any]) -> None:
     _labels(book, ws, row, "", f"{TOTAL_LABEL} ({fmt_int(len(figures['four_on_site']['rows']))} TTHC)",
             bold=True, extra=[""] * len(extra))
     _count_cells(book, ws, row, first, figures["four_on_site"]["total"], bold=True)
-    _signature(book, ws, row + 1, ncols)
+    _signature(book, ws, row + 1, ncols, figures)
 
 
 def _days_format(value: Decimal | None) -> str:
-    return "#,##0" if value is None or value == value.to_integral_value() else "#,##0.0"
+    return XLSX_INTEGER if value is None or value == value.to_integral_value() else "#,##0.0"
 
 
-def _sheet_simplification(book: _Book, figures: dict[str, Any]) -> None:
+def _sheet_simplification(book: _Book, figures: QuarterReport) -> None:
     province = figures["agency"]["code"] is None
     ws = book.sheet("Rà soát, đơn giản hóa", [5, 44, 12, 11] + ([20] if province else []) + [11, 11, 10, 10, 28])
     text_columns = [("procedure_code", SIMPLIFICATION_COLUMNS["procedure_code"]),
@@ -399,10 +404,10 @@ def _sheet_simplification(book: _Book, figures: dict[str, Any]) -> None:
     row = _note(book, ws, row + 1, ncols,
                 "Tỷ lệ cắt giảm = tổng số ngày cắt giảm ÷ tổng thời hạn trước cắt giảm × 100 "
                 "(Thông tư số 02/2017/TT-VPCP), làm tròn 2 chữ số thập phân.")
-    _signature(book, ws, row, ncols)
+    _signature(book, ws, row, ncols, figures)
 
 
-def _sheet_inputs(book: _Book, figures: dict[str, Any], name: str, title: str, keys: Sequence[str]) -> None:
+def _sheet_inputs(book: _Book, figures: QuarterReport, name: str, title: str, keys: Sequence[str]) -> None:
     ws = book.sheet(name, [5, 60, 40])
     ncols = 3
     top = _heading(book, ws, figures, ncols, None, title, "")
@@ -415,13 +420,13 @@ def _sheet_inputs(book: _Book, figures: dict[str, Any], name: str, title: str, k
         if kind == "text":
             book.text(ws, row, 2, value, text_wrap=True, border=1)
         else:
-            book.number(ws, row, 2, value, num_format="#,##0" if kind != "score" else "0.0")
+            book.number(ws, row, 2, value, num_format=XLSX_INTEGER if kind != "score" else "0.0")
         row += 1
     row = _note(book, ws, row, ncols, "Ô để trống: đơn vị chưa nhập số liệu.")
-    _signature(book, ws, row, ncols)
+    _signature(book, ws, row, ncols, figures)
 
 
-def _sheet_diff(book: _Book, figures: dict[str, Any]) -> None:
+def _sheet_diff(book: _Book, figures: QuarterReport) -> None:
     ws = book.sheet("Chênh lệch", [14, 44, 34, 12, 12])
     ncols = 5
     top = _heading(book, ws, figures, ncols, None,
@@ -434,13 +439,13 @@ def _sheet_diff(book: _Book, figures: dict[str, Any]) -> None:
         book.text(ws, row, 2, item["label"], text_wrap=True, border=1)
         for col, value in ((3, item["frozen"]), (4, item["live"])):
             if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                book.number(ws, row, col, value, num_format="#,##0.##" if isinstance(value, Decimal) else "#,##0")
+                book.number(ws, row, col, value, num_format="#,##0.##" if isinstance(value, Decimal) else XLSX_INTEGER)
             else:
                 book.text(ws, row, col, value, text_wrap=True, border=1)
         row += 1
 
 
-def _sheet_warning(book: _Book, figures: dict[str, Any]) -> None:
+def _sheet_warning(book: _Book, figures: QuarterReport) -> None:
     """Visible first sheet listing the balance-check failures: the workbook is not ready to sign."""
     ws = book.sheet(WARNING_SHEET, [6, 120])
     ws.set_tab_color("red")
@@ -460,9 +465,9 @@ def _sheet_warning(book: _Book, figures: dict[str, Any]) -> None:
 # Entry points
 # --------------------------------------------------------------------------------------------
 
-def _build(target: str | io.BytesIO, figures: dict[str, Any]) -> None:
+def _build(target: str | io.BytesIO, figures: QuarterReport) -> None:
     book = _Book(target)
-    if figures["checks"]:
+    if figures.checks:
         _sheet_warning(book, figures)
     _sheet_dossiers(book, figures)
     _sheet_one_stop(book, figures)
@@ -473,23 +478,20 @@ def _build(target: str | io.BytesIO, figures: dict[str, Any]) -> None:
                   ("feedback_received", "feedback_handled", "feedback_pending"))
     _sheet_inputs(book, figures, "Số liệu khác", "SỐ LIỆU KHÁC CỦA BÁO CÁO",
                   ("budget", "one_stop_self_score", "one_stop_appraised_score", "initiatives", "notes"))
-    if figures.get("diff"):
+    if figures.diff:
         _sheet_diff(book, figures)
     book.close()
 
 
-def workbook_bytes(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
-                   figures: dict[str, Any] | None = None) -> bytes:
-    """The workbook as bytes (the page's download button)."""
-    figures = figures or report_figures(db, period, mode, agency)
+def workbook_bytes(report: QuarterReport) -> bytes:
+    """The annexes of the report (frozen figures when the period was frozen) as bytes."""
     buffer = io.BytesIO()
-    _build(buffer, figures)
+    _build(buffer, report)
     return buffer.getvalue()
 
 
-def write_workbook(db: str | Engine | None, period: Period | str, out: str | Path, mode: str = "report",
-                   agency: str | None = None, figures: dict[str, Any] | None = None) -> Path:
-    """Write the annexes of the period (frozen figures when the period was frozen) to ``out``."""
+def write_workbook(report: QuarterReport, out: str | Path) -> Path:
+    """Write the annexes of the report to ``out``."""
     out = Path(out)
-    out.write_bytes(workbook_bytes(db, period, mode, agency, figures))
+    out.write_bytes(workbook_bytes(report))
     return out

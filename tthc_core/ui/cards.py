@@ -1,7 +1,6 @@
 """Cards: the director's five KPI cards (a live fragment), plain figure rows, the checks banner."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -9,7 +8,7 @@ from typing import Any, Sequence
 import streamlit as st
 
 from .. import charts, stats
-from ..formatting import fmt_delta, fmt_int, fmt_percent, md_escape
+from ..formatting import fmt_delta, fmt_int, fmt_percent, md_escape, vietnam_now
 from . import actions, queries
 from .frame import shown_errors
 from .sidebar import Filters
@@ -107,7 +106,7 @@ def _live_kpi_cards(f: Filters) -> None:
         with grid.cell():
             _due_soon_card(live)
         if live.version != f.version:
-            st.caption(f"Số liệu vừa được cập nhật ({dt.datetime.now():%H:%M}); các bảng bên dưới cập nhật khi tải "
+            st.caption(f"Số liệu vừa được cập nhật ({vietnam_now():%H:%M}); các bảng bên dưới cập nhật khi tải "
                        "lại trang.")
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from .. import auth, demo_guard, stats, worklist
 from ..auth import Scope
+from ..checks import checks as run_checks
 from ..db import database_exists, default_url, is_embedded_default
 from ..demo import build_demo, is_demo
 from ..periods import Period, months_covering
@@ -105,10 +106,10 @@ def _dossiers(url: str, version: int, access: Scope, spec: str, mode: str, agenc
 
 
 @st.cache_data(**CACHE)
-def _report_figures(url: str, version: int, access: Scope, spec: str, mode: str, agency: str) -> dict[str, Any]:
+def _report_figures(url: str, version: int, access: Scope, spec: str, mode: str, agency: str) -> Any:
     from .. import reports
 
-    return reports.report_figures(url, spec, mode, agency or None, scope=access)
+    return reports.build_report(url, spec, mode, agency or None, scope=access)
 
 
 @st.cache_data(**CACHE)
@@ -169,11 +170,12 @@ def catalogue(f: Filters, by: str | None = None) -> dict[str, Any]:
 
 
 def checks(f: Filters) -> list[dict[str, Any]]:
-    """Every identity the period's table breaks, and the carried-over continuity (domain.md §4)."""
-    found = list(dossier_stats(f)["checks"])
-    if f.period.kind != "custom":
-        found += _continuity(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency)
-    return found
+    """:func:`tthc_core.checks.checks` over the period's table, catalogue and carried-over continuity
+    (domain.md §4): the same list the report page and the exports show."""
+    table = dossier_stats(f)
+    continuity = ([] if f.period.kind == "custom" else
+                  _continuity(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency))
+    return run_checks({"dossiers": table["dossiers"], "procedures": table["procedures"], "continuity": continuity})
 
 
 def data_quality(f: Filters) -> dict[str, Any]:
@@ -186,8 +188,8 @@ def dossiers(f: Filters, count_key: str, group_by: str | None = None, group_key:
                      group_key, limit, f.as_of)
 
 
-def report_figures(f: Filters) -> dict[str, Any]:
-    """``reports.report_figures`` for the filters (the quarterly report page and its exports)."""
+def report_figures(f: Filters) -> Any:
+    """The :class:`~tthc_core.reports.QuarterReport` for the filters (the report page and its exports)."""
     return _report_figures(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency)
 
 

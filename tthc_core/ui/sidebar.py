@@ -16,7 +16,7 @@ from ..auth import Scope
 from ..db import data_version
 from ..demo import REF_AGENCY
 from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape
-from ..periods import Period, PeriodError, parse_period, period_containing
+from ..periods import ROMAN, Period, PeriodError, parse_period, period_containing
 from . import queries
 
 ALL_AGENCIES = "all"  # the URL value for "every agency"
@@ -28,7 +28,6 @@ PERIOD_KINDS = {
     "custom": "Tùy chọn",
 }
 MODE_LABELS = {"report": "Kỳ báo cáo (NĐ 09/2019)", "calendar": "Theo lịch"}
-ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 
 @dataclass(frozen=True)
