@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from ..formatting import fmt_int
 from ..periods import Period
+from .qd766_sheet import add_qd766_sheet, index_for_workbook
 from ..reports import (
     RECEIVING_UNIT,
     REPORT_INPUT_FIELDS,
@@ -460,7 +461,7 @@ def _sheet_warning(book: _Book, figures: dict[str, Any]) -> None:
 # Entry points
 # --------------------------------------------------------------------------------------------
 
-def _build(target: str | io.BytesIO, figures: dict[str, Any]) -> None:
+def _build(target: str | io.BytesIO, figures: dict[str, Any], index766: dict[str, Any] | None = None) -> None:
     book = _Book(target)
     if figures["checks"]:
         _sheet_warning(book, figures)
@@ -475,6 +476,8 @@ def _build(target: str | io.BytesIO, figures: dict[str, Any]) -> None:
                   ("budget", "one_stop_self_score", "one_stop_appraised_score", "initiatives", "notes"))
     if figures.get("diff"):
         _sheet_diff(book, figures)
+    if index766 is not None:
+        add_qd766_sheet(book, index766)
     book.close()
 
 
@@ -483,7 +486,7 @@ def workbook_bytes(db: str | Engine | None, period: Period | str, mode: str = "r
     """The workbook as bytes (the page's download button)."""
     figures = figures or report_figures(db, period, mode, agency)
     buffer = io.BytesIO()
-    _build(buffer, figures)
+    _build(buffer, figures, index_for_workbook(db, period, agency))
     return buffer.getvalue()
 
 
