@@ -9,9 +9,7 @@ import csv
 import datetime as dt
 import importlib.util
 import io
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tthc_core import importer, store
+from tthc_core.importer import reading, values
 from tthc_core.db import data_version, dispose_engine, get_engine
 from tthc_core.importer import (DOSSIER_ALIASES, PROCEDURE_ALIASES, ImportResult, Problem, import_file,
                                 normalize, parse_timestamps, write_rejects)
@@ -371,13 +370,13 @@ def _grid_both_ways(text: str, monkeypatch) -> tuple:
     def read(data):
         try:
             table = importer.read_table(data, "a.csv")
-        except importer._FileProblem as problem:
+        except reading.FileProblem as problem:
             return ("problem", problem.message)
         return (table.headers, table.header_line, table.body.to_dict("split"), [str(t) for t in table.body.dtypes])
 
     fast = read(text.encode())
     with monkeypatch.context() as m:
-        m.setattr(importer, "_arrow_grid", lambda *args: None)
+        m.setattr(reading, "_arrow_grid", lambda *args: None)
         plain = read(text.encode())
     return fast, plain
 
@@ -505,7 +504,7 @@ _timestamp_text = st.one_of(
 def test_bulk_reading_of_common_layouts_equals_the_general_reading(texts, excel_serials):
     text = pd.Series(texts, dtype=str)
     fast, fast_bad = parse_timestamps(text, excel_serials)
-    general, general_bad = importer._parse_general(text, excel_serials)
+    general, general_bad = values._parse_general(text, excel_serials)
     assert fast.equals(general) and fast_bad.equals(general_bad)
 
 
@@ -1078,21 +1077,24 @@ def test_file_object_upload_is_read(sqlite_url):
 # Command line
 # --------------------------------------------------------------------------------------------
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "tthc_core", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=120)
+def run_cli(capsys, *args: str) -> subprocess.CompletedProcess:
+    """The command line in-process (``main(argv)``): its exit code and what it printed."""
+    from tthc_core.__main__ import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
 
 
-def test_cli_import_exit_codes_and_messages(sqlite_url, tmp_path):
-    ok = run_cli("--db", sqlite_url, "import", str(SAMPLES / "ho-so-mau.csv"))
+def test_cli_import_exit_codes_and_messages(sqlite_url, tmp_path, capsys):
+    ok = run_cli(capsys, "--db", sqlite_url, "import", str(SAMPLES / "ho-so-mau.csv"))
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == "Đã nhập 30 hồ sơ (30 mới, 0 cập nhật); 0 dòng bị loại."
 
     bad_file = tmp_path / "loi.csv"
     bad_file.write_bytes(dossier_file(good_row("HS-1"), good_row("HS-2", channel="Fax"),
                                       good_row("HS-3", received_at="31/02/2022")))
-    bad = run_cli("--db", sqlite_url, "import", str(bad_file), "--agency", "SLDTBXH")
+    bad = run_cli(capsys, "--db", sqlite_url, "import", str(bad_file), "--agency", "SLDTBXH")
     assert bad.returncode == 1
     assert bad.stderr.splitlines() == [
         "Dòng 3, cột «channel»: không rõ hình thức nộp «Fax» (dùng Trực tuyến, Trực tiếp hoặc Bưu chính công ích).",
@@ -1102,14 +1104,14 @@ def test_cli_import_exit_codes_and_messages(sqlite_url, tmp_path):
     assert dossier_count(sqlite_url) == 30
 
     rejects = tmp_path / "loai.csv"
-    skipped = run_cli("--db", sqlite_url, "import", str(bad_file), "--skip-invalid", "--rejects", str(rejects))
+    skipped = run_cli(capsys, "--db", sqlite_url, "import", str(bad_file), "--skip-invalid", "--rejects", str(rejects))
     assert skipped.returncode == 0
     assert skipped.stdout.strip() == "Đã nhập 1 hồ sơ (1 mới, 0 cập nhật); 2 dòng bị loại."
     assert len(rejects.read_text(encoding="utf-8-sig").splitlines()) == 3
 
     junk = tmp_path / "rac.csv"
     junk.write_bytes(bytes(range(256)) * 4)
-    broken = run_cli("--db", sqlite_url, "import", str(junk))
+    broken = run_cli(capsys, "--db", sqlite_url, "import", str(junk))
     assert broken.returncode == 1
     assert broken.stderr.startswith("Dòng 1: Tệp không đọc được")
     for completed in (ok, bad, skipped, broken):

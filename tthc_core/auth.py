@@ -274,41 +274,14 @@ def single_agency(scope: Scope | None, agency: str | None, when_several: str) ->
     raise AccessDenied(when_several)
 
 
-def import_agency(scope: Scope | None, agency: str | None) -> str | None:
-    """The agency an import's rows without an agency column go to: an officer's own by default."""
-    return single_agency(scope, agency, "Chọn cơ quan của dữ liệu trước khi nhập.")
-
-
 def report_agency(scope: Scope | None, agency: str | None) -> str | None:
     """The agency a report is about (``None``: the whole province, for accounts that see it)."""
     return single_agency(scope, agency, "Chọn một cơ quan để xem báo cáo: tài khoản này không xem được báo cáo "
                                         "toàn tỉnh.")
 
 
-def scoped_import(db: str | Engine | None, scope: Scope | None, file: Any, *, agency: str | None = None,
-                  dry_run: bool = False, **options: Any) -> Any:
-    """``importer.import_file`` on behalf of ``scope``: only importing roles, only rows of their agencies.
-
-    The rows' own agency codes are checked on a dry run first, so a file naming another unit's dossiers
-    is refused whole, with the lines that name it, before anything is written.
-    """
+def scoped_import(db: str | Engine | None, scope: Scope | None, file: Any, **options: Any) -> Any:
+    """``importer.import_file`` on behalf of ``scope`` (the importer enforces it: see its ``scope``)."""
     from .importer import import_file
 
-    if scope is not None:
-        scope.require("import")
-    agency = import_agency(scope, agency)
-    checked = import_file(db, file, agency=agency, dry_run=True, **options)
-    if scope is not None and scope.agencies is not None and checked.preview is not None \
-            and "agency_code" in checked.preview:
-        codes = checked.preview["agency_code"].fillna("").astype(str).str.strip().str.upper()
-        allowed = {code.upper() for code in scope.agencies}
-        outside = checked.preview[(codes != "") & ~codes.isin(allowed)]
-        if len(outside):
-            lines = ", ".join(str(line) for line in outside["line"].head(5))
-            raise AccessDenied(f"Tệp có hồ sơ của cơ quan «{outside['agency_code'].iloc[0]}», ngoài phạm vi của "
-                               f"tài khoản «{scope.username}» (dòng {lines}); không nhập gì.")
-    if dry_run:
-        return checked
-    if isinstance(file, (bytes, bytearray)) is False and hasattr(file, "seek"):
-        file.seek(0)
-    return import_file(db, file, agency=agency, **options)
+    return import_file(db, file, scope=scope, **options)

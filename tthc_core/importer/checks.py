@@ -1,0 +1,216 @@
+"""Row checks: every value of every row parsed and checked column by column, every problem collected
+with its line, the column as written in the file and a Vietnamese message."""
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+
+from ..formatting import fmt_date
+from ..problems import Problem
+from .columns import LABELS, MAX_LENGTH, MAX_LENGTH_PROCEDURE, REQUIRED
+from .reading import Table
+from .values import (_DAY_FIRST, _ISO, _TIME_FIRST, CHANNEL_WORDS, LEVEL_WORDS, ONLINE_CLASS_WORDS,
+                     REGULATED_WORDS, STATUS_WORDS, _mapped, parse_booleans, parse_days, parse_online_levels,
+                     parse_times, parse_timestamps)
+
+
+class Checker:
+    """Collects row problems from vectorised checks; builds the row dicts only for rejected rows."""
+
+    def __init__(self, table: Table, columns: dict[str, int], labels: dict[str, str]):
+        self.table = table
+        self.columns = columns
+        self.labels = labels
+        self.found: list[tuple[int, int, str, str, str]] = []  # line, column position, header, message, value
+        self.bad = pd.Series(False, index=table.body.index)
+
+    def header(self, column: str) -> str:
+        if column in self.columns:
+            return self.table.headers[self.columns[column]]
+        return self.labels.get(column, column)
+
+    def text(self, column: str) -> pd.Series:
+        if column in self.columns:
+            return self.table.body[self.columns[column]]
+        return pd.Series("", index=self.table.body.index, dtype=str)
+
+    def add(self, mask: pd.Series, column: str, message: Callable[[str, int], str],
+            values: pd.Series | None = None) -> None:
+        """Record a problem for every row where ``mask`` is true; ``message(value, line)`` words it."""
+        if not mask.any():
+            return
+        values = self.text(column) if values is None else values
+        header = self.header(column) if column else ""
+        position = self.columns.get(column, -1)
+        for line in mask.index[mask.to_numpy()]:
+            value = values.at[line]
+            self.found.append((int(line), position, header, message(value, line), value))
+        self.bad |= mask
+
+    def problems(self) -> list[Problem]:
+        if not self.found:
+            return []
+        lines = sorted({f[0] for f in self.found})
+        rows = self.table.body.loc[lines]
+        # Every header of the file, plus cells beyond the last header that these rows fill.
+        positions = [p for p in rows.columns if p < len(self.table.headers) or (rows[p] != "").any()]
+        names = _unique_headers(self.table.headers, positions)
+        raw = {line: dict(zip(names, values)) for line, values in zip(lines, rows[positions].itertuples(index=False))}
+        return [Problem(line, header, message, value, raw[line])
+                for line, _, header, message, value in sorted(self.found, key=lambda f: (f[0], f[1]))]
+
+    def required(self, column: str) -> None:
+        self.add(self.text(column) == "", column, lambda v, n: "thiếu giá trị (cột bắt buộc)")
+
+    def too_long(self, limits: dict[str, int]) -> None:
+        for column, limit in limits.items():
+            if column in self.columns:
+                self.add(self.text(column).str.len() > limit, column,
+                         lambda v, n, limit=limit: f"giá trị dài {len(v)} ký tự, quá {limit} ký tự cho phép")
+
+    def duplicates(self, key: pd.Series, column: str, noun: str) -> None:
+        """The second and later occurrences of a key, naming the line of the first."""
+        present = key != ""
+        repeated = key.duplicated(keep="first") & present
+        if repeated.any():
+            first_line = pd.Series(key.index, index=key.index)[present & ~key.duplicated(keep="first")]
+            first_of = dict(zip(key[first_line.index], first_line))
+            codes = self.text(column)
+            self.add(repeated, column,
+                     lambda v, n: f"{noun} «{codes.at[n]}» trùng với dòng {first_of[key.at[n]]} "
+                                  "(mỗi mã chỉ được có một dòng trong tệp)")
+
+    def extra_cells(self) -> None:
+        """Cells to the right of the last header: usually a value with an unquoted separator."""
+        width = len(self.table.headers)
+        extra = [c for c in self.table.body.columns if c >= width]
+        if not extra:
+            return
+        cells = self.table.body[extra]
+        filled = (cells != "").any(axis=1)
+        count = (self.table.body != "").sum(axis=1)
+        self.add(filled, "", lambda v, n: f"dòng có ô ngoài {width} cột của dòng tiêu đề ({count.at[n]} ô có "
+                                          "dữ liệu): có thể một giá trị chứa dấu phân cách mà không đặt trong "
+                                          "ngoặc kép", values=pd.Series("", index=cells.index))
+
+
+def _unique_headers(headers: list[str], positions: list[int]) -> list[str]:
+    """Names for the raw row dict: the header as written, ``Cột 7`` when empty, ``X (2)`` when repeated."""
+    names: list[str] = []
+    for position in positions:
+        name = headers[position] if position < len(headers) and headers[position] else f"Cột {position + 1}"
+        base, n = name, 2
+        while name in names:
+            name, n = f"{base} ({n})", n + 1
+        names.append(name)
+    return names
+
+
+
+
+CHANNEL_HINT = "dùng Trực tuyến, Trực tiếp hoặc Bưu chính công ích"
+DATE_HINT = "dùng ngày/tháng/năm như 14/06/2022 hoặc 14/06/2022 16:30, hay năm-tháng-ngày như 2022-06-14"
+
+
+def _date_message(value: str, line: int) -> str:
+    looks_like_date = any(p.match(value) for p in (_ISO, _DAY_FIRST, _TIME_FIRST))
+    reason = "ngày hoặc giờ không tồn tại" if looks_like_date else DATE_HINT
+    return f"không đọc được ngày «{value}» ({reason})"
+
+
+def _first_checks(table: Table, columns: dict[str, int], kind: str, limits: dict[str, int]
+                  ) -> tuple[pd.DataFrame, Checker]:
+    """What every kind of file is checked for first (cells beyond the header, required cells, lengths),
+    and the empty frame of its rows."""
+    check = Checker(table, columns, LABELS[kind])
+    check.extra_cells()
+    for column in REQUIRED[kind]:
+        check.required(column)
+    check.too_long(limits)
+    return pd.DataFrame(index=table.body.index), check
+
+
+def check_dossiers(table: Table, columns: dict[str, int]) -> tuple[pd.DataFrame, Checker]:
+    out, check = _first_checks(table, columns, "dossiers", MAX_LENGTH)
+    for column in ("code", "agency_code", "procedure_code", "procedure_name", "field"):
+        out[column] = check.text(column)
+
+    text = check.text("channel")
+    out["channel"], unknown = _mapped(text, CHANNEL_WORDS)
+    check.add(unknown & (text != ""), "channel", lambda v, n: f"không rõ hình thức nộp «{v}» ({CHANNEL_HINT})")
+
+    text = check.text("status")
+    status, _ = _mapped(text, STATUS_WORDS)
+    # Any other wording (Đang xử lý, Hoàn thành, Đã trả kết quả…) is an ordinary dossier.
+    out["status"] = status.fillna("normal")
+
+    for column in ("received_at", "due_at", "resolved_at"):
+        out[column], unreadable = parse_timestamps(check.text(column), table.excel)
+        check.add(unreadable, column, _date_message)
+
+    received_day = out["received_at"].dt.normalize()
+    for column, phrase in (("due_at", "ngày hẹn trả"), ("resolved_at", "ngày có kết quả")):
+        # Compared by date: a dossier resolved (or due) on the day it was received is fine.
+        before = out[column].dt.normalize() < received_day
+        check.add(before.fillna(False).astype(bool), column,
+                  lambda v, n, c=column, p=phrase: f"{p} {fmt_date(out.at[n, c])} trước ngày tiếp nhận "
+                                                   f"{fmt_date(out.at[n, 'received_at'])}")
+
+    text = check.text("apology_count")
+    count = pd.Series(0.0, index=text.index)
+    given = text != ""
+    if given.any():  # usually an empty or absent column: nothing to read
+        count[given] = pd.to_numeric(text[given], errors="coerce")
+    wrong = count.isna() | (count < 0) | (count % 1 != 0) | (count > 1000)
+    check.add(wrong.fillna(True).astype(bool), "apology_count",
+              lambda v, n: f"số phiếu xin lỗi «{v}» không phải số nguyên từ 0 đến 1.000")
+    out["apology_count"] = count.where(~wrong, 0).astype(int)
+
+    check.duplicates(out["code"], "code", "mã hồ sơ")
+    return out, check
+
+
+
+
+BOOLEAN_COLUMNS = ("published", "publicized", "one_stop", "lien_thong", "postal", "four_on_site",
+                   "internal_process")
+BOOLEAN_HINT = "dùng x hoặc Có cho «có»; để trống, 0 hoặc Không cho «không»"
+# Values written for an empty cell of a column the file has (the models' defaults).
+PROCEDURE_EMPTY = {"authority_level": "province", "regulated_by": "central"}
+
+
+def check_procedures(table: Table, columns: dict[str, int]) -> tuple[pd.DataFrame, Checker]:
+    out, check = _first_checks(table, columns, "procedures", MAX_LENGTH_PROCEDURE)
+    for column in ("code", "name", "agency_code", "field"):
+        out[column] = check.text(column)
+
+    for column, words, hint in (
+        ("authority_level", LEVEL_WORDS, "dùng Cấp tỉnh, Cấp huyện hoặc Cấp xã"),
+        ("regulated_by", REGULATED_WORDS, "dùng Trung ương hoặc Địa phương"),
+        ("online_class", ONLINE_CLASS_WORDS, "dùng Toàn trình hoặc Một phần, hoặc để trống"),
+    ):
+        text = check.text(column)
+        values, unknown = _mapped(text, words)
+        check.add(unknown & (text != ""), column, lambda v, n, hint=hint: f"không hiểu giá trị «{v}» ({hint})")
+        out[column] = values.astype(object).where(values.notna(), PROCEDURE_EMPTY.get(column))
+
+    for column in BOOLEAN_COLUMNS:
+        out[column], unknown = parse_booleans(check.text(column))
+        check.add(unknown, column, lambda v, n: f"không hiểu giá trị «{v}» ({BOOLEAN_HINT})")
+
+    out["online_level"], unknown = parse_online_levels(check.text("online_level"))
+    check.add(unknown, "online_level", lambda v, n: f"mức độ dịch vụ công «{v}» không hợp lệ (dùng 0 đến 4 "
+                                                    "hoặc «Mức độ 3»)")
+    out["processing_days"], unknown = parse_days(check.text("processing_days"))
+    check.add(unknown, "processing_days", lambda v, n: f"thời hạn giải quyết «{v}» không phải số ngày "
+                                                       "(ví dụ 15, 0,5 hoặc Trong ngày)")
+    out["same_day_cutoff"], unknown = parse_times(check.text("same_day_cutoff"))
+    check.add(unknown, "same_day_cutoff", lambda v, n: f"giờ «{v}» không hợp lệ (dùng giờ:phút, ví dụ 15:00)")
+
+    # A procedure code is unique within its agency (uq_procedure_agency_code).
+    key = out["code"].where(out["code"] == "", out["agency_code"] + "\x1f" + out["code"])
+    check.duplicates(key, "code", "mã TTHC")
+    return out, check
+
+

@@ -1,0 +1,296 @@
+"""Reading a file into a grid of text cells (CSV or XLSX bytes → rows × columns of stripped text),
+keeping the line numbers the user sees: the record number of a CSV, as Excel shows it; the row number
+of the first sheet of a workbook. Then the grid is split at its header row.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Sequence
+
+import pandas as pd
+
+from .columns import HEADER_SEARCH_ROWS, header_score
+
+
+class FileProblem(Exception):
+    """A problem with the file as a whole (raised inside the reader, returned as a Problem)."""
+
+    def __init__(self, message: str, column: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+@dataclass
+class Table:
+    headers: list[str]  # header cells by position, as written (stripped)
+    header_line: int
+    body: pd.DataFrame  # non-empty data rows, positional columns of text, index = line number
+    excel: bool
+
+
+def read_bytes(file: str | os.PathLike | bytes | IO[bytes], filename: str | None) -> tuple[bytes, str]:
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return bytes(file), filename or ""
+    if hasattr(file, "read"):
+        data = file.read()
+        return (data.encode("utf-8") if isinstance(data, str) else bytes(data)), filename or getattr(file, "name", "")
+    path = Path(file)
+    try:
+        return path.read_bytes(), filename or path.name
+    except OSError as exc:
+        raise FileProblem(f"Không mở được tệp «{path}»: {exc.strerror or exc}") from None
+
+
+def _read_grid(data: bytes, name: str) -> tuple[pd.DataFrame, bool]:
+    """All rows of the file as text cells, index = line number; and whether it is a workbook."""
+    suffix = Path(name).suffix.lower()
+    if data.startswith(b"\xd0\xcf\x11\xe0") or suffix == ".xls":
+        raise FileProblem("Tệp Excel 97-2003 (.xls) không được hỗ trợ: hãy mở trong Excel và lưu lại "
+                           "dưới dạng .xlsx hoặc «CSV UTF-8»")
+    if data.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
+        return _xlsx_grid(data), True
+    text = _decode(data)
+    # The file's own bytes are ``text`` in UTF-8 unless it is UTF-16 or has CRs: no need to encode it again.
+    utf8 = None
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\r" not in data:
+        utf8 = memoryview(data)[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    return _csv_grid(text, utf8), False
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode Text"
+        text = data.decode("utf-16")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            if b"\x00" in data[:4096]:
+                raise FileProblem("Tệp không đọc được: không phải CSV hay XLSX") from None
+            line = data[:exc.start].count(b"\n") + 1
+            raise FileProblem(f"Tệp không phải UTF-8 (byte lạ ở dòng {line}): trong Excel, chọn "
+                               "Lưu thành → «CSV UTF-8 (phân cách bằng dấu phẩy)» rồi nhập lại") from None
+    if "\x00" in text:
+        raise FileProblem("Tệp không đọc được: không phải CSV hay XLSX")
+    # Old Mac exports end lines with CR alone; the csv module wants \n.
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _sniff_delimiter(text: str) -> str:
+    """``;`` (Vietnamese Excel), ``,`` or tab: the one whose top rows read as the most known headers."""
+    sample = text[:65536]
+    if len(text) > len(sample) and "\n" in sample:
+        sample = sample[:sample.rindex("\n")]
+    best, best_key = ",", (-1, -1)
+    for delimiter in (",", ";", "\t"):
+        try:
+            rows = [row for _, row in zip(range(HEADER_SEARCH_ROWS), csv.reader(io.StringIO(sample),
+                                                                               delimiter=delimiter))]
+        except csv.Error:
+            continue
+        key = max(((header_score(r), len(r)) for r in rows if r), default=(0, 0))
+        if key > best_key:
+            best, best_key = delimiter, key
+    return best
+
+
+def _csv_grid(text: str, utf8: bytes | memoryview | None = None) -> pd.DataFrame:
+    """The cells of CSV ``text``; ``utf8`` is the same text encoded, when the caller has it."""
+    if not text or text.isspace():  # not text.strip(): no copy of a file of hundreds of MB
+        raise FileProblem("Tệp rỗng")
+    delimiter = _sniff_delimiter(text)
+    try:
+        sample = list(zip(range(200), csv.reader(io.StringIO(text[:262144]), delimiter=delimiter)))
+    except csv.Error:
+        sample = []
+    width = max((len(r) for _, r in sample), default=1) or 1
+    utf8 = text.encode("utf-8") if utf8 is None else utf8
+    grid = _arrow_grid(utf8, delimiter, width)
+    if grid is not None:
+        return grid
+    try:
+        # The C parser. A record is what Excel shows as one row, so record n is line n.
+        # Given bytes, not text: pandas would re-encode a text buffer in small pieces, slowly.
+        grid = pd.read_csv(io.BytesIO(utf8), encoding="utf-8", sep=delimiter, header=None,
+                           names=range(width), index_col=False, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False, engine="c")
+    except (pd.errors.ParserError, ValueError):
+        # A later row has more cells than the first ones: read row by row, padding short rows.
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        except csv.Error:
+            raise FileProblem("Tệp CSV hỏng: có ô quá dài hoặc dấu ngoặc kép không được đóng") from None
+        width = max((len(r) for r in rows), default=1) or 1
+        grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=str)
+    return _stripped(grid.fillna(""))
+
+
+def _stripped(grid: pd.DataFrame) -> pd.DataFrame:
+    """Cells without surrounding spaces, rows numbered from 1 (the record numbers)."""
+    for column in grid.columns:
+        grid[column] = grid[column].astype(str).str.strip()
+    grid.index = pd.RangeIndex(1, len(grid) + 1)
+    return grid
+
+
+# Appended as a last record to see whether the file ends inside a quoted cell (Arrow closes it
+# silently; pandas refuses the file and the reader falls back to the csv module).
+_END = "\x01"
+
+
+def _arrow_grid(utf8: bytes | memoryview, delimiter: str, width: int) -> pd.DataFrame | None:
+    """The grid read by Arrow's CSV reader, several times faster than pandas' on large exports.
+
+    Only for a plain rectangle of ``width`` cells a record, which both readers read alike (a test
+    compares them on generated text); None for anything else (a record with more or fewer cells, a
+    quoted cell left open at the end, an unreadable file), for the readers of :func:`_csv_grid`.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:  # pragma: no cover - pyarrow comes with pandas and Streamlit
+        return None
+    names = [str(i) for i in range(width)]
+    end = delimiter.join([_END] * width).encode()
+    parts = [utf8, b"" if bytes(utf8[-1:]) == b"\n" else b"\n", end]
+    try:
+        table = pa_csv.read_csv(
+            pa.PythonFile(_Concatenated(parts), mode="r"),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                                              newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows == 0 or table.slice(table.num_rows - 1).to_pylist() != [dict.fromkeys(names, _END)]:
+        return None
+    table = table.slice(0, table.num_rows - 1)
+    return _stripped(pd.DataFrame({i: pd.Series(table.column(i), dtype=str) for i in range(width)}))
+
+
+class _Concatenated(io.RawIOBase):
+    """The bytes of ``parts`` one after the other, read as a file: Arrow reads a file of hundreds of MB
+    plus the end record without a joined copy of it."""
+
+    def __init__(self, parts: Sequence[bytes | memoryview]):
+        super().__init__()
+        self._parts = [memoryview(p).cast("B") for p in parts if len(p)]
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._parts and self._at >= len(self._parts[0]):
+            self._parts.pop(0)
+            self._at = 0
+        if not self._parts:
+            return 0
+        part = self._parts[0]
+        size = min(len(buffer), len(part) - self._at)
+        buffer[:size] = part[self._at:self._at + size]
+        self._at += size
+        return size
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        # Excel stores times as fractions of a day: 16:30 may come back as 16:29:59.999.
+        value = (value + dt.timedelta(microseconds=500_000)).replace(microsecond=0)
+        return value.strftime("%Y-%m-%d") if value.time() == dt.time() else value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    return str(value).strip()
+
+
+def _xlsx_grid(data: bytes) -> pd.DataFrame:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise FileProblem(f"Không đọc được tệp Excel (.xlsx): {exc.__class__.__name__}") from None
+    except Exception as exc:  # openpyxl raises its own exception types for broken packages
+        raise FileProblem(f"Không đọc được tệp Excel (.xlsx): {exc}") from None
+    try:
+        if not workbook.worksheets:
+            raise FileProblem("Tệp Excel không có trang tính nào")
+        sheet = workbook.worksheets[0]
+        # Some exporters write a wrong <dimension>; recompute it so no column is cut off.
+        sheet.reset_dimensions()
+        rows: list[list[str]] = []
+        for row in sheet.iter_rows():
+            cells = [c for c in row if getattr(c, "row", None) is not None]
+            if not cells:
+                continue
+            number = cells[0].row
+            while len(rows) < number - 1:
+                rows.append([])
+            texts = []
+            for cell in cells:
+                while len(texts) < cell.column - 1:
+                    texts.append("")
+                texts.append(_cell_text(cell.value))
+            rows.append(texts)
+    finally:
+        workbook.close()
+    if not any(any(r) for r in rows):
+        raise FileProblem("Tệp rỗng: trang tính đầu tiên không có dữ liệu")
+    width = max(len(r) for r in rows)
+    grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=str)
+    grid.index = pd.RangeIndex(1, len(grid) + 1)
+    return grid
+
+
+def split_at_header(grid: pd.DataFrame, excel: bool) -> Table:
+    """Split the grid at the header row: the first top row naming ≥ 2 known columns, else the first non-empty."""
+    non_empty = (grid != "").any(axis=1)
+    if not non_empty.any():
+        raise FileProblem("Tệp rỗng")
+    first_lines = list(non_empty[non_empty].index[:HEADER_SEARCH_ROWS])
+    header_line = next((line for line in first_lines if header_score(grid.loc[line]) >= 2), first_lines[0])
+    headers = list(grid.loc[header_line])
+    while headers and headers[-1] == "":
+        headers.pop()
+    below = grid.index > header_line
+    keep = below & non_empty
+    # Usually every line below the header has data: a slice then, not a copy of every column.
+    body = grid.iloc[int(below.argmax()):] if keep.sum() == below.sum() and below.any() else grid[keep]
+    return Table(headers=headers, header_line=header_line, body=body, excel=excel)
+
+
+
+
+# Any byte but the blanks and the UTF-8 BOM's bytes: a file with none is empty.
+_NOT_BLANK = re.compile(b"[^ \t\r\n" + re.escape(codecs.BOM_UTF8) + b"]")
+
+
+def read_table(file: str | os.PathLike | bytes | IO[bytes], filename: str | None = None) -> Table:
+    """The header and data rows of a CSV or XLSX file (raises :class:`FileProblem`)."""
+    data, name = read_bytes(file, filename)
+    if not _NOT_BLANK.search(data):  # data.strip(…) would copy the whole file to find out
+        raise FileProblem("Tệp rỗng")
+    try:
+        grid, excel = _read_grid(data, name)
+    except FileProblem:
+        raise
+    except Exception as exc:  # whatever a malformed file makes a parser throw is still bad input
+        raise FileProblem(f"Không đọc được tệp: {exc.__class__.__name__}: {exc}") from None
+    return split_at_header(grid, excel)
