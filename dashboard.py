@@ -40,6 +40,7 @@ PAGES = [
     st.Page("pages/6_du_lieu.py", title="Dữ liệu", icon=":material/database:", url_path="du_lieu",
             help="Nhập tệp hồ sơ hoặc danh mục thủ tục (CSV, XLSX) có kiểm tra trước; chất lượng dữ liệu."),
 ]
+PAGES.append(st.Page("pages/8_chi_so_766.py", title="Chỉ số 766", icon=":material/leaderboard:", url_path="chi_so_766"))
 # The quarterly report page is built separately; it joins the menu as soon as its file exists.
 if (HERE / "pages" / "7_bao_cao_quy.py").exists():
     PAGES.append(st.Page("pages/7_bao_cao_quy.py", title="Báo cáo quý", icon=":material/description:",
