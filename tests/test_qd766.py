@@ -380,3 +380,30 @@ def test_cli_json_and_workbook_sheet_agree_with_the_index(demo_url, tmp_path, ca
     for p in index["indicators"]:
         if p["points"] is not None:
             assert Decimal(str(cells[p["id"]][5])).quantize(Decimal("0.01")) == p["points"]
+
+
+# --------------------------------------------------------------------------------------------
+# PAKN import
+# --------------------------------------------------------------------------------------------
+
+PAKN_CSV = """Mã PAKN,Mã cơ quan,Ngày gửi,Ngày tiếp nhận,Ngày chờ công khai,Ngày công khai,Ngày xử lý xong,Lượt thích,Lượt không thích
+K1,S1,04/04/2022 09:00,04/04/2022 10:00,06/04/2022 09:00,07/04/2022 09:00,07/04/2022 09:00,2,0
+K2,S1,04/04/2022 09:00,04/04/2022 10:00,10/05/2022 09:00,10/05/2022 10:00,10/05/2022 10:00,0,0
+"""
+
+
+def test_pakn_import_is_all_or_nothing_and_feeds_52(db_url, tmp_path):
+    data = Data(db_url)
+    bad = PAKN_CSV.replace("10/05/2022 09:00", "31/02/2022 09:00")
+    result = qd766.import_feedback(db_url, bad.encode(), "pakn.csv")
+    assert [(p.line, p.column) for p in result.problems] == [(3, "Ngày chờ công khai")]
+    assert result.written == 0 and part(data.index(), "5.2")["denominator"] == 0
+    result = qd766.import_feedback(db_url, PAKN_CSV.encode(), "pakn.csv")
+    assert not result.problems and result.written == 2
+    p52 = part(data.index(), "5.2")
+    assert (p52["numerator"], p52["denominator"], p52["points"]) == (1, 2, Decimal("3.00"))
+    records = [{"MaPAKN": "K3", "MaDonVi": "S1", "NgayGui": "2022-04-05T09:00:00", "Trạng thái": "Đang xử lý"}]
+    result = qd766.import_feedback(db_url, json.dumps({"data": records}).encode(), "pakn.json")
+    assert result.written == 1
+    with data.engine.connect() as conn:
+        assert conn.scalar(select(Feedback.state).where(Feedback.code == "K3")) == "processing"

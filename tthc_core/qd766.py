@@ -1227,3 +1227,141 @@ def load_inputs(db: str | Engine | None, period: Period | str, mode: str = "cale
     return [dict(agency=r.code, indicator=r.indicator, numerator=r.numerator, denominator=r.denominator,
                  entered_by=r.entered_by, entered_at=r.entered_at)
             for r in rows if allowed is None or r.code in allowed]
+
+
+# --------------------------------------------------------------------------------------------
+# PAKN records (qd766.md §5 "PAKN record"): CSV / XLSX / JSON, all or nothing
+# --------------------------------------------------------------------------------------------
+
+FEEDBACK_COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("Mã PAKN", "Mã phản ánh", "Mã", "MaPAKN"),
+    "agency_code": ("Mã cơ quan", "Mã đơn vị", "MaDonVi"),
+    "procedure_code": ("Mã TTHC", "MaTTHC"),
+    "dossier_code": ("Mã hồ sơ", "MaHoSo"),
+    "classification": ("Phân loại", "Loại PAKN"),
+    "sent_at": ("Ngày gửi", "Ngày người dân gửi", "NgayGui"),
+    "transferred_at": ("Ngày chuyển", "Ngày chuyển xử lý"),
+    "first_received_at": ("Ngày tiếp nhận", "NgayTiepNhan"),
+    "rejected_at": ("Ngày từ chối", "NgayTuChoi"),
+    "first_supplement_request_at": ("Ngày yêu cầu bổ sung",),
+    "answer_started_at": ("Ngày chờ công khai", "Ngày trả lời"),
+    "published_at": ("Ngày công khai", "Ngày đã công khai"),
+    "handled_at": ("Ngày xử lý xong", "Ngày hoàn thành"),
+    "state": ("Trạng thái",),
+    "likes": ("Lượt thích", "Hài lòng"),
+    "dislikes": ("Lượt không thích", "Không hài lòng"),
+    "follow_up_dissatisfied": ("Có PAKN tiếp theo không đồng ý", "Không đồng ý"),
+}
+FEEDBACK_LABELS = {k: (v[0] if k != "code" else "Mã PAKN") for k, v in FEEDBACK_COLUMNS.items()}
+_FEEDBACK_DATES = ("sent_at", "transferred_at", "first_received_at", "rejected_at", "first_supplement_request_at",
+                   "answer_started_at", "published_at", "handled_at")
+_STATE_WORDS = {"waiting": "waiting", "chotiepnhan": "waiting", "processing": "processing", "dangxuly": "processing",
+                "handled": "handled", "daxuly": "handled", "": None}
+
+
+@dataclass
+class FeedbackImport:
+    rows: int = 0
+    written: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.problems:
+            return f"Không ghi PAKN nào: {fmt_int(len(self.problems))} lỗi trong {fmt_int(self.rows)} dòng."
+        return f"Đã ghi {fmt_int(self.written)} PAKN."
+
+
+def _feedback_frame(data: bytes, filename: str) -> pd.DataFrame:
+    name = filename.lower()
+    if name.endswith(".json"):
+        payload = json.loads(data.decode("utf-8-sig"))
+        records = payload.get("data", payload) if isinstance(payload, dict) else payload
+        return pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()} for r in records], dtype=str)
+    if name.endswith((".xlsx", ".xlsm")):
+        return pd.read_excel(io.BytesIO(data), dtype=str).fillna("")
+    return pd.read_csv(io.BytesIO(data), dtype=str, sep=None, engine="python", encoding="utf-8-sig").fillna("")
+
+
+def import_feedback(db: str | Engine | None, file: str | Path | bytes, filename: str | None = None,
+                    agency: str | None = None, scope: Scope | None = None, dry_run: bool = False) -> FeedbackImport:
+    """Read PAKN records and upsert them by code; any problem (row and column named) writes nothing."""
+    from .importer.values import normalize, parse_timestamps
+
+    if scope is not None:
+        scope.require("import")
+    if isinstance(file, (str, Path)):
+        filename = filename or str(file)
+        file = Path(file).read_bytes()
+    filename = filename or "pakn.csv"
+    result = FeedbackImport()
+    try:
+        frame = _feedback_frame(file, filename)
+    except (ValueError, UnicodeDecodeError, KeyError, AttributeError) as exc:
+        result.problems.append(Problem(1, "", f"không đọc được tệp PAKN «{filename}» ({exc.__class__.__name__})"))
+        return result
+    aliases = {normalize(a): key for key, names in FEEDBACK_COLUMNS.items() for a in (key, *names)}
+    columns = {aliases[normalize(h)]: h for h in frame.columns if normalize(h) in aliases}
+    result.rows = len(frame)
+    for needed in ("code", "sent_at"):
+        if needed not in columns:
+            result.problems.append(Problem(1, FEEDBACK_LABELS[needed], f"thiếu cột «{FEEDBACK_LABELS[needed]}»"))
+    if result.problems:
+        return result
+    text = {key: frame[h].astype(str).str.strip() for key, h in columns.items()}
+    empty = pd.Series([""] * len(frame), index=frame.index)
+    parsed: dict[str, Any] = {}
+    for key in _FEEDBACK_DATES:
+        values, bad = parse_timestamps(text.get(key, empty))
+        parsed[key] = values
+        for n in bad[bad].index:
+            result.problems.append(Problem(n + 2, columns[key], f"không đọc được ngày «{text[key][n]}»", text[key][n]))
+    rows = []
+    engine = get_engine(db)
+    with engine.connect() as conn:
+        agency_ids = dict(conn.execute(select(Agency.code, Agency.id)).all())
+    allowed = None if scope is None or scope.agencies is None else set(scope.agencies)
+    for n in frame.index:
+        line = n + 2
+        code = text["code"][n]
+        agency_code = text.get("agency_code", empty)[n] or agency
+        if not code:
+            result.problems.append(Problem(line, columns["code"], "thiếu mã PAKN"))
+        if pd.isna(parsed["sent_at"][n]):
+            result.problems.append(Problem(line, columns["sent_at"], "thiếu ngày gửi"))
+        if not agency_code or agency_code not in agency_ids:
+            result.problems.append(Problem(line, columns.get("agency_code", "Mã cơ quan"),
+                                           f"không có cơ quan «{agency_code or ''}»"))
+        elif allowed is not None and agency_code not in allowed:
+            result.problems.append(Problem(line, columns.get("agency_code", "Mã cơ quan"),
+                                           f"tài khoản không được nhập PAKN của cơ quan «{agency_code}»"))
+        counts = {}
+        for key in ("likes", "dislikes"):
+            raw = text.get(key, empty)[n]
+            if raw and not raw.isdigit():
+                result.problems.append(Problem(line, columns[key], f"«{raw}» không phải số nguyên không âm", raw))
+            counts[key] = int(raw) if raw.isdigit() else 0
+        state_raw = normalize(text.get("state", empty)[n])
+        if state_raw not in _STATE_WORDS:
+            result.problems.append(Problem(line, columns["state"], "trạng thái dùng Chờ tiếp nhận, Đang xử lý hoặc "
+                                                                   "Đã xử lý", text["state"][n]))
+        dates = {k: (None if pd.isna(parsed[k][n]) else parsed[k][n].to_pydatetime()) for k in _FEEDBACK_DATES}
+        state = _STATE_WORDS.get(state_raw) or ("handled" if dates["handled_at"] else
+                                                "processing" if dates["first_received_at"] else "waiting")
+        rows.append({"code": code, "agency_id": agency_ids.get(agency_code),
+                     "procedure_code": text.get("procedure_code", empty)[n] or None,
+                     "dossier_code": text.get("dossier_code", empty)[n] or None,
+                     "classification": text.get("classification", empty)[n] or None, **dates, "state": state,
+                     "follow_up_dissatisfied": normalize(text.get("follow_up_dissatisfied", empty)[n]) in
+                     ("x", "co", "1", "true"), **counts})
+    duplicated = pd.Series([r["code"] for r in rows]).duplicated()
+    for n in duplicated[duplicated].index:
+        result.problems.append(Problem(n + 2, columns["code"], f"mã PAKN «{rows[n]['code']}» lặp lại"))
+    if result.problems or dry_run:
+        return result
+    from .db import upsert
+
+    with engine.begin() as conn:
+        upsert(conn, Feedback.__table__, rows, ["code"])
+        bump_data_version(conn)
+    result.written = len(rows)
+    return result
