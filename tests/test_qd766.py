@@ -407,3 +407,26 @@ def test_pakn_import_is_all_or_nothing_and_feeds_52(db_url, tmp_path):
     assert result.written == 1
     with data.engine.connect() as conn:
         assert conn.scalar(select(Feedback.state).where(Feedback.code == "K3")) == "processing"
+
+
+def test_catalogue_facts_are_importable_with_vietnamese_headers(db_url, tmp_path):
+    from tthc_core.importer import import_file
+
+    csv_text = ("Mã TTHC,Tên thủ tục,Mã cơ quan,Có phí, lệ phí,Kết quả bản giấy,Đối tượng thực hiện,"
+                "Ngày quyết định công bố,Ngày hiệu lực căn cứ pháp lý,Ngày công khai,Số bộ phận công khai,Đơn vị thời hạn\n"
+                "1.000001,Cấp phép,S1,x,Không,Công dân; Doanh nghiệp,01/04/2022,20/04/2022,05/04/2022,7,Ngày làm việc\n"
+                "1.000002,Đăng ký,S1,,,,,,,,\n")
+    Data(db_url)
+    path = tmp_path / "tthc.csv"
+    path.write_text(csv_text.replace("Có phí, lệ phí", '"Có phí, lệ phí"'), encoding="utf-8")
+    result = import_file(db_url, path, kind="procedures")
+    assert not result.problems, [p.text() for p in result.problems]
+    with get_engine(db_url).connect() as conn:
+        rows = {r.code: r for r in conn.execute(select(Procedure.__table__))}
+    first, second = rows["1.000001"], rows["1.000002"]
+    assert (first.has_fee, first.requires_paper_result, first.applicant_types) == (True, False, "business,citizen")
+    assert (first.decision_at, first.legal_basis_effective_at, first.public_parts, first.time_unit) == (
+        dt.date(2022, 4, 1), dt.date(2022, 4, 20), 7, "working_days")
+    assert (second.has_fee, second.requires_paper_result, second.decision_at) == (None, None, None)
+    p11 = part(qd766.compute_index(db_url, Q2, now=NOW), "1.1")
+    assert (p11["numerator"], p11["denominator"], p11["source"]) == (1, 1, "computed")
