@@ -25,4 +25,4 @@ if f.meeting:
 
 st.subheader(f"Xếp hạng theo {group_title.lower()}", anchor=False)
 st.caption("Sắp theo tỷ lệ đúng hạn tăng dần, rồi số hồ sơ đang quá hạn giảm dần: đơn vị cần quan tâm ở trên cùng.")
-ui.show_table(ui.league_table(league, group_title), text_columns=[group_title])
+ui.show_table(ui.league_table(league, group_title))

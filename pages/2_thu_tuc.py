@@ -40,11 +40,10 @@ if f.meeting:
     st.stop()
 
 st.subheader("Theo lĩnh vực", anchor=False)
-ui.show_table(ui.catalogue_table(by_field, "Lĩnh vực"), text_columns=["Lĩnh vực"])
+ui.show_table(ui.catalogue_table(by_field, "Lĩnh vực"))
 st.subheader("Theo cấp thực hiện (biểu II.07b)", anchor=False)
 ui.show_table(ui.catalogue_table(by_level, "Cấp thực hiện",
-                                 keys=("total", "one_stop", "lien_thong", "four_on_site", "internal_process")),
-              text_columns=["Cấp thực hiện"])
+                                 keys=("total", "one_stop", "lien_thong", "four_on_site", "internal_process")))
 
 st.subheader("Tra cứu thủ tục", anchor=False)
 procedures = ui.procedures(f)
@@ -56,5 +55,5 @@ chosen_fields = field.multiselect("Lĩnh vực", fields, key="tthc_fields", plac
 found = [p for p in ui.search_procedures(procedures, query) if not chosen_fields or p["field"] in chosen_fields]
 st.caption(f"{fmt_int(len(found))} / {fmt_int(len(procedures))} thủ tục.")
 table = ui.procedure_table(found, with_agency=not f.agency)
-ui.show_table(table, text_columns=ui.PROCEDURE_TEXT_COLUMNS)
+ui.show_table(table)
 ui.download_csv(table, "Tải danh sách (CSV)", f"danh-muc-tthc_{ui.slug(f)}.csv")

@@ -48,7 +48,7 @@ def _cell_to_drill_down() -> None:
     st.session_state["gq_count"] = next((k for k, label in columns.items() if label == column), "received_total")
 
 
-ui.show_table(form, text_columns=[group_title], help=ui.form_help(), key="gq_table", on_select=_cell_to_drill_down,
+ui.show_table(form, key="gq_table", on_select=_cell_to_drill_down,
               selection_mode="single-cell")
 ui.download_csv(form, "Tải biểu II.06a (CSV)", f"bieu-II06a_{ui.slug(f)}.csv")
 
@@ -67,5 +67,5 @@ if row[count_key] > len(listed):
 else:
     st.caption(f"{fmt_int(len(listed))} hồ sơ — {stats.COUNT_LABELS[count_key].lower()}, {groups[group].lower()}.")
 table = ui.dossier_table(listed)
-ui.show_table(table, text_columns=ui.DOSSIER_TEXT_COLUMNS, key="gq_dossiers")
+ui.show_table(table, key="gq_dossiers")
 ui.download_csv(table, "Tải danh sách hồ sơ (CSV)", f"ho-so_{count_key}_{ui.slug(f)}.csv")

@@ -18,7 +18,7 @@ ui.metric_row([
 ])
 
 results = ui.procedure_results(f)
-tabs = {key: [r for r in results if r[key]] for key in ui.MECHANISMS}
+tabs = {key: [r for r in results if r[key]] for key in stats.MECHANISMS}
 busiest = {key: sorted(members, key=lambda r: r["received_total"], reverse=True) for key, members in tabs.items()}
 ui.chart_deck(f, "one_stop", [
     charts.outcomes_by_group(mechanisms, f.chart, "Kết quả giải quyết hồ sơ theo cơ chế thực hiện (hồ sơ)",
@@ -31,9 +31,9 @@ if f.meeting:
     st.stop()
 
 st.subheader("Danh sách thủ tục và kết quả giải quyết", anchor=False)
-for tab, key in zip(st.tabs([f"{label} ({fmt_int(len(tabs[key]))})" for key, label in ui.MECHANISMS.items()]),
-                    ui.MECHANISMS):
+for tab, key in zip(st.tabs([f"{label} ({fmt_int(len(tabs[key]))})" for key, label in stats.MECHANISMS.items()]),
+                    stats.MECHANISMS):
     with tab:
         table = ui.procedure_table(busiest[key], with_counts=True, with_agency=not f.agency)
-        ui.show_table(table, text_columns=ui.PROCEDURE_TEXT_COLUMNS, key=f"mc_{key}")
+        ui.show_table(table, key=f"mc_{key}")
         ui.download_csv(table, "Tải danh sách (CSV)", f"{key}_{ui.slug(f)}.csv", key=f"mc_dl_{key}")

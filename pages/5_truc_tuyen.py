@@ -52,10 +52,10 @@ st.markdown(
 st.info(ui.ONLINE_MAPPING_NOTE, icon=":material/info:")
 
 st.subheader("Theo lĩnh vực", anchor=False)
-ui.show_table(ui.online_field_table(fields), text_columns=["Lĩnh vực"])
+ui.show_table(ui.online_field_table(fields))
 
 st.subheader("Theo thủ tục", anchor=False)
 only_online = st.toggle("Chỉ các TTHC có DVC trực tuyến mức độ 3, 4", value=True, key="tt_only_online")
 table = ui.online_procedure_table(ui.procedure_results(f), only_online)
-ui.show_table(table, text_columns=["Mã TTHC", "Tên thủ tục", "Lĩnh vực", "DVC trực tuyến", "Bưu chính"])
+ui.show_table(table)
 ui.download_csv(table, "Tải danh sách (CSV)", f"truc-tuyen_{ui.slug(f)}.csv")

@@ -44,7 +44,7 @@ elif uploaded is not None:
     check = ui.check_upload(f, data, uploaded.name, kind_arg, agency or None)
     if check.problems:
         st.error(f"**{check.summary()}** Các dòng bị loại và lý do:", icon=":material/block:")
-        ui.show_table(ui.problems_table(check), text_columns=["Cột", "Lý do", "Giá trị"], key="dl_problems")
+        ui.show_table(ui.problems_table(check.problems), key="dl_problems")
         ui.download_csv(check.rejects_frame(), "Tải các dòng bị loại (CSV)", f"dong-bi-loai_{uploaded.name}.csv")
     else:
         st.success(check.summary(), icon=":material/task_alt:")
@@ -52,7 +52,7 @@ elif uploaded is not None:
         preview = ui.preview_table(check)
         more = " đầu tiên" if len(check.preview) > len(preview) else ""
         st.markdown(f"**Xem trước** các dòng hợp lệ ({fmt_int(len(preview))} dòng{more}):")
-        ui.show_table(preview, text_columns=preview.columns, key="dl_preview")
+        ui.show_table(preview, key="dl_preview")
     skip = st.checkbox("Bỏ qua các dòng lỗi, chỉ nhập các dòng hợp lệ", key="dl_skip",
                        disabled=not check.problems or bool(check.file_problems))
     ready = check.rows_valid > 0 and not check.file_problems and (not check.problems or skip)
@@ -85,4 +85,4 @@ else:
 if f.access.can_import:
     st.subheader("Nhật ký nhập dữ liệu", anchor=False)
     st.caption("Ai đã nhập tệp nào, lúc nào, mã băm SHA-256 của tệp và kết quả (kể cả các lần bị từ chối).")
-    ui.show_table(ui.import_log_table(f), text_columns=["Người nhập", "Tệp", "SHA-256", "Kết quả"], key="dl_log")
+    ui.show_table(ui.import_log_table(ui.import_log(f)), key="dl_log")

@@ -15,7 +15,7 @@ from tthc_core import reports, ui
 from tthc_core.exports import docx_bytes, workbook_bytes
 from tthc_core.exports.chartpack import chart_pack_available, chart_pack_name, chart_pack_zip
 from tthc_core.formatting import fmt_int, fmt_percent
-from tthc_core.stats import FORM_COLUMNS, LEVEL_LABELS
+from tthc_core.stats import LEVEL_LABELS
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -55,11 +55,7 @@ if figures["frozen"]:
     if figures["diff"]:
         st.warning(f"Dữ liệu nhập sau khi chốt làm thay đổi **{fmt_int(len(figures['diff']))} chỉ tiêu** so với "
                    "số liệu đã chốt. Kiểm tra lại; nếu cần, chốt lại số liệu.", icon=":material/difference:")
-        ui.show_table(pd.DataFrame([{"Biểu": d["section"], "Dòng": d["row"], "Chỉ tiêu": d["label"],
-                                     "Đã chốt": reports.fmt_value(d["key"], d["frozen"]),
-                                     "Hiện tại": reports.fmt_value(d["key"], d["live"])}
-                                    for d in figures["diff"]]),
-                      text_columns=["Biểu", "Dòng", "Chỉ tiêu"], key="diff_table")
+        ui.show_table(ui.frozen_diff_table(figures["diff"]), key="diff_table")
 
 ui.metric_row([
     *ui.dossier_metrics(total),
@@ -177,28 +173,10 @@ if requested("freeze"):
 
 # --- Preview of the annexes ------------------------------------------------------------------
 st.subheader("Xem trước phụ lục", anchor=False)
-counts_header = ui.form_columns()
 tab_form, tab_four, tab_reviews = st.tabs([figures["form"], "4 tại chỗ", "Rà soát, đơn giản hóa"])
 with tab_form:
-    ui.show_table(ui.form_table(figures), text_columns=["Lĩnh vực"], key="form_table")
+    ui.show_table(ui.form_table(figures), key="form_table")
 with tab_four:
-    four = figures["four_on_site"]
-    ui.show_table(pd.DataFrame(
-        [{"Mã TTHC": r["key"], "Tên thủ tục": r["label"], "Lĩnh vực": r["field"],
-          **{counts_header[k]: fmt_int(r[k]) for k in FORM_COLUMNS}} for r in four["rows"]]
-        + [{"Mã TTHC": "", "Tên thủ tục": f"Tổng cộng ({fmt_int(len(four['rows']))} TTHC)", "Lĩnh vực": "",
-            **{counts_header[k]: fmt_int(four["total"][k]) for k in FORM_COLUMNS}}]),
-        text_columns=["Mã TTHC", "Tên thủ tục", "Lĩnh vực"], key="four_table")
+    ui.show_table(ui.four_on_site_table(figures["four_on_site"]), key="four_table")
 with tab_reviews:
-    simplification = figures["simplification"]
-    ui.show_table(pd.DataFrame(
-        [{"Tên thủ tục": r["procedure_name"], "Cấp": LEVEL_LABELS.get(r["authority_level"], r["authority_level"]),
-          "Trước (ngày)": reports.fmt_number(r["days_before"]), "Sau (ngày)": reports.fmt_number(r["days_after"]),
-          "Cắt giảm (ngày)": reports.fmt_number(r["days_cut"]), "Tỷ lệ": fmt_percent(r["ratio"])}
-         for r in simplification["rows"]]
-        + [{"Tên thủ tục": f"Tổng cộng ({fmt_int(simplification['total']['procedures'])} TTHC)", "Cấp": "",
-            "Trước (ngày)": reports.fmt_number(simplification["total"]["days_before"]),
-            "Sau (ngày)": reports.fmt_number(simplification["total"]["days_after"]),
-            "Cắt giảm (ngày)": reports.fmt_number(simplification["total"]["days_cut"]),
-            "Tỷ lệ": fmt_percent(simplification["total"]["ratio"])}]),
-        text_columns=["Tên thủ tục", "Cấp"], key="reviews_table")
+    ui.show_table(ui.simplification_table(figures["simplification"]), key="reviews_table")

@@ -7,7 +7,7 @@ Always calendar periods (the national convention), whatever the sidebar's mode.
 import streamlit as st
 
 from tthc_core import charts, qd766, ui
-from tthc_core import ui_qd766 as q
+from tthc_core.ui import index766 as q
 from tthc_core.formatting import fmt_decimal
 
 f = ui.filters()

@@ -704,3 +704,65 @@ def data_quality(db: str | Engine | None, agency: str | Sequence[str] | None = N
             func.max(func.coalesce(d.resolved_at, d.received_at)).label("last_activity"),
         ).where(*where)).one()
     return dict(row._mapping)
+
+
+# --------------------------------------------------------------------------------------------
+# Figures per procedure, per mechanism and per field (moved from the UI glue; issue 15 item 2)
+# --------------------------------------------------------------------------------------------
+
+MECHANISMS = {"one_stop": "Một cửa", "lien_thong": "Một cửa liên thông", "four_on_site": "4 tại chỗ"}
+
+
+def offers_online_service(procedure: dict[str, Any]) -> bool:
+    """Row form of ``catalogue_conditions()["online_full"] | ["online_partial"]``: level 3/4 or class
+    toàn trình / một phần (NĐ 42/2022), what QĐ 766 "A" counts as offered online."""
+    return procedure["online_class"] in ("full", "partial") or procedure["online_level"] in (3, 4)
+
+
+def procedure_results(db: str | Engine | None, period: Period | str, mode: str = "report",
+                      agency: str | Sequence[str] | None = None, as_of: dt.date | None = None,
+                      scope: Scope | None = None) -> list[dict[str, Any]]:
+    """Each procedure of the catalogue (at the period's end) with its II.06a counts in the period;
+    zeros when none was filed."""
+    agency = restrict(scope, agency)
+    period = _as_period(period, mode)
+    counted = compute_stats(db, period, agency=agency, by="procedure", as_of=as_of)["dossiers"]["rows"]
+    by_code = {r["key"]: r for r in counted}
+    zero = _zero()
+    return [{**proc, **{k: by_code.get(proc["code"], zero)[k] for k in COUNT_KEYS}}
+            for proc in list_procedures(db, agency, at=period.end)]
+
+
+def mechanism_results(procedures: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dossier counts of the procedures under each mechanism (one-stop, liên thông, 4 tại chỗ), from
+    :func:`procedure_results`."""
+    rows = []
+    for key, label in MECHANISMS.items():
+        members = [r for r in procedures if r[key]]
+        total = _zero()
+        for member in members:
+            _add(total, member)
+        rows.append({"key": key, "label": label, "procedures": len(members), **total})
+    return rows
+
+
+def online_by_field(db: str | Engine | None, period: Period | str, mode: str = "report",
+                    agency: str | Sequence[str] | None = None, as_of: dt.date | None = None,
+                    scope: Scope | None = None) -> list[dict[str, Any]]:
+    """Per field: procedures offered online at level 3/4 (toàn trình / một phần) against the share of
+    new dossiers really filed online, with postal figures alongside."""
+    agency = restrict(scope, agency)
+    period = _as_period(period, mode)
+    dossier_rows = {r["label"]: r for r in compute_stats(db, period, agency=agency, as_of=as_of)["dossiers"]["rows"]}
+    rows = []
+    for cat in catalogue(db, agency, at=period.end, by="field")["rows"]:
+        counts = dossier_rows.get(cat["label"], _zero())
+        figures = kpis(counts)
+        offered = cat["online_full"] + cat["online_partial"]  # QĐ 766 "A", as in qd766_scores
+        rows.append({
+            "label": cat["label"], "procedures": cat["total"], "offered": offered, "postal_procedures": cat["postal"],
+            "offered_share": ratio_percent(offered, cat["total"]), "received_new": figures["received_new"],
+            "received_online": counts["received_online"], "received_postal": counts["received_postal"],
+            "online_share": figures["online_share"], "postal_share": figures["postal_share"],
+        })
+    return rows

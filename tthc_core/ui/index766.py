@@ -1,8 +1,7 @@
 """Streamlit glue of the QĐ 766 index: cached calls keyed like the rest of the UI (data version, the
 user's scope), the hint list, the entry form and the small panel the overview page shows.
 
-It belongs beside the other glue: when ``tthc_core/ui/`` (the package) lands, this file moves to
-``tthc_core/ui/qd766.py`` unchanged.
+Named ``index766`` rather than ``qd766``: the package re-exports a ``qd766`` query function.
 """
 from __future__ import annotations
 
@@ -12,10 +11,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from . import qd766
-from .auth import Scope
-from .formatting import fmt_date, fmt_datetime, fmt_decimal, fmt_int, fmt_percent
-from .periods import Period, parse_period
+from .. import qd766
+from ..auth import Scope
+from ..formatting import fmt_date, fmt_datetime, fmt_decimal, fmt_int, fmt_percent
+from ..periods import Period, parse_period
 
 CACHE = dict(show_spinner=False, max_entries=128, ttl="6h")
 
