@@ -1365,3 +1365,21 @@ def import_feedback(db: str | Engine | None, file: str | Path | bytes, filename:
         bump_data_version(conn)
     result.written = len(rows)
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Benchmark hook (bench/ calls this; no timing assertions in tests)
+# --------------------------------------------------------------------------------------------
+
+def bench_index766(db: str | Engine | None, period: str, runs: int = 3, now: dt.datetime | None = None
+                   ) -> dict[str, float]:
+    """Seconds for the whole province's index: the first call (cold) and the median of ``runs`` more."""
+    import statistics
+    import time
+
+    timings = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        compute_index(db, period, "calendar", now=now, ranking=False)
+        timings.append(time.perf_counter() - started)
+    return {"cold": timings[0], "warm": statistics.median(timings[1:])}
