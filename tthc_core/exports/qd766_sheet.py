@@ -32,6 +32,7 @@ def add_qd766_sheet(book: Any, index: dict[str, Any]) -> None:
     head = dict(bold=True, border=1, align="center", text_wrap=True, bg_color="#e8eef7")
     for col, title in enumerate(HEADERS):
         book.text(ws, 4, col, title, **head)
+    ws.repeat_rows(4)  # the header row on every printed page, like the other annexes
     row = 5
     for group in index["groups"]:
         book.text(ws, row, 0, group["code"], bold=True, border=1)
