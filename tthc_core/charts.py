@@ -477,15 +477,16 @@ def online_gap(rows: Sequence[dict[str, Any]], ctx: ChartContext) -> go.Figure:
     return _layout(fig, ctx, title, x_title="Tỷ lệ (%)", y_title="Lĩnh vực", height=ctx.height(len(rows) * 2))
 
 
-def score_gauges(scores: dict[str, Any], ctx: ChartContext) -> go.Figure:
-    """The two QĐ 766/QĐ-TTg sub-scores the data can give, against their maximum."""
-    title = "Chỉ số QĐ 766/QĐ-TTg tính được từ dữ liệu (điểm)"
+def score_gauges(index: dict[str, Any], ctx: ChartContext) -> go.Figure:
+    """Two groups of the QĐ 766/QĐ-TTg index (tthc_core.qd766.compute_index) against their maximum."""
+    title = "Chỉ số QĐ 766/QĐ-TTg: tiến độ giải quyết, dịch vụ công trực tuyến (điểm)"
+    groups = {g["code"]: g for g in index["groups"]}
     fig = go.Figure()
     for x, (key, name, color) in zip(([0, 0.44], [0.56, 1]),
-                                     (("progress", "Tiến độ giải quyết", COLORS["on_time_rate"]),
-                                      ("online", "Dịch vụ công trực tuyến", COLORS["online"]))):
-        maximum = scores[f"{key}_max"]
-        value = _float(scores[key])
+                                     (("TDGQ", "Tiến độ giải quyết", COLORS["on_time_rate"]),
+                                      ("CLGQ", "Dịch vụ công trực tuyến", COLORS["online"]))):
+        maximum = int(groups[key]["max"])
+        value = _float(groups[key]["points"])
         fig.add_indicator(
             mode="gauge+number", value=value if value is not None else 0, domain=dict(x=x, y=[0, 0.8]),
             number=dict(valueformat=",.2f", suffix=f" / {maximum}", font=dict(size=ctx.font_size + 12)),
