@@ -430,3 +430,16 @@ def test_catalogue_facts_are_importable_with_vietnamese_headers(db_url, tmp_path
     assert (second.has_fee, second.requires_paper_result, second.decision_at) == (None, None, None)
     p11 = part(qd766.compute_index(db_url, Q2, now=NOW), "1.1")
     assert (p11["numerator"], p11["denominator"], p11["source"]) == (1, 1, "computed")
+
+
+def test_drill_down_lists_exactly_the_items_counted(demo_db):
+    index = qd766.compute_index(demo_db, Q2, agency="SLDTBXH", now=DEMO_NOW)
+    checked = 0
+    for p in index["indicators"]:
+        if p["info"] or p["source"] != "computed" or p["id"] == "5.4":
+            continue
+        items = qd766.index_items(demo_db, Q2, p["id"], agency="SLDTBXH", now=DEMO_NOW, limit=None)
+        assert len(items) == p["denominator"], p["id"]
+        assert sum(1 for i in items if i["in_numerator"]) == p["numerator"], p["id"]
+        checked += 1
+    assert checked >= 4  # 2.1, 3.1, 3.2, 3.3 at least

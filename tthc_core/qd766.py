@@ -682,102 +682,108 @@ class Part:
     candidates: tuple[str, ...] = ()  # the procedure codes a procedure-level hint names, busiest first
 
 
-def _short_of(codes: dict[str, list[dict[str, Any]]], flag: str) -> tuple[str, ...]:
-    """The procedure codes none of whose rows has ``flag``: the busiest (most dossiers) first."""
-    short = [(-sum(r["dossiers"] for r in rs), code) for code, rs in codes.items() if not any(r[flag] for r in rs)]
-    return tuple(code for _, code in sorted(short))
+def procedure_tests(period: Period, cal: WorkCalendar) -> dict[str, tuple[Any, Any]]:
+    """Each procedure-level sub-indicator as (in the denominator, in the numerator) of one catalogue row:
+    the counts (:func:`_catalogue_parts`) and the drill-down (:func:`index_items`) both use these."""
 
-
-def _catalogue_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
-    cal_rows = [r for r in facts.procedures if ids is None or r["agency_id"] in ids]
-    cal = facts.cal
-    period = facts.period
-    codes = _by_code(cal_rows)
-    parts: list[Part] = []
-
-    # 1.1: procedures in a publication decision (QĐCB) of the period; on time ≥ 5 WD before the legal basis
-    decided = {c: rs for c, rs in codes.items() if any(r["decision_at"] and period.start <= r["decision_at"]
-                                                       <= period.end for r in rs)}
+    def decided_in_period(r: dict[str, Any]) -> bool:
+        return r["decision_at"] is not None and period.start <= r["decision_at"] <= period.end
 
     def published_on_time(r: dict[str, Any]) -> bool:
+        # QĐCB date ≤ the legal basis' effective date − 5 working days (province)
         if r["effective_at"] is None:
             return False
         lead = cal.working_days_between(r["decision_at"] + dt.timedelta(days=1), r["effective_at"] - dt.timedelta(days=1))
         return lead >= PUBLISH_LEAD_WD - 1
 
-    known_decisions = any(r["decision_at"] for r in cal_rows)
-    num11 = sum(1 for rs in decided.values() if all(published_on_time(r) for r in rs if r["decision_at"]))
-    parts.append(Part("1.1", num11, len(decided), None if known_decisions else "ngày quyết định công bố (QĐCB) "
-                      "và ngày hiệu lực căn cứ pháp lý của TTHC, hoặc nhập số liệu 1.1",
-                      gap_action="công bố đúng hạn (trước ngày hiệu lực ít nhất 5 ngày làm việc) {n} TTHC",
-                      gap_available=len(decided) - num11, unit_label="TTHC"))
-
-    # 1.2: publicized within 5 WD of the decision; denominator: publicized in the period + still due
     def due12(r: dict[str, Any]) -> bool:
+        # publicized in the period, or decided by E and not publicized by E (still due; §7.4: literal)
         if r["decision_at"] is None or r["decision_at"] > period.end:
             return False
         p_at = r["publicized_at"]
-        return (p_at is not None and period.start <= p_at <= period.end) or p_at is None or p_at > period.end
+        return p_at is None or p_at > period.end or p_at >= period.start
 
-    def on_time12(r: dict[str, Any]) -> bool:
+    def publicized_on_time(r: dict[str, Any]) -> bool:
         p_at = r["publicized_at"]
         return (p_at is not None and period.start <= p_at <= period.end
                 and p_at <= cal.add_working_days(r["decision_at"], PUBLICIZE_WD))
 
-    den12 = {c: rs for c, rs in codes.items() if any(due12(r) for r in rs)}
-    num12 = sum(1 for rs in den12.values() if all(on_time12(r) for r in rs if due12(r)))
-    parts.append(Part("1.2", num12, len(den12), None if known_decisions else "ngày QĐCB và ngày công khai của "
-                      "TTHC, hoặc nhập số liệu 1.2", gap_action="công khai đúng hạn {n} TTHC",
-                      gap_available=len(den12) - num12, unit_label="TTHC"))
+    def publicized_with_parts(r: dict[str, Any]) -> bool:
+        shown = (r["publicized_at"] <= period.end) if r["publicized_at"] else bool(r["publicized"])
+        return shown and r["public_parts"] is not None
 
-    # 1.3: publicized procedures with the seven parts of NĐ 63/2010 Art. 8(2)
-    def publicized(r: dict[str, Any]) -> bool:
-        return (r["publicized_at"] <= period.end) if r["publicized_at"] else bool(r["publicized"])
+    return {
+        "1.1": (decided_in_period, published_on_time),
+        "1.2": (due12, publicized_on_time),
+        "1.3": (publicized_with_parts, lambda r: r["public_parts"] >= 7),
+        "3.1": (lambda r: True, lambda r: r["online"]),
+        "3.2": (lambda r: r["online"], lambda r: r["used_online"]),
+        "3.5": (lambda r: bool(r["has_fee"]), lambda r: r["fee_used"]),
+        "3.5b": (lambda r: bool(r["has_fee"]), lambda r: r["paid_used"]),
+        "4.5a": (lambda r: bool(r["citizen"]), lambda r: r["pop_used"]),
+    }
 
-    den13 = {c: rs for c, rs in codes.items()
-             if any(publicized(r) for r in rs) and any(r["public_parts"] is not None for r in rs)}
-    unknown13 = sum(1 for c, rs in codes.items() if any(publicized(r) for r in rs) and c not in den13)
-    num13 = sum(1 for rs in den13.values() if all((r["public_parts"] or 0) >= 7 for r in rs
-                                                  if r["public_parts"] is not None))
-    parts.append(Part("1.3", num13, len(den13), None if den13 or not unknown13 else
-                      "số bộ phận công khai (7 bộ phận theo NĐ 63/2010 Điều 8 khoản 2) của TTHC, hoặc nhập số liệu 1.3",
-                      note=f"{fmt_int(unknown13)} TTHC đã công khai chưa có thông tin các bộ phận" if unknown13 else "",
-                      gap_action="công khai đủ 7 bộ phận nội dung cho {n} TTHC", gap_available=len(den13) - num13,
-                      unit_label="TTHC"))
 
-    # 3.1: TTHC offered as an online public service (toàn trình or một phần), counted once
-    gap31 = _short_of(codes, "online")
-    parts.append(Part("3.1", len(codes) - len(gap31), len(codes), gap_action="cung cấp dịch vụ công trực tuyến cho "
-                      "{n} TTHC", gap_available=len(gap31), unit_label="TTHC", candidates=gap31))
+# 1.1–1.3: a TTHC late once is late (every row must pass); the others: one row passing is enough.
+ALL_ROWS_MUST_PASS = ("1.1", "1.2", "1.3")
+
+
+def _by_procedure(codes: dict[str, list[dict[str, Any]]], indicator: str,
+                  tests: dict[str, tuple[Any, Any]]) -> tuple[int, tuple[str, ...]]:
+    """(denominator, codes short of the numerator, busiest first) with each TTHC counted once."""
+    in_den, in_num = tests[indicator]
+    every = indicator in ALL_ROWS_MUST_PASS
+    den, short = 0, []
+    for code, rows in codes.items():
+        members = [r for r in rows if in_den(r)]
+        if not members:
+            continue
+        den += 1
+        passed = all(in_num(r) for r in members) if every else any(in_num(r) for r in members)
+        if not passed:
+            short.append((-sum(r["dossiers"] for r in rows), code))
+    return den, tuple(code for _, code in sorted(short))
+
+
+def _catalogue_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
+    cal_rows = [r for r in facts.procedures if ids is None or r["agency_id"] in ids]
+    tests = procedure_tests(facts.period, facts.cal)
+    codes = _by_code(cal_rows)
+    parts: list[Part] = []
+
+    def add(indicator: str, missing: str | None, action: str, note: str = "") -> None:
+        den, short = _by_procedure(codes, indicator, tests)
+        parts.append(Part(indicator, den - len(short), den, missing, note=note, gap_action=action,
+                          gap_available=len(short), unit_label="TTHC", candidates=short))
+
+    known_decisions = any(r["decision_at"] for r in cal_rows)
+    add("1.1", None if known_decisions else "ngày quyết định công bố (QĐCB) và ngày hiệu lực căn cứ pháp lý của TTHC, "
+        "hoặc nhập số liệu 1.1", "công bố đúng hạn (trước ngày hiệu lực ít nhất 5 ngày làm việc) {n} TTHC")
+    add("1.2", None if known_decisions else "ngày QĐCB và ngày công khai của TTHC, hoặc nhập số liệu 1.2",
+        "công khai đúng hạn {n} TTHC")
+    parts_known = any(r["public_parts"] is not None for r in cal_rows)
+    unknown13 = len({r["code"] for r in cal_rows if r["public_parts"] is None and (r["publicized_at"] or r["publicized"])})
+    add("1.3", None if parts_known else "số bộ phận công khai (7 bộ phận theo NĐ 63/2010 Điều 8 khoản 2) của TTHC, "
+        "hoặc nhập số liệu 1.3", "công khai đủ 7 bộ phận nội dung cho {n} TTHC",
+        note=f"{fmt_int(unknown13)} TTHC đã công khai chưa có thông tin các bộ phận" if unknown13 else "")
+    add("3.1", None, "cung cấp dịch vụ công trực tuyến cho {n} TTHC")
 
     # 3.2: online services (procedure × agency) with at least one online dossier
-    services = [r for r in cal_rows if r["online"]]
-    gap32 = tuple(f"{r['code']}@{facts.tree.by_id[r['agency_id']].code}" for r in sorted(services, key=lambda r: (-r["dossiers"], r["code"]))
-                  if not r["used_online"])
+    in_den, in_num = tests["3.2"]
+    services = sorted((r for r in cal_rows if in_den(r)), key=lambda r: (-r["dossiers"], r["code"]))
+    gap32 = tuple(f"{r['code']}@{facts.tree.by_id[r['agency_id']].code}" for r in services if not in_num(r))
     parts.append(Part("3.2", len(services) - len(gap32), len(services), gap_action="có hồ sơ trực tuyến cho {n} dịch "
                       "vụ công trực tuyến chưa phát sinh hồ sơ", gap_available=len(gap32), unit_label="DVC",
                       candidates=gap32))
 
     # 3.5 / 3.5b: procedures with a fee (catalogue), with a non-zero fee dossier / an online payment
-    fee_codes = {c: rs for c, rs in codes.items() if any(r["has_fee"] for r in rs)}
-    fee_known = any(r["has_fee"] is not None for r in cal_rows)
-    fee_missing = None if fee_known else "thông tin «có phí, lệ phí» của TTHC trong danh mục"
-    gap35, gap35b = _short_of(fee_codes, "fee_used"), _short_of(fee_codes, "paid_used")
-    parts.append(Part("3.5", len(fee_codes) - len(gap35), len(fee_codes), fee_missing,
-                      gap_action="đồng bộ phí, lệ phí lên Cổng cho hồ sơ của {n} TTHC có phí",
-                      gap_available=len(gap35), unit_label="TTHC", candidates=gap35))
-    parts.append(Part("3.5b", len(fee_codes) - len(gap35b), len(fee_codes), fee_missing,
-                      gap_action="thanh toán trực tuyến cho {n} thủ tục có phí chưa có giao dịch trực tuyến",
-                      gap_available=len(gap35b), unit_label="TTHC", candidates=gap35b))
-
+    fee_missing = None if any(r["has_fee"] is not None for r in cal_rows) else \
+        "thông tin «có phí, lệ phí» của TTHC trong danh mục"
+    add("3.5", fee_missing, "đồng bộ phí, lệ phí lên Cổng cho hồ sơ của {n} TTHC có phí")
+    add("3.5b", fee_missing, "thanh toán trực tuyến cho {n} thủ tục có phí chưa có giao dịch trực tuyến")
     # 4.5a: citizen procedures with a dossier using the population database
-    citizen = {c: rs for c, rs in codes.items() if any(r["citizen"] for r in rs)}
-    known45 = any(r["citizen"] is not None for r in cal_rows)
-    gap45a = _short_of(citizen, "pop_used")
-    parts.append(Part("4.5a", len(citizen) - len(gap45a), len(citizen), None if known45 else
-                      "đối tượng thực hiện (công dân) của TTHC",
-                      gap_action="khai thác CSDL dân cư (VNeID, kho dữ liệu, mã CSDL) cho hồ sơ của {n} TTHC công dân",
-                      gap_available=len(gap45a), unit_label="TTHC", candidates=gap45a))
+    add("4.5a", None if any(r["citizen"] is not None for r in cal_rows) else "đối tượng thực hiện (công dân) của TTHC",
+        "khai thác CSDL dân cư (VNeID, kho dữ liệu, mã CSDL) cho hồ sơ của {n} TTHC công dân")
     return parts
 
 
@@ -1110,7 +1116,7 @@ def index_items(db: str | Engine | None, period: Period | str, indicator: str, m
                      "in_numerator": k["on_time"] if indicator == "5.2" else not k["unhappy"]}
                     for k in rows if k[key]][:limit]
         facts_rows = _procedure_facts(conn, period, b, ids)
-    return _procedure_items(facts_rows, indicator, period, codes)[:limit]
+    return _procedure_items(facts_rows, indicator, period, codes, cal)[:limit]
 
 
 def _dossier_items(conn: Connection, b: Bounds, ids: set[int] | None, indicator: str, codes: dict[int, str],
@@ -1141,20 +1147,9 @@ def _dossier_items(conn: Connection, b: Bounds, ids: set[int] | None, indicator:
     return out
 
 
-def _procedure_items(rows: list[dict[str, Any]], indicator: str, period: Period,
-                     codes: dict[int, str]) -> list[dict[str, Any]]:
-    tests = {
-        "3.1": (lambda r: True, lambda r: r["online"]),
-        "3.2": (lambda r: r["online"], lambda r: r["used_online"]),
-        "3.5": (lambda r: bool(r["has_fee"]), lambda r: r["fee_used"]),
-        "3.5b": (lambda r: bool(r["has_fee"]), lambda r: r["paid_used"]),
-        "4.5a": (lambda r: bool(r["citizen"]), lambda r: r["pop_used"]),
-        "1.1": (lambda r: bool(r["decision_at"]) and period.start <= r["decision_at"] <= period.end,
-                lambda r: r["effective_at"] is not None),
-        "1.2": (lambda r: bool(r["decision_at"]) and r["decision_at"] <= period.end,
-                lambda r: r["publicized_at"] is not None and r["publicized_at"] <= period.end),
-        "1.3": (lambda r: r["public_parts"] is not None, lambda r: (r["public_parts"] or 0) >= 7),
-    }
+def _procedure_items(rows: list[dict[str, Any]], indicator: str, period: Period, codes: dict[int, str],
+                     cal: WorkCalendar) -> list[dict[str, Any]]:
+    tests = procedure_tests(period, cal)
     if indicator not in tests:
         return []
     in_den, in_num = tests[indicator]
