@@ -443,3 +443,14 @@ def test_drill_down_lists_exactly_the_items_counted(demo_db):
         assert sum(1 for i in items if i["in_numerator"]) == p["numerator"], p["id"]
         checked += 1
     assert checked >= 4  # 2.1, 3.1, 3.2, 3.3 at least
+
+
+def test_example_a_variant_against_the_original_due_date_is_late(db_url):
+    from tthc_core.models import Setting
+
+    data = Data(db_url)
+    _example_a(data, variant=True)
+    with data.engine.begin() as conn:
+        conn.execute(Setting.__table__.insert().values(key="qd766_due_basis", value="original"))
+    p21 = part(data.index(), "2.1")
+    assert (p21["numerator"], p21["points"]) == (2, Decimal("8.00"))  # qd766.md §6 A, last sentence

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 from sqlalchemy import (
-    DateTime, Engine, and_, case, delete, exists, false, func, literal, or_, select, true,
+    DateTime, Engine, and_, case, delete, false, func, literal, or_, select, true,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +44,7 @@ from .auth import Scope, restrict
 from .db import bump_data_version, get_engine
 from .formatting import fmt_decimal, fmt_int, fmt_percent
 from .models import (
-    Agency, Dossier, Feedback, Procedure, Qd766Grade, Qd766Input, Qd766Rule, SupplementRound,
+    Agency, Dossier, Feedback, Procedure, Qd766Grade, Qd766Input, Qd766Rule, Setting, SupplementRound,
 )
 from .periods import Period, parse_period
 from .problems import Problem
@@ -340,11 +340,14 @@ def max_time_end(received_at: dt.datetime, amount: Decimal | None, unit: str | N
 
 
 def on_time_21(received_at: dt.datetime, due_at: dt.datetime | None, end_at: dt.datetime | None,
-               rounds: Sequence[Round], c: dt.datetime, max_end: dt.datetime | None = None) -> bool:
+               rounds: Sequence[Round], c: dt.datetime, max_end: dt.datetime | None = None,
+               due_basis: str = "current") -> bool:
     """The verdict of qd766.md §3 for one dossier at cut-off C (early or on the day = True).
 
     ``end_at``: processed (9), else result returned (10), else refused / stopped / withdrawn; an end
-    after C is ignored. ``max_end``: when a dossier without a due date must be done.
+    after C is ignored. ``max_end``: when a dossier without a due date must be done. ``due_basis``
+    (§7.3): ``current`` compares with the due date in force at C, as [F] does; ``original`` with the
+    due date before the first round, so supplement time is not counted twice.
     """
     rounds = sorted((r for r in rounds if r.requested_at <= c), key=lambda r: r.requested_at)
     answered = [r for r in rounds if r.supplied_at is not None and r.supplied_at <= c]
@@ -364,6 +367,8 @@ def on_time_21(received_at: dt.datetime, due_at: dt.datetime | None, end_at: dt.
     due = due_at
     if open_rounds and open_rounds[0].due_before is not None:
         due = open_rounds[0].due_before
+    if due_basis == "original" and rounds and rounds[0].due_before is not None:
+        due = rounds[0].due_before
     if due is not None:
         return _not_after(t - sup, due)
     if max_end is None:
@@ -416,7 +421,8 @@ def _dossier_conditions(b: Bounds) -> dict[str, Any]:
     c = literal(b.c, DateTime())
     cutoff = literal(b.cutoff, DateTime())
     pending = or_(end.is_(None), end > c)
-    pakn = exists().where(Feedback.__table__.c.dossier_code == d.code)
+    f = Feedback.__table__.c
+    pakn = d.code.in_(select(f.dossier_code).where(f.dossier_code.is_not(None)))
     return {
         "recv": recv,
         "records": and_(recv, d.source_status.is_not(None)),
@@ -531,15 +537,25 @@ def _rounds_of(conn: Connection, dossier_ids: list[int]) -> dict[int, list[Round
     return rounds
 
 
+DUE_BASES = ("current", "original")
+
+
+def due_basis_setting(conn: Connection) -> str:
+    """qd766.md §7.3: which due date a dossier with answered supplement rounds is judged against."""
+    value = conn.scalar(select(Setting.value).where(Setting.key == "qd766_due_basis"))
+    return value if value in DUE_BASES else "current"
+
+
 def _judge_special_21(conn: Connection, b: Bounds, ids: set[int] | None, cal: WorkCalendar,
                       unjudged: dict[int, int]) -> Iterable[tuple[int, bool]]:
     rows = _special_rows(conn, b, ids)
     rounds = _rounds_of(conn, [r.id for r in rows])
+    basis = due_basis_setting(conn)
     for r in rows:
         max_end = None if r.due_at is not None else max_time_end(r.received_at, r.processing_days, r.time_unit, cal)
         if r.due_at is None and max_end is None:
             unjudged[r.agency_id] += 1
-        yield r.agency_id, on_time_21(r.received_at, r.due_at, r.end_at, rounds.get(r.id, []), b.c, max_end)
+        yield r.agency_id, on_time_21(r.received_at, r.due_at, r.end_at, rounds.get(r.id, []), b.c, max_end, basis)
 
 
 def _procedure_facts(conn: Connection, period: Period, b: Bounds, ids: set[int] | None) -> list[dict[str, Any]]:
@@ -1134,12 +1150,13 @@ def _dossier_items(conn: Connection, b: Bounds, ids: set[int] | None, indicator:
     rows = conn.execute(stmt.limit(limit) if limit else stmt).all()
     special = [r.id for r in rows if not r.simple]
     rounds = _rounds_of(conn, special) if indicator in ("2.1", "5.4") else {}
+    basis = due_basis_setting(conn)
     out = []
     for r in rows:
         flag = bool(r.in_numerator)
         if indicator in ("2.1", "5.4") and not r.simple:
             max_end = None if r.due_at is not None else max_time_end(r.received_at, r.processing_days, r.time_unit, cal)
-            flag = on_time_21(r.received_at, r.due_at, r.end_at, rounds.get(r.id, []), b.c, max_end)
+            flag = on_time_21(r.received_at, r.due_at, r.end_at, rounds.get(r.id, []), b.c, max_end, basis)
         out.append({"code": r.code, "agency": codes[r.agency_id], "procedure_code": r.procedure_code,
                     "procedure_name": r.procedure_name, "channel": r.channel, "received_at": r.received_at,
                     "due_at": r.due_at, "ended_at": r.end_at if r.end_at is not None and r.end_at <= b.c else None,
