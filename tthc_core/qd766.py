@@ -996,21 +996,31 @@ def hints_of(parts: list[dict[str, Any]], facts: Facts, ids: set[int] | None) ->
 
 
 def _keep_hint_21(p: dict[str, Any], facts: Facts, ids: set[int] | None) -> dict[str, Any] | None:
+    """Pending dossiers now within their due date and due before the period ends: how many must finish
+    on time for 2.1 to keep its points, and what it loses if none does."""
     s = _sum_dossiers(facts, ids)
     at_risk = s["at_risk21"]
     if not at_risk or not s["den21"]:
         return None
     max_points, threshold = p["_exact"]
-    worse = half_up(points_of(s["on21"] - at_risk, s["den21"], max_points, threshold))
-    loss = p["points"] - worse
+
+    def points_if_late(m: int) -> Decimal:
+        return half_up(points_of(s["on21"] - m, s["den21"], max_points, threshold))
+
+    loss = p["points"] - points_if_late(at_risk)
     if loss <= 0:
         return None
+    allowed = 0  # how many may finish late before the rounded points drop
+    while allowed < at_risk and points_if_late(allowed + 1) == p["points"]:
+        allowed += 1
+    must = at_risk - allowed
+    span = {"month": "tháng", "quarter": "quý", "year": "năm"}.get(facts.period.kind, "kỳ")
     return {
-        "indicator": "2.1", "kind": "keep", "count": at_risk, "available": at_risk, "items": [], "gain": loss,
-        "points_now": p["points"], "points_after": p["points"],
-        "per_item": p["points"] - half_up(points_of(s["on21"] - 1, s["den21"], max_points, threshold)),
-        "text": (f"{fmt_int(at_risk)} hồ sơ đang giải quyết đến hạn trong kỳ phải xong đúng hạn để giữ 2.1 ở "
-                 f"{fmt_decimal(p['points'])} điểm (nếu trễ hạn cả, mất {fmt_decimal(loss)} điểm)."),
+        "indicator": "2.1", "kind": "keep", "count": must, "available": at_risk, "items": [], "gain": loss,
+        "points_now": p["points"], "points_after": p["points"], "per_item": p["points"] - points_if_late(allowed + 1),
+        "text": (f"{fmt_int(must)} hồ sơ trong {fmt_int(at_risk)} hồ sơ đang giải quyết đến hạn trong {span} phải "
+                 f"xong đúng hạn để giữ 2.1 ở {fmt_decimal(p['points'])} điểm (nếu trễ hạn cả, mất "
+                 f"{fmt_decimal(loss)} điểm)."),
     }
 
 

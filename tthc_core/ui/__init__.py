@@ -32,6 +32,7 @@ from .queries import (
     monthly_history, online_by_field, prepare_database, procedure_results, procedures, report_figures,
 )
 from .index766 import index as qd766  # the QĐ 766 index of the calendar period (tthc_core.qd766)
+from .index766 import overview_panel as qd766_panel
 from .sidebar import ALL_AGENCIES_LABEL, Filters, agency_names, meeting_requested, sidebar_filters
 from .signin import sign_in
 from .slides import chart, chart_deck
