@@ -20,7 +20,6 @@ is the sum of its rounded parts, the total the sum of the groups.
 """
 from __future__ import annotations
 
-import bisect
 import calendar
 import datetime as dt
 import io
@@ -42,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .auth import Scope, restrict
 from .db import bump_data_version, get_engine
-from .formatting import fmt_decimal, fmt_int, fmt_percent
+from .formatting import fmt_decimal, fmt_int
 from .models import (
     Agency, Dossier, Feedback, Procedure, Qd766Grade, Qd766Input, Qd766Rule, Setting, SupplementRound,
 )
@@ -564,7 +563,10 @@ def _procedure_facts(conn: Connection, period: Period, b: Bounds, ids: set[int] 
     d, p = Dossier.__table__.c, Procedure.__table__.c
     pop = or_(d.vneid_authenticated == true(), d.components_from_store > 0,
               and_(d.db_connections.is_not(None), d.db_connections != ""))
-    flag = lambda cond, name: func.max(case((cond, 1), else_=0)).label(name)  # noqa: E731
+
+    def flag(cond, name: str):
+        return func.max(case((cond, 1), else_=0)).label(name)
+
     usage_where = [d.intake == "accepted", d.received_at >= b.start, d.received_at <= literal(b.c, DateTime()),
                    d.procedure_id.is_not(None)]
     if ids is not None:
@@ -709,8 +711,9 @@ def procedure_tests(period: Period, cal: WorkCalendar) -> dict[str, tuple[Any, A
         # QĐCB date ≤ the legal basis' effective date − 5 working days (province)
         if r["effective_at"] is None:
             return False
-        lead = cal.working_days_between(r["decision_at"] + dt.timedelta(days=1), r["effective_at"] - dt.timedelta(days=1))
-        return lead >= PUBLISH_LEAD_WD - 1
+        # working days strictly between the two dates: at least 4 when the decision is 5 WD ahead
+        day = dt.timedelta(days=1)
+        return cal.working_days_between(r["decision_at"] + day, r["effective_at"] - day) >= PUBLISH_LEAD_WD - 1
 
     def due12(r: dict[str, Any]) -> bool:
         # publicized in the period, or decided by E and not publicized by E (still due; §7.4: literal)
