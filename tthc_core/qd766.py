@@ -47,7 +47,7 @@ from .models import (
 )
 from .periods import Period, parse_period
 from .problems import Problem
-from .stats import StatsError, active_at, catalogue_conditions
+from .stats import StatsError, active_at, catalogue_conditions, likely
 from .workdays import WorkCalendar, load_calendar
 
 # --------------------------------------------------------------------------------------------
@@ -456,7 +456,10 @@ def _base_where(b: Bounds, ids: set[int] | None) -> list:
     """2.1's denominator, which holds every other dossier set: accepted, received by C, not ended before S."""
     d = Dossier.__table__.c
     end = _end_expr()
-    where = [d.intake == "accepted", d.received_at <= literal(b.c, DateTime()), or_(end.is_(None), end >= b.start)]
+    # resolved_at before S means ended before S: the first two conditions let the planner come through
+    # the resolved_at index (as stats.in_scope does), so the cost follows the period's dossiers.
+    where = [likely(d.received_at <= literal(b.c, DateTime())), or_(d.resolved_at.is_(None), d.resolved_at >= b.start),
+             d.intake == "accepted", or_(end.is_(None), end >= b.start)]
     if ids is not None:
         where.append(d.agency_id.in_(sorted(ids)))
     return where
@@ -499,18 +502,25 @@ def gather(conn: Connection, period: Period, ids: set[int] | None, now: dt.datet
     sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key) for key, cond in conds.items()]
     days22 = func.coalesce(func.sum(case((conds["ended22"], _days_between(conn, d.resolved_at, d.received_at)),
                                          else_=0)), 0).label("days22")
-    stmt = (select(d.agency_id, *sums, days22).select_from(_dossier_from())
-            .where(*_base_where(b, ids)).group_by(d.agency_id))
+    simple, _, _ = _simple_21(b)
+    special = func.coalesce(func.sum(case((simple, 0), else_=1)), 0).label("special21")
+    # agency_id + 0: grouping by the bare column makes SQLite walk the whole (agency, received) index in
+    # order instead of reading the period's rows through the resolved_at index (bench: 1,3 s against 8 s).
+    agency = (d.agency_id + 0).label("agency_id")
+    stmt = (select(agency, *sums, days22, special).select_from(_dossier_from())
+            .where(*_base_where(b, ids)).group_by(agency))
     dossiers: dict[int, Counter] = {}
-    for row in conn.execute(stmt):
+    rows = conn.execute(stmt).all()
+    for row in rows:
         counts = Counter({k: int(getattr(row, k)) for k in conds})
         counts["days22"] = float(row.days22 or 0)
         dossiers[row.agency_id] = counts
 
     # 2.1 one by one: dossiers with supplement rounds or without a due date (§3 steps 2, 4, 5).
     unjudged: dict[int, int] = defaultdict(int)
-    for agency_id, on_time in _judge_special_21(conn, b, ids, cal, unjudged):
-        dossiers.setdefault(agency_id, Counter())["on21"] += int(on_time)
+    if any(row.special21 for row in rows):
+        for agency_id, on_time in _judge_special_21(conn, b, ids, cal, unjudged):
+            dossiers.setdefault(agency_id, Counter())["on21"] += int(on_time)
 
     return Facts(period, b, rules, tree, dossiers, _procedure_facts(conn, period, b, ids),
                  _feedback_facts(conn, b, ids, cal), _inputs(conn, period), cal, dict(unjudged))
