@@ -454,3 +454,19 @@ def test_example_a_variant_against_the_original_due_date_is_late(db_url):
         conn.execute(Setting.__table__.insert().values(key="qd766_due_basis", value="original"))
     p21 = part(data.index(), "2.1")
     assert (p21["numerator"], p21["points"]) == (2, Decimal("8.00"))  # qd766.md §6 A, last sentence
+
+
+def test_33_hint_is_real_moving_the_named_number_of_dossiers_online_reaches_the_maximum(db_url):
+    data = Data(db_url)
+    proc = data.procedure("2.000001", online_class="full")
+    for i in range(40):
+        data.dossier(proc, T(2022, 4, 1, 8) + dt.timedelta(hours=i), channel="online" if i < 11 else "direct",
+                     due_at=T(2022, 7, 30))
+    before = data.index()
+    hint = next(h for h in before["hints"] if h["indicator"] == "3.3")
+    assert (hint["count"], hint["gain"]) == (9, Decimal("6.00") - part(before, "3.3")["points"])
+    direct = [r["code"] for r in qd766.index_items(db_url, Q2, "3.3", now=NOW) if not r["in_numerator"]]
+    with data.engine.begin() as conn:
+        conn.execute(update(Dossier).where(Dossier.code.in_(direct[:hint["count"]])).values(channel="online"))
+    after = data.index()
+    assert part(after, "3.3")["points"] - part(before, "3.3")["points"] == hint["gain"]

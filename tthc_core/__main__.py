@@ -253,8 +253,9 @@ def cmd_index766(args) -> int:
             figures = (f"{fmt_int(p['numerator']) if p['numerator'] is not None else '–'}/"
                        f"{fmt_int(p['denominator']) if p['denominator'] is not None else '–'}")
             points = "thông tin" if p["info"] else f"{fmt_decimal(p['points'])}/{fmt_decimal(p['max'])}"
+            rate = f"{fmt_decimal(p['rate'])} ngày" if p["id"] == "2.2" else fmt_percent(p["rate"])
             wait = f" — chờ {p['waiting_for']}" if p["waiting_for"] else ""
-            print(f"  {p['id']:5} {p['title'][:48]:48} {figures:>15} {fmt_percent(p['rate']):>9} {points:>12} "
+            print(f"  {p['id']:5} {p['title'][:48]:48} {figures:>15} {rate:>9} {points:>12} "
                   f"({SOURCE_LABELS[p['source']]}){wait}")
     print(f"Tổng: {fmt_decimal(result['total'])}/100 — {result['grade']}")
     for hint in result["hints"]:

@@ -833,8 +833,9 @@ def _dossier_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
              note=("[F] nhân thêm tỷ lệ đồng bộ 1.4; ở đây chưa nhân. "
                    + (f"{fmt_int(s['online_no_eres'])} hồ sơ trực tuyến của TTHC trả kết quả giấy chưa có kết quả điện tử"
                       if s["online_no_eres"] else "")),
-             gap_action="cấp kết quả điện tử cho {n} hồ sơ trực tuyến của TTHC trả kết quả giấy",
-             gap_available=s["online_no_eres"]),
+             gap_action=("có thêm {n} hồ sơ nộp trực tuyến thay vì trực tiếp (hồ sơ trực tuyến của TTHC trả kết quả "
+                         "giấy cần kết quả điện tử)"),
+             gap_available=s["recv"] - s["online_ok"]),
         Part("3.6", s["paid"], s["fee_den"], None if fee_known else "thông tin «có phí, lệ phí» của TTHC trong danh mục",
              gap_action="thanh toán trực tuyến {n} hồ sơ có phí", gap_available=s["fee_den"] - s["paid"]),
         Part("4.1", s["paper_eres"], s["paper"], None if paper_known else "thông tin «kết quả bản giấy» của TTHC trong danh mục",
