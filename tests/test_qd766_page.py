@@ -27,3 +27,10 @@ def test_page_shows_the_index_groups_hints_and_drill_down(app, demo_url):
     assert index["hints"][0]["text"] in text
     assert "chờ số liệu" in text  # groups waiting for an input say so
     assert at.dataframe  # indicator table, ranking and the drill-down list
+
+
+def test_page_renders_every_agency_in_a_calendar_month(app):
+    at = app(agency="all", period="2024-05", mode="calendar")
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    assert "Tháng 5 năm 2024" in page_text(at)
