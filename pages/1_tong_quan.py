@@ -21,6 +21,9 @@ ui.chart_deck(f, "overview", [
      charts.monthly_trend(ui.monthly_history(f), f.chart, (f.period.start, f.period.end))],
 ], lead=ui.kpi_cards)
 
+if not f.meeting:
+    ui.qd766_panel(f)  # what would raise the QĐ 766 score most, for the director
+
 if f.meeting:
     st.stop()  # meeting mode: one idea per screen; the tables are for the desk
 

@@ -11,7 +11,8 @@ from tthc_core.auth import (MAX_FAILURES, AccessDenied, AuthError, Scope, authen
                             scope_for_email, set_disabled, set_password)
 from tthc_core.db import PROJECT_ROOT, get_engine
 from tthc_core.models import User
-from tthc_core.stats import catalogue, compute_totals, data_quality, list_dossiers, qd766_scores, series
+from tthc_core.qd766 import compute_index
+from tthc_core.stats import catalogue, compute_totals, data_quality, list_dossiers, series
 from tthc_core.store import ensure_agency
 
 PASSWORD = "mot-mat-khau-dai"
@@ -104,7 +105,7 @@ def test_a_viewer_of_one_agency_sees_none_of_anothers_figures(demo_url):
                  lambda: compute_stats(demo_url, "2022-Q2", agency=["STP", "SLDTBXH"], scope=viewer),
                  lambda: compute_totals(demo_url, "2022-Q2", agency="SLDTBXH", scope=viewer),
                  lambda: series(demo_url, "2022-Q2", agency="SLDTBXH", scope=viewer),
-                 lambda: qd766_scores(demo_url, "2022-Q2", agency="SLDTBXH", scope=viewer),
+                 lambda: compute_index(demo_url, "2022-Q2", agency="SLDTBXH", scope=viewer),
                  lambda: list_dossiers(demo_url, "2022-Q2", agency="SLDTBXH", scope=viewer),
                  lambda: catalogue(demo_url, "SLDTBXH", scope=viewer),
                  lambda: data_quality(demo_url, "SLDTBXH", scope=viewer)):

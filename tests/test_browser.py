@@ -43,6 +43,7 @@ PAGES = {
     "mot_cua": ("4_mot_cua", "56 TTHC"),
     "truc_tuyen": ("5_truc_tuyen", "3.031 hồ sơ mới"),
     "du_lieu": ("6_du_lieu", "Chất lượng dữ liệu"),
+    "chi_so_766": ("8_chi_so_766", "Việc cần làm để tăng điểm"),
 }
 # The script run is over, no placeholder is left and every chart is drawn.
 SETTLED = """() => {

@@ -13,7 +13,8 @@ import pytest
 from tthc_core import charts
 from tthc_core.formatting import PLOTLY_SEPARATORS
 from tthc_core.periods import parse_period
-from tthc_core.stats import COUNT_KEYS, catalogue, compute_stats, kpis, qd766_scores, series
+from tthc_core.qd766 import compute_index
+from tthc_core.stats import COUNT_KEYS, catalogue, compute_stats, kpis, series
 
 Q2 = parse_period("2022-Q2")
 CTX = charts.ChartContext(scope="Sở Lao động - Thương binh và Xã hội", period=Q2.label)
@@ -36,7 +37,7 @@ def reference(demo_url):
         "league": [{**r, **kpis(r)} for r in by_agency],
         "months": series(demo_url, "2022-06", count=6, agency="SLDTBXH"),
         "by_field": catalogue(demo_url, "SLDTBXH", at=Q2.end, by="field")["rows"],
-        "scores": qd766_scores(demo_url, Q2, agency="SLDTBXH"),
+        "scores": compute_index(demo_url, Q2.spec, agency="SLDTBXH"),
     }
 
 

@@ -28,7 +28,7 @@ from tthc_core.stats import FORM_COLUMNS, compute_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 Q2 = "2022-Q2"
-SHEETS = ["II.06a", "II.07b", "TTHC", "4 tại chỗ", "Rà soát, đơn giản hóa", "PAKN", "Số liệu khác"]
+SHEETS = ["II.06a", "II.07b", "TTHC", "4 tại chỗ", "Rà soát, đơn giản hóa", "PAKN", "Số liệu khác", "Chỉ số 766"]
 REFERENCE_TOTAL_ROW = [3238, 32, 2999, 207, 2525, 288, 2237, 0, 713, 713, 0]
 
 

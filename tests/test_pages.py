@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import datetime as dt
 
-from tthc_core import stats, worklist
+from tthc_core import qd766, stats, worklist
 from tthc_core.auth import import_log
 from sqlalchemy import delete
 
@@ -42,7 +42,7 @@ PAGE_TEXT = {
     "thu_tuc": ["109", "56", "98", "30 / 47", "16", "toàn trình 47"],
     "giai_quyet": ["3.238", "2.525", "713", "2.999"],
     "mot_cua": ["56 TTHC", "33 TTHC", "16 TTHC"],
-    "truc_tuyen": ["77", "32", "1,06 %", "20,00 / 20"],
+    "truc_tuyen": ["77", "32", "1,06 %", "18,47 / 20", "3,30 / 12"],
     "du_lieu": ["Chất lượng dữ liệu", "Mọi đẳng thức đều khớp"],
     "can_xu_ly": ["Quá hạn: 0 hồ sơ", "Sắp đến hạn trong 3 ngày làm việc: 200 hồ sơ", "tính đến hết ngày 14/06/2022"],
 }
@@ -393,7 +393,7 @@ def test_a_failing_page_shows_a_vietnamese_message_not_a_traceback(app, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("internal detail that must not reach the screen")
 
-    monkeypatch.setattr(stats, "qd766_scores", broken)
+    monkeypatch.setattr(qd766, "compute_index", broken)
     at = app("truc_tuyen", **REFERENCE)
     assert not at.exception
     messages = " ".join(e.value for e in at.error)

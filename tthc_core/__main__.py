@@ -77,6 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
     from .reports.cli import add_profile_parser
 
     add_profile_parser(sub)
+    index766 = sub.add_parser("index766", help="Bộ chỉ số QĐ 766/QĐ-TTg của một kỳ (theo lịch) và việc cần làm để tăng điểm")
+    index766.add_argument("--period", required=True, help="2022-Q2, 2022-06, 2022 …")
+    index766.add_argument("--mode", choices=MODES, default="calendar")
+    index766.add_argument("--agency", help="mã cơ quan, tính cả đơn vị trực thuộc (mặc định: toàn tỉnh)")
+    index766.add_argument("--now", type=dt.datetime.fromisoformat, default=None,
+                          help="thời điểm C của kỳ đang chạy (mặc định: bây giờ)")
+    index766.add_argument("--json", action="store_true", help="in đối tượng JSON (như trang Chỉ số 766)")
+    input766 = sub.add_parser("input766", help="nhập số liệu QĐ 766 không có trong dữ liệu (1.4, CT, danh mục)")
+    input766.add_argument("--period", required=True)
+    input766.add_argument("--mode", choices=MODES, default="calendar")
+    input766.add_argument("--agency", help="mã cơ quan (mặc định: toàn tỉnh)")
+    input766.add_argument("--indicator", required=True, help="1.1, 1.2, 1.3, 1.4, 3.1, 3.2, 3.5, 3.5b, 4.5a, CT")
+    input766.add_argument("--numerator", default=None)
+    input766.add_argument("--denominator", default=None)
     user = sub.add_parser("user", help="tài khoản: add, disable, enable, password, list")
     user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     add = user_sub.add_parser("add", help="tạo tài khoản")
@@ -342,13 +356,50 @@ def cmd_profile(args) -> int:
     return run(args)
 
 
+def cmd_index766(args) -> int:
+    from .formatting import fmt_decimal, fmt_int, fmt_percent
+    from .qd766 import SOURCE_LABELS, compute_index
+
+    result = compute_index(args.db, args.period, mode=args.mode, agency=args.agency, now=args.now)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=_json_default, indent=2))
+        return 0
+    print(f"Chỉ số QĐ 766 — {result['period']['label']} — {args.agency or 'toàn tỉnh'} "
+          f"(bảng điểm từ {result['rules_version']:%d/%m/%Y})")
+    for group in result["groups"]:
+        print(f"{group['title']}: {fmt_decimal(group['points'])}/{fmt_decimal(group['max'])}")
+        for p in (p for p in result["indicators"] if p["group"] == group["code"]):
+            figures = (f"{fmt_int(p['numerator']) if p['numerator'] is not None else '–'}/"
+                       f"{fmt_int(p['denominator']) if p['denominator'] is not None else '–'}")
+            points = "thông tin" if p["info"] else f"{fmt_decimal(p['points'])}/{fmt_decimal(p['max'])}"
+            rate = f"{fmt_decimal(p['rate'])} ngày" if p["id"] == "2.2" else fmt_percent(p["rate"])
+            wait = f" — chờ {p['waiting_for']}" if p["waiting_for"] else ""
+            print(f"  {p['id']:5} {p['title'][:48]:48} {figures:>15} {rate:>9} {points:>12} "
+                  f"({SOURCE_LABELS[p['source']]}){wait}")
+    print(f"Tổng: {fmt_decimal(result['total'])}/100 — {result['grade']}")
+    for hint in result["hints"]:
+        print("• " + hint["text"])
+    return 0
+
+
+def cmd_input766(args) -> int:
+    from .qd766 import save_input
+
+    save_input(args.db, args.period, args.indicator, args.numerator, args.denominator, agency=args.agency,
+               mode=args.mode)
+    print(f"Đã ghi số liệu {args.indicator} cho {args.agency or 'toàn tỉnh'}, kỳ {args.period}.")
+    return 0
+
+
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench,
-            "user": cmd_user, "sync": cmd_sync, "audit": cmd_audit, "profile": cmd_profile}
+            "user": cmd_user, "sync": cmd_sync, "audit": cmd_audit, "profile": cmd_profile,
+            "index766": cmd_index766, "input766": cmd_input766}
 
 
 def main(argv: list[str] | None = None) -> int:
     from .auth import AccessDenied, AuthError
     from .reports import ReportError
+    from .qd766 import Qd766Error
     from .stats import StatsError
 
     try:
@@ -361,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except (PeriodError, StatsError, ReportError, AuthError, AccessDenied) as exc:
+    except (PeriodError, StatsError, ReportError, AuthError, AccessDenied, Qd766Error) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:

@@ -507,15 +507,16 @@ def online_gap(rows: Sequence[dict[str, Any]], ctx: ChartContext) -> go.Figure:
     return _layout(fig, ctx, title, x_title="Tỷ lệ (%)", y_title="Lĩnh vực", height=ctx.height(len(rows) * 2))
 
 
-def score_gauges(scores: dict[str, Any], ctx: ChartContext) -> go.Figure:
-    """The two QĐ 766/QĐ-TTg sub-scores the data can give, against their maximum."""
-    title = "Chỉ số QĐ 766/QĐ-TTg tính được từ dữ liệu (điểm)"
+def score_gauges(index: dict[str, Any], ctx: ChartContext) -> go.Figure:
+    """Two groups of the QĐ 766/QĐ-TTg index (tthc_core.qd766.compute_index) against their maximum."""
+    title = "Chỉ số QĐ 766/QĐ-TTg: tiến độ giải quyết, dịch vụ công trực tuyến (điểm)"
+    groups = {g["code"]: g for g in index["groups"]}
     fig = go.Figure()
     for x, (key, name, color) in zip(([0, 0.44], [0.56, 1]),
-                                     (("progress", "Tiến độ giải quyết", COLORS["on_time_rate"]),
-                                      ("online", "Dịch vụ công trực tuyến", COLORS["online"]))):
-        maximum = scores[f"{key}_max"]
-        value = _float(scores[key])
+                                     (("TDGQ", "Tiến độ giải quyết", COLORS["on_time_rate"]),
+                                      ("CLGQ", "Dịch vụ công trực tuyến", COLORS["online"]))):
+        maximum = int(groups[key]["max"])
+        value = _float(groups[key]["points"])
         fig.add_indicator(
             mode="gauge+number", value=value if value is not None else 0, domain=dict(x=x, y=[0, 0.8]),
             number=dict(valueformat=",.2f", suffix=f" / {maximum}", font=dict(size=ctx.font_size + 12)),
@@ -559,3 +560,50 @@ def sparkline_values(values: Iterable[Decimal | int | None]) -> list[float]:
 def fmt_points(value: Decimal | None) -> str:
     """``3,30`` points (QĐ 766 scores)."""
     return fmt_decimal(value, 2)
+
+
+# --- QĐ 766 index (tthc_core.qd766) ---------------------------------------------------------
+
+def qd766_groups(index: dict[str, Any], ctx: ChartContext) -> go.Figure:
+    """Each of the six groups against its maximum; a group waiting for an input is marked «chờ số liệu»."""
+    title = f"Chỉ số QĐ 766: {fmt_points(index['total'])}/100 điểm ({index['grade']})"
+    groups = list(reversed(index["groups"]))
+    fig = go.Figure()
+    labels = [_wrap(g["title"] + (" (chờ số liệu)" if g["waiting_for"] else ""), 30) for g in groups]
+    fig.add_bar(y=labels, x=[float(g["max"]) for g in groups], orientation="h", name="Tối đa",
+                marker_color=COLORS["total"], marker_line_width=0, hoverinfo="skip")
+    fig.add_bar(y=labels, x=[float(g["points"]) for g in groups], orientation="h", name="Điểm đạt",
+                marker_color=COLORS["on_time_rate"], marker_line_width=0,
+                text=[f"{fmt_points(g['points'])}/{fmt_points(g['max'])}" for g in groups], textposition="outside",
+                cliponaxis=False, hovertemplate="%{y}: <b>%{text}</b> điểm<extra></extra>")
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(range=[0, 24], tickformat=",d")
+    return _layout(fig, ctx, title, x_title="Điểm", y_title="Nhóm chỉ số", height=ctx.height(len(groups)))
+
+
+def qd766_ranking(rows: Sequence[dict[str, Any]], ctx: ChartContext) -> go.Figure:
+    """The agencies' totals out of 100, highest on top."""
+    title = "Chỉ số QĐ 766 theo đơn vị (điểm/100)"
+    fig = go.Figure()
+    if not rows:
+        return _empty(fig, ctx, title, "Không có đơn vị trực thuộc")
+    ordered = list(reversed(rows))
+    fig.add_bar(y=[_wrap(r["name"]) for r in ordered], x=[float(r["total"]) for r in ordered], orientation="h",
+                marker_color=COLORS["received_new"], marker_line_width=0,
+                text=[fmt_points(r["total"]) for r in ordered], textposition="outside", cliponaxis=False,
+                hovertemplate="%{y}: <b>%{text}</b> điểm<extra></extra>")
+    fig.update_xaxes(range=[0, 110], tickformat=",d")
+    return _layout(fig, ctx, title, x_title="Điểm", y_title="Đơn vị", legend=False, height=ctx.height(len(rows)))
+
+
+def qd766_trend(rows: Sequence[dict[str, Any]], ctx: ChartContext) -> go.Figure:
+    """The total month by month (national calendar months)."""
+    title = "Chỉ số QĐ 766 theo tháng (điểm/100)"
+    fig = go.Figure()
+    if not rows:
+        return _empty(fig, ctx, title)
+    fig.add_scatter(x=[r["period"] for r in rows], y=[float(r["total"]) for r in rows], mode="lines+markers+text",
+                    line=dict(color=COLORS["received_new"], width=3), text=[fmt_points(r["total"]) for r in rows],
+                    textposition="top center", name="Tổng điểm", hovertemplate="%{x}: <b>%{text}</b><extra></extra>")
+    fig.update_yaxes(range=[0, 105], tickformat=",d")
+    return _layout(fig, ctx, title, x_title="Tháng", y_title="Điểm", legend=False)

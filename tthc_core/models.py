@@ -490,3 +490,52 @@ class SyncState(Base):
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class Qd766Rule(Base):
+    """One sub-indicator's maximum and threshold of the QĐ 766 index from a date on (qd766.md §7.2).
+
+    The portal changes its formulas; a score is computed with the rules in force at the period's end
+    and carries their date. ``threshold`` NULL: the portal scores linearly (``max × r``).
+    """
+
+    __tablename__ = "qd766_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    indicator: Mapped[str] = mapped_column(String(16))  # "2.1", "3.5b", "CT"
+    max_points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    threshold: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+
+    __table_args__ = (UniqueConstraint("valid_from", "indicator", name="uq_qd766_rule"),)
+
+
+class Qd766Grade(Base):
+    """A grade band of the QĐ 766 total from a date on: the lowest total that earns ``label``."""
+
+    __tablename__ = "qd766_grades"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(64))
+    min_points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+
+    __table_args__ = (UniqueConstraint("valid_from", "label", name="uq_qd766_grade"),)
+
+
+class Qd766Input(Base):
+    """A QĐ 766 figure no data can give (1.4 national count, CT, catalogue-only inputs, qd766.md §7.4),
+    entered per agency (NULL: the whole province) and period key (``calendar:2022-Q2``)."""
+
+    __tablename__ = "qd766_inputs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    period_key: Mapped[str] = mapped_column(String(64))
+    indicator: Mapped[str] = mapped_column(String(16))
+    numerator: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    denominator: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    entered_by: Mapped[str] = mapped_column(String(255), server_default="")
+    entered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_qd766_inputs_period", "period_key", "indicator"),)

@@ -6,7 +6,7 @@
 - :func:`catalogue`: the procedure catalogue figures (§6) by field or by authority level.
 - :func:`list_dossiers`: the dossiers behind one cell of the table (drill-down), under the same
   conditions that count them.
-- :func:`kpis`, :func:`qd766_scores`, :func:`identity_failures`, :func:`data_quality`.
+- :func:`kpis`, :func:`identity_failures`, :func:`data_quality` (the QĐ 766 index: :mod:`tthc_core.qd766`).
 
 The counting rules themselves (scope and every count, in SQL and by column) are in
 :mod:`tthc_core.counting`; here they are grouped, labelled and checked. Aggregation runs in the
@@ -19,7 +19,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Sequence
 
-from sqlalchemy import Engine, and_, case, distinct, func, or_, select, true
+from sqlalchemy import Boolean, Engine, and_, case, distinct, func, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -448,56 +448,6 @@ def league(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                          -r["pending_overdue"], r["label"]))
 
 
-def qd766_scores(db: str | Engine | None, period: Period | str, mode: str = "report",
-                 agency: str | Sequence[str] | None = None, as_of: dt.date | None = None,
-                 scope: Scope | None = None) -> dict[str, Any]:
-    """The QĐ 766/QĐ-TTg sub-scores the data can give (domain.md §7).
-
-    - tiến độ giải quyết (max 20) = 20 × (early + on time) / resolved;
-    - dịch vụ công trực tuyến (max 12) = min(2, 2·A/0.8) + 4·B + min(6, 6·C/0.5), where A = share of
-      procedures offered as an online public service (level 3/4, toàn trình / một phần), B = share of
-      those that received an online dossier in the period, C = share of new dossiers filed online.
-    """
-    agency = restrict(scope, agency)
-    period = _as_period(period, mode)
-    d = Dossier.__table__.c
-    with get_engine(db).connect() as conn:
-        ids = _agency_ids(conn, _agency_codes(agency))
-        counts = dossier_table(conn, period, ids, "level", counting_settings(conn), as_of)["total"]
-        cat = catalogue_table(conn, ids, period.end)["total"]
-        start, cutoff = bounds(period)
-        conds = catalogue_conditions()
-        offered = or_(conds["online_full"], conds["online_partial"])
-        used_stmt = (select(func.count(distinct(d.procedure_id)))
-                     .select_from(Dossier.__table__.join(Procedure.__table__, Procedure.id == d.procedure_id))
-                     .where(d.channel == "online", d.received_at >= start, d.received_at < cutoff, offered,
-                            *active_at(period.end)))
-        if ids is not None:
-            used_stmt = used_stmt.where(d.agency_id.in_(ids))
-        used = int(conn.scalar(used_stmt) or 0)
-    offered_count = cat["online_full"] + cat["online_partial"]
-    new = counts["received_online"] + counts["received_offline"]
-    a = Decimal(offered_count) / cat["total"] if cat["total"] else Decimal(0)
-    b = Decimal(used) / offered_count if offered_count else Decimal(0)
-    c = Decimal(counts["received_online"]) / new if new else Decimal(0)
-    online_score = min(Decimal(2), 2 * a / Decimal("0.8")) + 4 * b + min(Decimal(6), 6 * c / Decimal("0.5"))
-    progress = (Decimal(20) * (counts["resolved_early"] + counts["resolved_on_time"]) / counts["resolved_total"]
-                if counts["resolved_total"] else None)
-    q = Decimal("0.01")
-    return {
-        "progress": progress.quantize(q) if progress is not None else None,
-        "progress_max": 20,
-        "online": online_score.quantize(q),
-        "online_max": 12,
-        "procedures_total": cat["total"],
-        "procedures_offered_online": offered_count,
-        "procedures_with_online_dossier": used,
-        "share_offered": ratio_percent(offered_count, cat["total"]),
-        "share_used": ratio_percent(used, offered_count),
-        "share_online_dossiers": ratio_percent(counts["received_online"], new),
-    }
-
-
 # --------------------------------------------------------------------------------------------
 # Drill-down and data quality
 # --------------------------------------------------------------------------------------------
@@ -640,7 +590,7 @@ def online_by_field(db: str | Engine | None, period: Period | str, mode: str = "
     for cat in catalogue(db, agency, at=period.end, by="field")["rows"]:
         counts = dossier_rows.get(cat["label"], zero_counts())
         figures = kpis(counts)
-        offered = cat["online_full"] + cat["online_partial"]  # QĐ 766 "A", as in qd766_scores
+        offered = cat["online_full"] + cat["online_partial"]  # QĐ 766 3.1, as in tthc_core.qd766
         rows.append({
             "label": cat["label"], "procedures": cat["total"], "offered": offered, "postal_procedures": cat["postal"],
             "offered_share": ratio_percent(offered, cat["total"]), "received_new": figures["received_new"],

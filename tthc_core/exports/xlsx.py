@@ -24,6 +24,7 @@ import xlsxwriter
 from ..formatting import XLSX_INTEGER, fmt_int
 from ..periods import ROMAN
 from ..reports import REPORT_INPUT_FIELDS, SIMPLIFICATION_COLUMNS, TOTAL_LABEL, QuarterReport, as_of_text
+from .qd766_sheet import add_qd766_sheet
 from ..stats import FORM_COLUMNS, LEVEL_LABELS
 from .csv import FORMULA_START
 
@@ -480,6 +481,8 @@ def _build(target: str | io.BytesIO, figures: QuarterReport) -> None:
                   ("budget", "one_stop_self_score", "one_stop_appraised_score", "initiatives", "notes"))
     if figures.diff:
         _sheet_diff(book, figures)
+    if figures.index766 is not None:
+        add_qd766_sheet(book, figures.index766)
     book.close()
 
 

@@ -294,6 +294,8 @@ def check_procedures(table: Table, columns: dict[str, int]) -> tuple[pd.DataFram
     out["same_day_cutoff"], unknown = parse_times(check.text("same_day_cutoff"))
     check.add(unknown, "same_day_cutoff", lambda v, n: f"giờ «{v}» không hợp lệ (dùng giờ:phút, ví dụ 15:00)")
 
+    _check_766_facts(out, check, table.excel)
+
     # A procedure code is unique within its agency (uq_procedure_agency_code).
     # Agency codes match regardless of case (store.agency_ids): «abc» and «ABC» are one agency, and two
     # rows of its code made PostgreSQL refuse the whole upsert with no line named.
@@ -302,3 +304,46 @@ def check_procedures(table: Table, columns: dict[str, int]) -> tuple[pd.DataFram
     return out, check
 
 
+
+
+# QĐ 766 catalogue facts (qd766.md §5). An empty cell stays NULL: "not known", never "no".
+FACT_BOOLEANS = ("has_fee", "requires_paper_result", "eligible_full_online")
+FACT_DATES = ("decision_at", "legal_basis_effective_at", "publicized_at")
+APPLICANT_WORDS = {"congdan": "citizen", "canhan": "citizen", "nguoivietnamdinhcuonuocngoai": "citizen",
+                   "nguoinuocngoai": "citizen", "doanhnghiep": "business", "coquannhanuoc": "state_agency",
+                   "tochuc": "organisation", "khac": "organisation"}
+TIME_UNIT_WORDS = {"gio": "hours", "ngay": "days", "ngaylamviec": "working_days", "thang": "months",
+                   "hours": "hours", "days": "days", "workingdays": "working_days", "months": "months"}
+
+
+def _check_766_facts(out: pd.DataFrame, check: Checker, excel: bool) -> None:
+    from .values import normalize
+
+    for column in FACT_BOOLEANS:
+        text = check.text(column)
+        values, unknown = parse_booleans(text)
+        check.add(unknown, column, lambda v, n: f"không hiểu giá trị «{v}» ({BOOLEAN_HINT})")
+        out[column] = values.astype(object).where(text != "", None)
+    for column in FACT_DATES:
+        values, unreadable = parse_timestamps(check.text(column), excel)
+        check.add(unreadable, column, _date_message)
+        out[column] = [None if pd.isna(v) else v.date() for v in values]
+    text = check.text("public_parts")
+    parts = pd.to_numeric(text.where(text != ""), errors="coerce")
+    wrong = (text != "") & (parts.isna() | (parts % 1 != 0) | (parts < 0) | (parts > 7))
+    check.add(wrong, "public_parts", lambda v, n: f"số bộ phận công khai «{v}» phải là số nguyên từ 0 đến 7")
+    out["public_parts"] = [None if pd.isna(v) or bad else int(v) for v, bad in zip(parts, wrong)]
+    applicants = check.text("applicant_types")
+    types, bad = [], []
+    for value in applicants:
+        words = [normalize(w) for w in value.replace(";", ",").split(",") if w.strip()]
+        bad.append(any(w not in APPLICANT_WORDS for w in words))
+        types.append(",".join(sorted({APPLICANT_WORDS[w] for w in words if w in APPLICANT_WORDS})) or None)
+    check.add(pd.Series(bad, index=applicants.index), "applicant_types",
+              lambda v, n: f"không hiểu đối tượng «{v}» (Công dân, Doanh nghiệp, Cơ quan nhà nước, Tổ chức)")
+    out["applicant_types"] = types
+    unit_text = check.text("time_unit")
+    units = [TIME_UNIT_WORDS.get(normalize(v)) if v else None for v in unit_text]
+    check.add((unit_text != "") & pd.Series([u is None for u in units], index=unit_text.index), "time_unit",
+              lambda v, n: f"đơn vị thời hạn «{v}» (dùng Giờ, Ngày, Ngày làm việc hoặc Tháng)")
+    out["time_unit"] = units

@@ -67,6 +67,16 @@ PROCEDURE_ALIASES = _alias_table({
     "processing_days": ("Thời hạn giải quyết", "Thời gian giải quyết", "Thời gian giải quyết (ngày)",
                         "Số ngày giải quyết"),
     "same_day_cutoff": ("Giờ tiếp nhận trong ngày", "Giờ chốt"),
+    # QĐ 766 catalogue facts (qd766.md §5)
+    "has_fee": ("Có phí, lệ phí", "Có phí", "Phí, lệ phí"),
+    "requires_paper_result": ("Kết quả bản giấy", "Yêu cầu kết quả giấy"),
+    "applicant_types": ("Đối tượng thực hiện", "Đối tượng"),
+    "eligible_full_online": ("Đủ điều kiện toàn trình",),
+    "decision_at": ("Ngày quyết định công bố", "Ngày QĐCB", "Ngày ban hành QĐ công bố"),
+    "legal_basis_effective_at": ("Ngày hiệu lực căn cứ pháp lý", "Ngày hiệu lực"),
+    "publicized_at": ("Ngày công khai",),
+    "public_parts": ("Số bộ phận công khai", "Bộ phận công khai"),
+    "time_unit": ("Đơn vị thời hạn", "Đơn vị thời gian"),
 })
 
 ALIASES = {"dossiers": DOSSIER_ALIASES, "procedures": PROCEDURE_ALIASES}
@@ -90,6 +100,10 @@ LABELS = {
         "postal": "Bưu chính công ích", "online_level": "Mức độ DVC", "online_class": "Dịch vụ công trực tuyến",
         "four_on_site": "4 tại chỗ", "internal_process": "Quy trình nội bộ",
         "processing_days": "Thời hạn giải quyết", "same_day_cutoff": "Giờ tiếp nhận trong ngày",
+        "has_fee": "Có phí, lệ phí", "requires_paper_result": "Kết quả bản giấy",
+        "applicant_types": "Đối tượng thực hiện", "eligible_full_online": "Đủ điều kiện toàn trình",
+        "decision_at": "Ngày quyết định công bố", "legal_basis_effective_at": "Ngày hiệu lực căn cứ pháp lý",
+        "publicized_at": "Ngày công khai", "public_parts": "Số bộ phận công khai", "time_unit": "Đơn vị thời hạn",
     },
 }
 

@@ -63,6 +63,9 @@ class QuarterReport:
     diff: list[dict[str, Any]] = field(default_factory=list)  # cells live data now change
     profile: Profile = field(default_factory=Profile)
     narrative: dict[str, Entry] = field(default_factory=dict)
+    # The QĐ 766 index of the period's calendar quarter (the portal scores calendar periods, qd766.md
+    # §1), for the workbook's "Chỉ số 766" sheet; computed live, as the portal would score it now.
+    index766: dict[str, Any] | None = None
 
     _OWN = ("checks", "frozen", "diff")
 
@@ -110,6 +113,12 @@ class QuarterReport:
         return missing
 
 
+def _index766(db: str | Engine | None, period: Period, agency: str | None) -> dict[str, Any]:
+    from ..qd766 import compute_index  # the index reads the report's agencies, not the other way round
+
+    return compute_index(db, period.spec, "calendar", agency=agency, ranking=False)
+
+
 def build_report(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
                  live: bool = False, scope: Scope | None = None) -> QuarterReport:
     """THE report object of the period for the agency (``None`` = the whole province).
@@ -121,7 +130,8 @@ def build_report(db: str | Engine | None, period: Period | str, mode: str = "rep
     period = as_period(period, mode)
     current = live_figures(db, period, agency=agency)
     record = None if live else frozen(db, period, agency=agency)
-    texts = {"profile": load_profile(db, agency), "narrative": load_narrative(db, agency, period)}
+    texts = {"profile": load_profile(db, agency), "narrative": load_narrative(db, agency, period),
+             "index766": _index766(db, period, agency)}
     if record is None:
         return QuarterReport(period=period, figures=current, checks=checks(current), **texts)
     figures = revive(record.payload)

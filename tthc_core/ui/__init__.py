@@ -31,10 +31,11 @@ from .frame import filters, frame_banners, page_header, run_page, shown_errors
 from .navigation import app_pages
 from .queries import (
     audit_log, catalogue, checks, data_quality, dossier_stats, dossiers, history, import_log, league_rows,
-    mechanism_results,
-    monthly_history, online_by_field, prepare_database, procedure_results, procedures, qd766, report_figures,
-    write_refusal,
+    mechanism_results, monthly_history, online_by_field, prepare_database, procedure_results, procedures,
+    report_figures, write_refusal,
 )
+from .index766 import index as qd766  # the QĐ 766 index of the calendar period (tthc_core.qd766)
+from .index766 import overview_panel as qd766_panel
 from .sidebar import ALL_AGENCIES_LABEL, Filters, agency_names, meeting_requested, sidebar_filters
 from .signin import sign_in
 from .slides import chart, chart_deck

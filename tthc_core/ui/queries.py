@@ -78,12 +78,6 @@ def _series(url: str, version: int, access: Scope, spec: str, mode: str, agency:
 
 
 @st.cache_data(**CACHE)
-def _qd766(url: str, version: int, access: Scope, spec: str, mode: str, agency: str,
-           as_of: dt.date) -> dict[str, Any]:
-    return stats.qd766_scores(url, spec, mode, agency=agency or None, as_of=as_of, scope=access)
-
-
-@st.cache_data(**CACHE)
 def _catalogue(url: str, version: int, access: Scope, agency: str, at: dt.date, by: str | None) -> dict[str, Any]:
     return stats.catalogue(url, agency or None, at=at, by=by, scope=access)
 
@@ -158,10 +152,6 @@ def history(f: Filters, count: int = 6) -> list[tuple[Period, dict[str, int]]]:
 def monthly_history(f: Filters) -> list[tuple[Period, dict[str, int]]]:
     last, count = months_covering(f.period)
     return _series(f.url, f.version, f.access, last.spec, last.mode, f.agency, count, f.as_of)
-
-
-def qd766(f: Filters) -> dict[str, Any]:
-    return _qd766(f.url, f.version, f.access, f.period.spec, f.period.mode, f.agency, f.as_of)
 
 
 def catalogue(f: Filters, by: str | None = None) -> dict[str, Any]:
