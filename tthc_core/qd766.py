@@ -47,7 +47,8 @@ from .models import (
 )
 from .periods import Period, parse_period
 from .problems import Problem
-from .stats import StatsError, active_at, catalogue_conditions, likely
+from .counting import likely
+from .stats import StatsError, active_at, catalogue_conditions
 from .workdays import WorkCalendar, load_calendar
 
 # --------------------------------------------------------------------------------------------
@@ -457,7 +458,7 @@ def _base_where(b: Bounds, ids: set[int] | None) -> list:
     d = Dossier.__table__.c
     end = _end_expr()
     # resolved_at before S means ended before S: the first two conditions let the planner come through
-    # the resolved_at index (as stats.in_scope does), so the cost follows the period's dossiers.
+    # the resolved_at index (as counting.sql_scope does), so the cost follows the period's dossiers.
     where = [likely(d.received_at <= literal(b.c, DateTime())), or_(d.resolved_at.is_(None), d.resolved_at >= b.start),
              d.intake == "accepted", or_(end.is_(None), end >= b.start)]
     if ids is not None:

@@ -1,7 +1,7 @@
 """What needs action now ("cần xử lý"): dossiers overdue, and dossiers due within a few working days.
 
 Both lists judge open dossiers at the end of a day ``at``, under the counting rules of form II.06a
-(:func:`tthc_core.stats.count_conditions`, domain.md §4): a dossier is overdue exactly when column
+(:func:`tthc_core.counting.sql_conditions`, domain.md §4): a dossier is overdue exactly when column
 (13) "đang giải quyết quá hạn" of a period ending on ``at`` counts it, so the overview's card and this
 list always agree. "Due soon" uses the Vietnamese working-day calendar (:mod:`tthc_core.workdays`):
 a dossier received on Thursday and due next Tuesday is due in 3 working days, not 5 calendar days.
@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import Engine, func, select
 
-from . import stats
+from . import counting, stats
 from .auth import Scope, restrict
 from .db import get_engine
 from .models import Agency, Dossier, Field, Procedure
@@ -46,9 +46,10 @@ def _day(at: dt.date) -> Period:
 
 
 def _open_at(conn, at: dt.date, agency: str | Sequence[str] | None, condition: str):
-    """The select of dossiers open at the end of ``at`` that ``count_conditions`` puts in ``condition``."""
+    """The select of dossiers open at the end of ``at`` that ``counting.sql_conditions`` puts in ``condition``."""
     period = _day(at)
     ids = stats._agency_ids(conn, stats._agency_codes(agency))
+    settings = counting.counting_settings(conn)
     d = Dossier.__table__.c
     return (
         select(d.code, Agency.code.label("agency_code"), Agency.name.label("agency_name"),
@@ -58,8 +59,7 @@ def _open_at(conn, at: dt.date, agency: str | Sequence[str] | None, condition: s
                      .join(Agency.__table__, Agency.id == d.agency_id)
                      .outerjoin(Procedure.__table__, Procedure.id == d.procedure_id)
                      .outerjoin(Field.__table__, Field.id == d.field_id))
-        .where(*stats.in_scope(period, ids, stats.withdrawn_returned_setting(conn)),
-               stats.count_conditions(period, at)[condition])
+        .where(*counting.sql_scope(period, ids, settings), counting.sql_conditions(period, at, settings)[condition])
     )
 
 
