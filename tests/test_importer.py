@@ -1158,5 +1158,5 @@ def test_a_registered_format_is_chosen_by_the_files_content(sqlite_url, monkeypa
     importer.register_format(importer.Format("json", lambda data, name: data.lstrip().startswith(b"{"), imports))
 
     assert import_file(sqlite_url, b' {"a": 1}', filename="x.txt").rows_read == 1
-    assert seen == [(b' {"a": 1}', "x.txt", ["agency", "dry_run", "kind", "limits", "scope", "skip_invalid"])]
+    assert seen == [(b' {"a": 1}', "x.txt", ["agency", "dry_run", "kind", "scope", "skip_invalid"])]
     assert import_file(sqlite_url, SAMPLES / "ho-so-mau.csv").written and len(seen) == 1

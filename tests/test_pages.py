@@ -42,7 +42,7 @@ PAGE_TEXT = {
     "thu_tuc": ["109", "56", "98", "30 / 47", "16", "toàn trình 47"],
     "giai_quyet": ["3.238", "2.525", "713", "2.999"],
     "mot_cua": ["56 TTHC", "33 TTHC", "16 TTHC"],
-    "truc_tuyen": ["77", "32", "1,06 %", "18,47 / 20", "3,30 / 12"],
+    "truc_tuyen": ["77", "32", "1,06 %", "18,89 / 20", "3,21 / 12"],
     "du_lieu": ["Chất lượng dữ liệu", "Mọi đẳng thức đều khớp"],
     "can_xu_ly": ["Quá hạn: 0 hồ sơ", "Sắp đến hạn trong 3 ngày làm việc: 200 hồ sơ", "tính đến hết ngày 14/06/2022"],
 }
@@ -568,9 +568,11 @@ def test_sparklines_start_with_the_first_period_holding_data(app):
 def test_a_date_after_now_in_the_data_is_named_in_the_sidebar(app, writable_copy):
     from tthc_core.importer import import_file
 
+    # A year ahead: inside the importer's plausible window (today + 2 years), after the server's now.
+    day = dt.date.today() + dt.timedelta(days=365)
     future = ("Mã hồ sơ,Mã TTHC,Ngày tiếp nhận,Ngày hẹn trả,Hình thức nộp\n"
-              "HS-FUTURE,1.003476,02/01/2031,10/01/2031,Trực tiếp\n").encode()
+              f"HS-FUTURE,1.003476,{day:%d/%m/%Y},{day + dt.timedelta(days=8):%d/%m/%Y},Trực tiếp\n").encode()
     assert import_file(writable_copy, future, agency="SLDTBXH", filename="f.csv").written
     at = app(**REFERENCE)
     sidebar = " ".join(c.value for c in at.sidebar.caption)
-    assert "Dữ liệu đến: **02/01/2031" in sidebar and "sau thời điểm hiện tại" in sidebar
+    assert f"Dữ liệu đến: **{day:%d/%m/%Y}" in sidebar and "sau thời điểm hiện tại" in sidebar
