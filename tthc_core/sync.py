@@ -44,7 +44,6 @@ import datetime as dt
 import hashlib
 import http.client
 import json
-import mmap
 import os
 import random
 import socket
@@ -53,10 +52,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -286,20 +284,8 @@ def _import(db: str | Engine | None, name: str, batch: Path, sha256: str, agency
         return None
     result = import_file(db, batch, agency=agency, filename=name)
     if result.written or False not in seen:
-        with _bytes_of(batch) as data:
-            log_import(db, Scope(ACTOR, "admin", None), name, data, result)
+        log_import(db, Scope(ACTOR, "admin", None), name, sha256, result, agency)
     return result
-
-
-@contextmanager
-def _bytes_of(batch: Path) -> Iterator[bytes | mmap.mmap]:
-    """The batch's bytes for the import log's hash, as a read-only map of the file (a batch may be
-    gigabytes; the log hashes it without reading it into memory)."""
-    if batch.stat().st_size == 0:  # an empty file cannot be mapped
-        yield b""
-        return
-    with open(batch, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        yield mapped
 
 
 def _file_sha256(path: Path) -> str:
