@@ -150,7 +150,11 @@ def test_an_identity_from_a_proxy_header_counts_only_from_a_trusted_proxy(chromi
 @pytest.fixture(scope="module")
 def oidc_provider(tmp_path_factory):
     """panva's oidc-provider under Node on 127.0.0.1, registered for the dashboard's callback."""
-    node = shutil.which("node")
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node and npm and not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
+        # The README's one test command installs the provider too (from the committed lock file).
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=OIDC_DIR, check=False, timeout=600,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if node is None or not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
         if os.environ.get("CI"):
             pytest.fail("the OpenID Connect provider is missing under CI: run `npm ci --prefix tests/oidc`.")
