@@ -269,3 +269,35 @@ def test_cli_subscribe_list_remove(sqlite_url, capsys):
     [sub] = digest.subscriptions(url)
     assert main(["--db", url, "digest", "remove", "--id", str(sub["id"])]) == 0
     assert digest.subscriptions(url) == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a test server on 127.0.0.1
+def test_mail_logs_in_when_configured(db_url, monkeypatch):
+    """SMTP login from the environment (TTHC_SMTP_USER / _PASSWORD): a server requiring it accepts the mail."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"bantin", b"bi-mat")
+        logins.append(ok)
+        return AuthResult(success=ok)
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port(), authenticator=authenticator,
+                            auth_required=True, auth_require_tls=False)
+    controller.start()
+    try:
+        monkeypatch.setenv("TTHC_SMTP_USER", "bantin")
+        monkeypatch.setenv("TTHC_SMTP_PASSWORD", "bi-mat")
+        monkeypatch.setenv("TTHC_SMTP_FROM", "bantin@example.vn")
+        smtp = digest.SmtpSettings.from_env(f"127.0.0.1:{controller.port}")
+        result = digest.send_adhoc(hand_built(db_url), "a@example.vn", agency="A", now=MORNING, smtp=smtp,
+                                   working_days=3, base_url=BASE, sleep=lambda _: None)
+        assert result["error"] is None and logins == [True]
+        [msg] = inbox.messages
+        assert msg["From"] == "bantin@example.vn" and "2 quá hạn, 2 sắp đến hạn" in msg["Subject"]
+        [logged] = digest.deliveries(db_url)
+        assert (logged["subscription_id"], logged["status"], logged["target"]) == (None, "sent", "a@example.vn")
+    finally:
+        controller.stop()

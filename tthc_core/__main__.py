@@ -205,7 +205,8 @@ def cmd_digest(args) -> int:
         signal.signal(number, lambda *_: stop.set())
     failed = False
     while True:
-        for result in digest.send_due(args.db, smtp=smtp):
+        # stop.wait as the retry pause: SIGTERM ends a back-off at once (the remaining tries go out unpaused).
+        for result in digest.send_due(args.db, smtp=smtp, sleep=stop.wait):
             failed |= bool(result["error"])
             print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} bản tin {result['subscription_id']}: "
                   f"{'lỗi: ' + result['error'] if result['error'] else 'đã gửi'}", flush=True)
