@@ -301,3 +301,31 @@ def test_mail_logs_in_when_configured(db_url, monkeypatch):
         assert (logged["subscription_id"], logged["status"], logged["target"]) == (None, "sent", "a@example.vn")
     finally:
         controller.stop()
+
+
+def test_the_every_loop_sends_once_a_day_and_stops_on_sigterm(sqlite_url, hook):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    url = hand_built(sqlite_url)
+    h = hook()
+    # Every day from 00:00: due whenever the test runs; only today's digest may go out, however many rounds.
+    digest.subscribe(url, "can_bo_a", "webhook", h.url, weekdays="0123456", send_at="00:00")
+    dispose_engine(url)
+    root = Path(__file__).resolve().parent.parent
+    service = subprocess.Popen([sys.executable, "-m", "tthc_core", "--db", url, "digest", "--every", "1s"], cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not h.bodies and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # three more rounds
+    finally:
+        service.send_signal(signal.SIGTERM)
+        out, err = service.communicate(timeout=30)
+    assert service.returncode == 0, err
+    assert len(h.bodies) == 1 and out.count("đã gửi") == 1
+    assert [d["status"] for d in digest.deliveries(url)] == ["sent"]
