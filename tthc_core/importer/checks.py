@@ -309,9 +309,10 @@ def check_procedures(table: Table, columns: dict[str, int]) -> tuple[pd.DataFram
 # QĐ 766 catalogue facts (qd766.md §5). An empty cell stays NULL: "not known", never "no".
 FACT_BOOLEANS = ("has_fee", "requires_paper_result", "eligible_full_online")
 FACT_DATES = ("decision_at", "legal_basis_effective_at", "publicized_at")
-APPLICANT_WORDS = {"congdan": "citizen", "canhan": "citizen", "nguoivietnamdinhcuonuocngoai": "citizen",
-                   "nguoinuocngoai": "citizen", "doanhnghiep": "business", "coquannhanuoc": "state_agency",
-                   "tochuc": "organisation", "khac": "organisation"}
+# A procedure's applicant types (several per cell), not a dossier's one applicant (APPLICANT_WORDS).
+APPLICANT_TYPE_WORDS = {"congdan": "citizen", "canhan": "citizen", "nguoivietnamdinhcuonuocngoai": "citizen",
+                        "nguoinuocngoai": "citizen", "doanhnghiep": "business", "coquannhanuoc": "state_agency",
+                        "tochuc": "organisation", "khac": "organisation"}
 TIME_UNIT_WORDS = {"gio": "hours", "ngay": "days", "ngaylamviec": "working_days", "thang": "months",
                    "hours": "hours", "days": "days", "workingdays": "working_days", "months": "months"}
 
@@ -337,8 +338,8 @@ def _check_766_facts(out: pd.DataFrame, check: Checker, excel: bool) -> None:
     types, bad = [], []
     for value in applicants:
         words = [normalize(w) for w in value.replace(";", ",").split(",") if w.strip()]
-        bad.append(any(w not in APPLICANT_WORDS for w in words))
-        types.append(",".join(sorted({APPLICANT_WORDS[w] for w in words if w in APPLICANT_WORDS})) or None)
+        bad.append(any(w not in APPLICANT_TYPE_WORDS for w in words))
+        types.append(",".join(sorted({APPLICANT_TYPE_WORDS[w] for w in words if w in APPLICANT_TYPE_WORDS})) or None)
     check.add(pd.Series(bad, index=applicants.index), "applicant_types",
               lambda v, n: f"không hiểu đối tượng «{v}» (Công dân, Doanh nghiệp, Cơ quan nhà nước, Tổ chức)")
     out["applicant_types"] = types

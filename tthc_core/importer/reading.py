@@ -104,8 +104,9 @@ def read_head(file: str | os.PathLike | bytes | IO[bytes], filename: str | None)
         return bytes(file[:HEAD_BYTES]), filename or ""
     if hasattr(file, "read"):
         name = filename or getattr(file, "name", "")
-        if not hasattr(file, "seek"):
-            return b"", name
+        seekable = getattr(file, "seekable", None)
+        if not hasattr(file, "seek") or (seekable is not None and not seekable()):
+            return b"", name  # a stream that cannot be read twice is a table (read_bytes bounds it)
         at = file.tell()
         head = file.read(HEAD_BYTES)
         file.seek(at)
