@@ -24,6 +24,9 @@ columnar.use_fast_path(url)  # the figures come from the in-memory columnar copy
 
 page = st.navigation(ui.app_pages(), position="sidebar", expanded=True)
 with ui.shown_errors("ứng dụng"):
+    if ui.unsubscribe_requested():  # issue 17: the e-mail's one-click link works without signing in
+        ui.unsubscribe_view(url)
+        st.stop()
     access = ui.sign_in(url)
     filters = ui.sidebar_filters(url, access)
     ui.page_header(page.title, filters)

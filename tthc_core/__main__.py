@@ -131,7 +131,87 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--agency", help="mã cơ quan cho các hồ sơ không ghi cơ quan")
     sync.add_argument("--timeout", type=float, default=60.0, help="giây chờ tối đa cho một phản hồi (mặc định 60)")
     sync.add_argument("--retries", type=int, default=3, help="số lần thử lại khi lỗi, với --once (mặc định 3)")
+    digest = sub.add_parser("digest", help="bản tin định kỳ qua thư điện tử hoặc webhook: gửi, đăng ký, liệt kê, hủy",
+                            description="Không có ACTION: gửi các bản tin đến hạn (--once, hoặc --every 15m như một "
+                                        "dịch vụ); với --to: gửi ngay một bản tin cho --agency. Mỗi đăng ký nhận "
+                                        "nhiều nhất một bản tin mỗi ngày.")
+    digest.add_argument("action", nargs="?", choices=["subscribe", "list", "remove"], help="quản lý đăng ký")
+    digest.add_argument("--once", action="store_true", help="gửi những bản tin đến hạn rồi thoát")
+    digest.add_argument("--every", help="chu kỳ kiểm tra (vd. 15m)")
+    digest.add_argument("--smtp", help="máy chủ thư HOST:PORT (mặc định: TTHC_SMTP)")
+    digest.add_argument("--to", help="gửi ngay cho địa chỉ thư này (hoặc địa chỉ webhook với --channel webhook)")
+    digest.add_argument("--channel", choices=["email", "webhook"], default="email", help="kênh (mặc định email)")
+    digest.add_argument("--agency", action="append", help="mã cơ quan (lặp lại cho nhiều cơ quan; bỏ trống: toàn tỉnh)")
+    digest.add_argument("--at", type=_parse_day, help="ngày tính (YYYY-MM-DD; mặc định hôm nay)")
+    digest.add_argument("--days", type=int, help="số ngày làm việc «sắp đến hạn» (mặc định TTHC_DUE_SOON_DAYS hoặc 3)")
+    digest.add_argument("--user", help="tài khoản nhận (subscribe; lọc với list)")
+    digest.add_argument("--weekdays", default="01234", help="ngày gửi: 0 thứ Hai … 6 Chủ nhật (mặc định 01234)")
+    digest.add_argument("--time", default="07:30", help="giờ gửi HH:MM giờ Việt Nam (mặc định 07:30)")
+    digest.add_argument("--sections", help="các mục, cách nhau dấu phẩy (mặc định tất cả)")
+    digest.add_argument("--id", type=int, help="số đăng ký (remove)")
     return parser
+
+
+def cmd_digest(args) -> int:
+    import signal
+    import threading
+
+    from . import digest, sync
+
+    agency = [a.upper() for a in args.agency] if args.agency else None
+    if args.action == "subscribe":
+        if not args.user or not args.to:
+            raise UsageError("digest subscribe cần --user và --to (địa chỉ thư hoặc webhook).")
+        sections = args.sections.split(",") if args.sections else None
+        sub_id = digest.subscribe(args.db, args.user, args.channel, args.to, agency, args.weekdays, args.time,
+                                  sections, args.days)
+        print(f"Đã đăng ký bản tin số {sub_id} cho «{args.user}».")
+        return 0
+    if args.action == "list":
+        for row in digest.subscriptions(args.db, args.user):
+            print(f"{row['id']}\t{row['username']}\t{row['channel']}\t{row['target']}\t"
+                  f"{row['agencies'] or 'toàn phạm vi'}\t{row['weekdays']} {row['send_at']}\t"
+                  f"{'đang nhận' if row['active'] else 'đã hủy'}")
+        return 0
+    if args.action == "remove":
+        if args.id is None:
+            raise UsageError("digest remove cần --id.")
+        if not digest.remove(args.db, args.id):
+            print(f"Không có đăng ký số {args.id}.", file=sys.stderr)
+            return 1
+        print(f"Đã xóa đăng ký số {args.id}.")
+        return 0
+    if args.once == bool(args.every):
+        raise UsageError("Dùng --once hoặc --every (vd. --every 15m).")
+    try:
+        smtp = digest.SmtpSettings.from_env(args.smtp) if (args.smtp or os.environ.get("TTHC_SMTP")) else None
+    except digest.DigestError as exc:
+        raise UsageError(str(exc)) from None
+    if args.to:  # the ad-hoc form: one message now, no subscription
+        if args.channel == "email" and smtp is None:
+            raise UsageError("Gửi thư cần --smtp HOST:PORT hoặc biến TTHC_SMTP.")
+        result = digest.send_adhoc(args.db, args.to, args.channel, agency, at=args.at, smtp=smtp,
+                                   working_days=args.days)
+        counts = result["counts"]
+        print(f"{'Lỗi' if result['error'] else 'Đã gửi'} bản tin tới {args.to}: {counts['overdue']} quá hạn, "
+              f"{counts['due_soon']} sắp đến hạn" + (f" — {result['error']}" if result["error"] else "."))
+        return 1 if result["error"] else 0
+    try:
+        every = None if args.once else sync.parse_interval(args.every)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    failed = False
+    while True:
+        # stop.wait as the retry pause: SIGTERM ends a back-off at once (the remaining tries go out unpaused).
+        for result in digest.send_due(args.db, smtp=smtp, sleep=stop.wait):
+            failed |= bool(result["error"])
+            print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} bản tin {result['subscription_id']}: "
+                  f"{'lỗi: ' + result['error'] if result['error'] else 'đã gửi'}", flush=True)
+        if every is None or stop.wait(every):
+            return 1 if failed else 0
 
 
 def cmd_sync(args) -> int:
@@ -393,12 +473,13 @@ def cmd_input766(args) -> int:
 
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench,
             "user": cmd_user, "sync": cmd_sync, "audit": cmd_audit, "profile": cmd_profile,
-            "index766": cmd_index766, "input766": cmd_input766}
+            "index766": cmd_index766, "input766": cmd_input766, "digest": cmd_digest}
 
 
 def main(argv: list[str] | None = None) -> int:
     from .auth import AccessDenied, AuthError
     from .reports import ReportError
+    from .digest import DigestError
     from .qd766 import Qd766Error
     from .stats import StatsError
 
@@ -412,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except (PeriodError, StatsError, ReportError, AuthError, AccessDenied, Qd766Error) as exc:
+    except (PeriodError, StatsError, ReportError, AuthError, AccessDenied, Qd766Error, DigestError) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:

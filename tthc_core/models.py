@@ -539,3 +539,53 @@ class Qd766Input(Base):
     entered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_qd766_inputs_period", "period_key", "indicator"),)
+
+
+class DigestSubscription(Base):
+    """Who receives the scheduled digest (issue 17), how, for which agencies, when and which sections.
+
+    ``agencies``: comma-separated codes within the account's own scope, empty for all of that scope;
+    ``weekdays``: Monday = 0 … Sunday = 6 as digits (``01234`` = working week); ``send_at``: ``HH:MM``
+    Vietnam time; ``sections``: comma-separated :data:`tthc_core.digest.SECTIONS`; ``nonce``: the random
+    half of the signed unsubscribe token. A new table: nullable or server defaults only.
+    """
+
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(1024))
+    agencies: Mapped[str] = mapped_column(Text, server_default="")
+    weekdays: Mapped[str] = mapped_column(String(7), server_default="01234")
+    send_at: Mapped[str] = mapped_column(String(5), server_default="07:30")
+    sections: Mapped[str | None] = mapped_column(Text)
+    due_soon_days: Mapped[int | None] = mapped_column(Integer)
+    nonce: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (CheckConstraint("channel IN ('email', 'webhook')", name="ck_digest_channel"),)
+
+
+class DigestDelivery(Base):
+    """The delivery log, and the claim that keeps a digest from going out twice: one row per
+    subscription and day, inserted (``claimed``) in its own transaction before sending, then marked
+    ``sent`` or ``failed``. An ad-hoc CLI send has no subscription (NULLs never collide)."""
+
+    __tablename__ = "digest_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16), server_default="claimed")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    overdue: Mapped[int | None] = mapped_column(Integer)
+    due_soon: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "day", name="uq_digest_once_a_day"),)

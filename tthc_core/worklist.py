@@ -45,9 +45,10 @@ def _day(at: dt.date) -> Period:
     return parse_period(f"{at.isoformat()}..{at.isoformat()}", "calendar")
 
 
-def _open_at(conn, at: dt.date, agency: str | Sequence[str] | None, condition: str):
-    """The select of dossiers open at the end of ``at`` that ``counting.sql_conditions`` puts in ``condition``."""
-    period = _day(at)
+def _open_at(conn, at: dt.date, agency: str | Sequence[str] | None, condition: str, period: Period | None = None):
+    """The select of dossiers of the period (default: the day ``at``) that ``counting.sql_conditions``
+    puts in ``condition`` at the end of ``at`` (open ones for the pending conditions)."""
+    period = period or _day(at)
     ids = stats._agency_ids(conn, stats._agency_codes(agency))
     settings = counting.counting_settings(conn)
     d = Dossier.__table__.c
@@ -119,6 +120,18 @@ def due_soon(db: str | Engine | None, at: dt.date, working_days: int = DEFAULT_D
         due_day = row["due_at"].date() if row["due_at"] is not None else (row["deadline_at"] - dt.timedelta(1)).date()
         row["working_days_left"] = calendar.working_days_between(at + dt.timedelta(days=1), due_day)
     return rows
+
+
+def resolved_late(db: str | Engine | None, since: dt.date, at: dt.date, agency: str | Sequence[str] | None = None,
+                  scope: Scope | None = None) -> list[dict[str, Any]]:
+    """Dossiers resolved late from ``since`` to the end of ``at`` (column (10) of that span), by resolution
+    (the digest's "giải quyết quá hạn từ bản tin trước")."""
+    agency = restrict(scope, agency)
+    span = parse_period(f"{since.isoformat()}..{at.isoformat()}", "calendar")
+    d = Dossier.__table__.c
+    with get_engine(db).connect() as conn:
+        stmt = _open_at(conn, at, agency, "resolved_late", span).add_columns(d.resolved_at)
+        return _rows(conn, stmt.order_by(d.resolved_at, d.code))
 
 
 def counts(db: str | Engine | None, at: dt.date, working_days: int = DEFAULT_DUE_SOON_DAYS,

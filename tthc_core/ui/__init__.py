@@ -26,6 +26,7 @@ from ..tables import (
 )
 from .actions import action_lists_page, action_panel
 from .cards import KPIS, card_grid, checks_banner, dossier_metrics, kpi_cards, metric_row
+from .digest_page import digest_page, unsubscribe_requested, unsubscribe_view
 from .display import audited, download_csv, show_table, slug
 from .frame import filters, frame_banners, page_header, run_page, shown_errors
 from .navigation import app_pages

@@ -30,4 +30,5 @@ def app_pages() -> list[st.Page]:
         st.Page("pages/7_bao_cao_quy.py", title="Báo cáo quý", icon=":material/description:", url_path="bao_cao_quy",
                 help="Báo cáo quý về kiểm soát TTHC: kiểm tra số liệu, xuất phụ lục Excel và dự thảo Word."),
         st.Page("pages/8_chi_so_766.py", title="Chỉ số 766", icon=":material/leaderboard:", url_path="chi_so_766"),
+        st.Page("pages/10_ban_tin.py", title="Bản tin", icon=":material/mail:", url_path="ban_tin"),
     ]
