@@ -22,7 +22,7 @@ from ..models import FrozenReport
 from ..periods import Period
 from ..stats import CATALOGUE_KEYS, CATALOGUE_LABELS, COUNT_LABELS, FORM_COLUMNS
 from .agencies import TOTAL_LABEL, ReportError, as_period, may_edit
-from .figures import live_figures
+from .figures import index766, live_figures
 from .inputs import REPORT_INPUT_FIELDS
 
 
@@ -42,6 +42,28 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
+
+
+# The QĐ 766 index as stored by a freeze: its Decimals and the rules' date come back by key.
+_INDEX766_DECIMAL_KEYS = {"points", "max", "rate", "total", "gain", "threshold", "numerator", "denominator"}
+INDEX766_NOT_FROZEN = ("Số liệu được chốt trước khi hệ thống lưu Chỉ số 766 cùng số liệu chốt: chỉ số dưới đây "
+                       "tính theo dữ liệu hiện tại, không phải số đã chốt.")
+
+
+def revive_index766(stored: dict[str, Any]) -> dict[str, Any]:
+    """The index object of :func:`tthc_core.qd766.compute_index` back from a freeze's payload."""
+    def walk(value: Any, key: str | None = None) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if key in _INDEX766_DECIMAL_KEYS and isinstance(value, str) and value:
+            return Decimal(value)
+        return value
+    index = walk(copy.deepcopy(stored))
+    if isinstance(index.get("rules_version"), str):
+        index["rules_version"] = dt.date.fromisoformat(index["rules_version"])
+    return index
 
 
 def revive(payload: dict[str, Any]) -> dict[str, Any]:
@@ -97,9 +119,10 @@ def freeze(db: str | Engine | None, period: Period | str, mode: str = "report", 
     if failures:
         raise ReportError(f"Số liệu chưa cân đối ({len(failures)} lỗi); "
                           "sửa dữ liệu trước khi chốt.")
+    # The QĐ 766 index is signed with the figures, so a frozen quarter's "Chỉ số 766" sheet keeps it.
+    payload = {**_jsonable(figures), "index766": _jsonable(index766(db, period, agency))}
     record = FrozenReport(agency_code=agency or None, period_key=period.key,
-                          frozen_at=vietnam_now(), frozen_by=user.strip(),
-                          payload=_jsonable(figures))
+                          frozen_at=vietnam_now(), frozen_by=user.strip(), payload=payload)
     engine = get_engine(db)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         if bump_data_version(session.connection(), expected=seen) is None:
