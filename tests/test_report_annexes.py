@@ -127,7 +127,7 @@ def test_pakn_annex_is_form_ii05a_and_the_draft_cites_it(demo_copy):
     assert total[5] == total[6] + total[7] and total[8] == total[9] + total[10]
     text = draft_text(report)
     assert ("đã tiếp nhận 4 phản ánh, kiến nghị (về quy định hành chính: 3; về hành vi hành chính: 1; từ kỳ "
-            "trước chuyển qua: 1); đã xử lý 2; đang xử lý 2. Chi tiết tại Biểu số II.05a/VPCP/KSTT kèm theo.") in text
+            "trước chuyển qua: 1); đã xử lý 2; đang xử lý 2.\n(Có biểu số II.05a/VPCP/KSTT kèm theo)") in text
     # the records give the PAKN figures: the officer is not asked to type them
     assert not [m for m in report.missing() if m.startswith("Phản ánh, kiến nghị")]
 

@@ -408,7 +408,9 @@ def _feedback(doc, report: QuarterReport, subject: str, period_text: str) -> Non
             parts.append(f"đã xử lý {fmt_int(total['handled_total'])}")
         if total["pending_total"] is not None:
             parts.append(f"đang xử lý {fmt_int(total['pending_total'])}")
-        _para(doc, "; ".join(parts) + f". Chi tiết tại Biểu số {FEEDBACK_FORM}/VPCP/KSTT kèm theo.")
+        _para(doc, "; ".join(parts) + ".")
+    if received is not None:  # the annex the figures come from, as sections 5 and 6 cite theirs
+        _para(doc, f"(Có biểu số {FEEDBACK_FORM}/VPCP/KSTT kèm theo)", italic=True)
 
 
 def _results(doc, report: QuarterReport) -> None:
