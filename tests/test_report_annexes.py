@@ -248,3 +248,31 @@ def test_one_percentage_is_written_alike_in_the_draft_and_on_the_pages(demo_url,
     assert not at.exception
     assert metrics(at)["Hồ sơ nộp trực tuyến"] == share
     st.cache_data.clear()
+
+
+def test_a_frozen_pakn_annex_keeps_its_figures_and_the_diff_names_the_change(demo_copy):
+    feedback_agency(demo_copy)
+    freeze(demo_copy, Q2, agency="SO-PAKN", user="Nguyễn Văn A", today=TODAY)
+    with Session(get_engine(demo_copy)) as session, session.begin():  # a PAKN of May entered after signing
+        agency_id = session.scalar(select(Agency.id).where(Agency.code == "SO-PAKN"))
+        session.add(Feedback(code="PAKN-LATE", agency_id=agency_id, sent_at=D(2022, 5, 30), state="processing"))
+    report = build_report(demo_copy, Q2, agency="SO-PAKN")
+    assert report["feedback"]["total"]["received_total"] == 4  # as signed; live data say 5
+    assert build_report(demo_copy, Q2, agency="SO-PAKN", live=True)["feedback"]["total"]["received_total"] == 5
+    changed = {(d["section"], d["label"]): (d["frozen"], d["live"]) for d in report.diff}
+    assert changed[("II.05a", "PAKN tiếp nhận")] == (4, 5)
+    assert changed[("II.05a", "PAKN đang xử lý về quy định hành chính")] == (1, 2)
+    sheet = book_of(report)["II.05a"]
+    assert counts(sheet, row_of(sheet, "Tổng cộng"))[0] == 4
+
+
+def test_an_older_freeze_without_pakn_figures_shows_its_entered_totals_and_no_pakn_diff(demo_copy):
+    freeze(demo_copy, Q2, agency=REF_AGENCY, user="Lương Thị Hồng", today=TODAY)
+    with get_engine(demo_copy).begin() as conn:
+        payload = conn.scalar(select(FrozenReport.payload))
+        del payload["feedback"], payload["deadline_basis"]
+        conn.execute(update(FrozenReport).values(payload=payload))
+    report = build_report(demo_copy, Q2, agency=REF_AGENCY)
+    assert report.frozen and report["feedback"]["source"] == "entered"
+    assert report["feedback"]["total"]["received_total"] == 0
+    assert report.diff == [] and report["deadline_basis"]["key"] == "moment"

@@ -365,6 +365,8 @@ def _sheet_four_on_site(book: _Book, figures: QuarterReport) -> None:
 
 
 def _days_format(value: Decimal | None) -> str:
+    """A day count or a score: 19 as 3.238 is (any locale); a fractional one (2,5) keeps a decimal format."""
+    value = None if value is None else Decimal(str(value))
     return XLSX_INTEGER if value is None or value == value.to_integral_value() else "#,##0.0"
 
 
@@ -496,7 +498,7 @@ def _sheet_inputs(book: _Book, figures: QuarterReport, name: str, title: str, ke
         if kind == "text":
             book.text(ws, row, 2, value, text_wrap=True, border=1)
         else:
-            book.number(ws, row, 2, value, num_format=XLSX_INTEGER if kind != "score" else "0.0")
+            book.number(ws, row, 2, value, num_format=XLSX_INTEGER if kind != "score" else _days_format(value))
         row += 1
     row = _note(book, ws, row, ncols, "Ô để trống: đơn vị chưa nhập số liệu.")
     _signature(book, ws, row, ncols, figures)

@@ -22,7 +22,7 @@ from ..models import FrozenReport
 from ..periods import Period
 from ..stats import CATALOGUE_KEYS, CATALOGUE_LABELS, COUNT_LABELS, FORM_COLUMNS
 from .agencies import TOTAL_LABEL, ReportError, as_period, may_edit
-from .figures import index766, live_figures
+from .figures import FEEDBACK_KEYS, index766, live_figures
 from .inputs import REPORT_INPUT_FIELDS
 
 
@@ -167,23 +167,39 @@ def _cells(figures: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
     put("Rà soát, đơn giản hóa", TOTAL_LABEL, figures["simplification"]["total"],
         ("procedures", "days_before", "days_after", "days_cut", "ratio"))
     put("Số liệu nhập", "Báo cáo", figures["inputs"], (f.key for f in REPORT_INPUT_FIELDS))
+    if "feedback" in figures:  # freezes made before the II.05a figures were stored have none
+        put(FEEDBACK_SECTION, TOTAL_LABEL, figures["feedback"]["total"], FEEDBACK_KEYS)
     return cells
+
+
+FEEDBACK_SECTION = "II.05a"
 
 
 _DIFF_LABELS = {**COUNT_LABELS, **CATALOGUE_LABELS, **{f.key: f.label for f in REPORT_INPUT_FIELDS},
                 "procedures": "Số TTHC được rà soát", "days_before": "Tổng thời hạn trước (ngày)",
                 "days_after": "Tổng thời hạn sau (ngày)", "days_cut": "Số ngày cắt giảm",
-                "ratio": "Tỷ lệ cắt giảm (%)"}
+                "ratio": "Tỷ lệ cắt giảm (%)",
+                **{f"feedback:{k}": label for k, label in {
+                    "received_total": "PAKN tiếp nhận", "carried_over": "PAKN từ kỳ trước chuyển qua",
+                    "received_new": "PAKN mới tiếp nhận", "received_regulation": "PAKN về quy định hành chính",
+                    "received_conduct": "PAKN về hành vi hành chính", "handled_total": "PAKN đã xử lý",
+                    "handled_regulation": "PAKN đã xử lý về quy định hành chính",
+                    "handled_conduct": "PAKN đã xử lý về hành vi hành chính", "pending_total": "PAKN đang xử lý",
+                    "pending_regulation": "PAKN đang xử lý về quy định hành chính",
+                    "pending_conduct": "PAKN đang xử lý về hành vi hành chính"}.items()}}
 
 
 def frozen_diff(frozen_payload: dict[str, Any], live: dict[str, Any]) -> list[dict[str, Any]]:
     """The cells whose live value differs from the frozen one: ``{section, row, key, label, frozen, live}``."""
     before, after = _cells(revive(frozen_payload)), _cells(revive(live))
+    if "feedback" not in frozen_payload:  # nothing of II.05a was signed: nothing to compare
+        after = {cell: value for cell, value in after.items() if cell[0] != FEEDBACK_SECTION}
     diff = []
     for cell in list(before) + [c for c in after if c not in before]:
         if before.get(cell) != after.get(cell):
             section, row, key = cell
-            diff.append({"section": section, "row": row, "key": key, "label": _DIFF_LABELS.get(key, key),
+            label_key = f"feedback:{key}" if section == FEEDBACK_SECTION else key
+            diff.append({"section": section, "row": row, "key": key, "label": _DIFF_LABELS.get(label_key, key),
                          "frozen": before.get(cell), "live": after.get(cell)})
     return diff
 
