@@ -276,3 +276,23 @@ def test_an_older_freeze_without_pakn_figures_shows_its_entered_totals_and_no_pa
     assert report.frozen and report["feedback"]["source"] == "entered"
     assert report["feedback"]["total"]["received_total"] == 0
     assert report.diff == [] and report["deadline_basis"]["key"] == "moment"
+
+
+def test_every_number_of_the_workbook_has_a_locale_proof_format_but_the_decimal_points(demo_url):
+    """3.238 and 59,38 % whatever the reader's locale. The one exception, documented in exports/xlsx.py: a
+    decimal that is not a percentage (the 766 points and maxima, an average of days) — a spreadsheet format
+    can move decimal digits only by the percent sign's scaling."""
+    book = book_of(build_report(demo_url, Q2, agency=REF_AGENCY))
+    others = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type != "n" or cell.value is None:
+                    continue
+                if cell.number_format in (XLSX_INTEGER, XLSX_PERCENT) or (cell.number_format == "0"
+                                                                           and cell.value < 1000):
+                    continue
+                others.append((sheet.title, cell.column_letter, cell.number_format))
+    assert others and {(title, column) for title, column, _ in others} <= {
+        (QD766_SHEET, "E"), (QD766_SHEET, "F"), (QD766_SHEET, "G")}, others
+    assert {fmt for _, column, fmt in others if column == "E"} <= {"#,##0.00"}  # 2.2: days, not a percentage

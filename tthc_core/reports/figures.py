@@ -1,7 +1,8 @@
 """The report's figures as the data stand now, from the same functions of :mod:`tthc_core.stats` the
 dashboard uses: form II.06a (II.06b for the whole province, grouped by level), the procedure catalogue,
-II.07b, the "4 tại chỗ" procedures, simplification, the report inputs, the league of fields or agencies
-and the monthly trend the chart pack draws. :mod:`.freeze` stores exactly this mapping when a period is
+II.07b, the "4 tại chỗ" procedures, simplification, the report inputs, the PAKN figures of form II.05a
+(:func:`feedback_figures`), the deadline basis in force, the league of fields or agencies and the monthly
+trend the chart pack draws. :mod:`.freeze` stores exactly this mapping when a period is
 signed, so a frozen quarter's workbook, draft and charts come from the same numbers.
 """
 from __future__ import annotations
