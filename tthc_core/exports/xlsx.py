@@ -427,7 +427,13 @@ FEEDBACK_SOURCE_NOTES = {
 
 def _sheet_feedback(book: _Book, figures: QuarterReport) -> None:
     """Form II.05a (TT 01/2020/TT-VPCP): PAKN received (carried over, new; about regulations or conduct),
-    handled and pending, by field, from :func:`tthc_core.reports.feedback_figures`."""
+    handled and pending, by field, from :func:`tthc_core.reports.feedback_figures`.
+
+    The official column list was not at hand when this was written: the columns follow the form's title,
+    NĐ 20/2008 (PAKN về quy định hành chính), NĐ 48/2013 Art. 35.3(e) (received and handled) and the
+    layout the circular gives II.06a (in period / from the previous period; done / in progress, with the
+    identities under the table). Check them against the printed circular before relying on the order.
+    """
     ws = book.sheet(FEEDBACK_FORM, [5, 38] + [10.5] * len(FEEDBACK_KEYS))
     ncols = 2 + len(FEEDBACK_KEYS)
     top = _heading(book, ws, figures, ncols, f"Biểu số {FEEDBACK_FORM}/VPCP/KSTT", FEEDBACK_TITLE,
