@@ -287,22 +287,48 @@ def test_workbook_in_an_english_libreoffice_shows_3238_and_a_vietnam_stamp(demo_
     report = build_report(demo_url, Q2, agency=REF_AGENCY)
     path = tmp_path / "phu-luc.xlsx"
     path.write_bytes(workbook_bytes(report))
-    cell = openpyxl.load_workbook(path)["II.06a"]
-    assert any(c.value == 3238 and c.data_type == "n" for row in cell.iter_rows() for c in row)  # still numeric
-    # Token 9 "true": export cells as shown; 1033: en-US, whatever the machine's locale.
-    filter_options = "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,false,true,true,false,false,1"
-    env = {"LANG": "en_US.UTF-8", "LC_ALL": "en_US.UTF-8", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    book = openpyxl.load_workbook(path)
+    assert any(c.value == 3238 and c.data_type == "n" for row in book["II.06a"].iter_rows() for c in row)
+    ratio = next(c for row in book["Rà soát, đơn giản hóa"].iter_rows() for c in row if c.value == 59.38)
+    assert ratio.data_type == "n"  # still numeric: 59.38, shown 59,38 %
+    # Token 9 "true": export cells as shown; 1033: en-US, whatever the machine's locale; -1: every sheet,
+    # one file each (phu-luc-<sheet>.csv). C.UTF-8 (LibreOffice's en-US) lets it write the sheets' Vietnamese
+    # names; en_US.UTF-8 need not be installed (Debian's minimal images have only C and C.UTF-8).
+    filter_options = "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,false,true,true,false,false,-1"
+    env = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
                     filter_options, "--outdir", str(tmp_path), str(path)], env=env, check=True, timeout=180,
                    capture_output=True)
-    written = next(tmp_path.glob("phu-luc*.csv"))  # LibreOffice may add the sheet's name
-    rows = list(csv.reader(written.read_text(encoding="utf-8").splitlines()))
-    total = next(r for r in rows if len(r) > 1 and r[1] == "Tổng cộng")
-    assert total[2:13] == ["3.238", "32", "2.999", "207", "2.525", "288", "2.237", "0", "713", "713", "0"]
+
+    def shown(sheet: str) -> list[list[str]]:
+        return list(csv.reader((tmp_path / f"phu-luc-{sheet}.csv").read_text(encoding="utf-8").splitlines()))
+
+    def total_of(rows: list[list[str]]) -> list[str]:
+        return next(r for r in rows if len(r) > 1 and r[1].startswith("Tổng cộng"))
+
+    rows = shown("II.06a")
+    assert total_of(rows)[2:13] == ["3.238", "32", "2.999", "207", "2.525", "288", "2.237", "0", "713", "713", "0"]
     stamp = next(c for r in rows for c in r if c.startswith("Số liệu tính lúc"))
     computed = dt.datetime.fromisoformat(report["computed_at"])
     assert stamp == f"Số liệu tính lúc {computed:%H:%M %d/%m/%Y} (chưa chốt)."
     assert abs(computed - vietnam_now()) < dt.timedelta(minutes=10)  # Vietnam time, not the server's UTC
+    # Percentages: 59,38 % (the simplification ratio), the 766 rates; no English «59.38».
+    assert total_of(shown("Rà soát, đơn giản hóa"))[-2:] == ["59,38 %", ""]
+    index_rows = shown("Chỉ số 766")
+    index_rows = index_rows[:next(i for i, r in enumerate(index_rows) if r[0] == "Tổng điểm") + 1]  # not the hints
+    by_id = {p["id"]: p for p in report.index766["indicators"]}
+    rated = [(r[0], r[4]) for r in index_rows if r[0] in by_id and by_id[r[0]]["rate"] is not None
+             and not by_id[r[0]]["info"]]
+    assert rated and all(text == fmt_percent(by_id[code]["rate"]) for code, text in rated), rated
+    # The locale is English: a decimal with an ordinary format (a 766 point) shows a decimal point.
+    total_points = next(r for r in index_rows if r[0] == "Tổng điểm")[5]
+    assert total_points == f"{report.index766['total']:.2f}" and "." in total_points
+    counted = [(r[0], r[3]) for r in index_rows if r[0] in by_id and isinstance(by_id[r[0]]["denominator"], int)]
+    assert counted and all(text == fmt_int(by_id[code]["denominator"]) for code, text in counted), counted
+    assert any(int(by_id[code]["denominator"]) >= 1000 for code, _ in counted)  # a grouped 3.238-like count
+    notes = shown("Ghi chú")
+    assert any(r[2] == f"Số liệu tính lúc {computed:%H:%M %d/%m/%Y} (chưa chốt) (giờ Việt Nam, UTC+7)." for r in notes
+               if len(r) > 2)
 
 
 def test_narrative_carries_over_and_confirms_on_both_engines(db_url):

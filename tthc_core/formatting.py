@@ -16,6 +16,10 @@ PLOTLY_SEPARATORS = ",."
 # grouped by the format itself (``\.`` is a literal dot), so 3238 shows 3.238 on an English Excel
 # and the cell stays a number. Excel allows two conditions, so the format groups up to 999.999.999.
 XLSX_INTEGER = r"[>=1000000]#\.###\.##0;[>=1000]#\.##0;0"
+# A percentage held as its figure (59.38 for 59,38 %) shown ``59,38 %`` on every Excel or LibreOffice:
+# the format's ``%`` scales the value by 100 and the digits are placed around a literal comma, so the
+# decimal mark does not come from the reader's locale (and the cell keeps the figure 59.38).
+XLSX_PERCENT = r"[>=1000]#\.##0\,00 %;0\,00 %"
 # Every stamp the product prints (computed at, frozen at) is Vietnam time, not the server's zone.
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 

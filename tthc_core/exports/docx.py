@@ -28,6 +28,7 @@ from docx.shared import Cm, Pt, RGBColor
 from ..formatting import fmt_int, fmt_number, fmt_percent
 from ..reports import QuarterReport, frozen_note
 from ..stats import LEVEL_LABELS
+from .xlsx import FEEDBACK_FORM
 
 FONT = "Times New Roman"
 BODY_PT = 14
@@ -389,19 +390,27 @@ def _feedback(doc, report: QuarterReport, subject: str, period_text: str) -> Non
                "kiến nghị của cá nhân, tổ chức về quy định hành chính; việc tiếp nhận, xử lý phản ánh, kiến nghị "
                f"luôn được {subject} quan tâm; địa chỉ tiếp nhận phản ánh, kiến nghị được niêm yết công khai theo "
                "quy định.")
-    inputs = report.inputs
-    received = inputs.get("feedback_received")
+    # The figures of the II.05a annex (reports.feedback_figures): PAKN records, else the entered totals.
+    total = report["feedback"]["total"]
+    received = total["received_total"]
     if received == 0:
         _para(doc, f"Trong {period_text}, {subject} chưa nhận được phản ánh kiến nghị nào liên quan đến giải "
                    "quyết thủ tục hành chính.")
     elif received is not None:
-        parts = [f"Trong {period_text}, {subject} đã tiếp nhận {fmt_int(received)} phản ánh, kiến nghị về quy "
-                 "định hành chính"]
-        if inputs.get("feedback_handled") is not None:
-            parts.append(f"đã xử lý {fmt_int(inputs['feedback_handled'])}")
-        if inputs.get("feedback_pending") is not None:
-            parts.append(f"đang xử lý {fmt_int(inputs['feedback_pending'])}")
+        if report["feedback"]["source"] == "records":  # the records say what each one is about
+            parts = [f"Trong {period_text}, {subject} đã tiếp nhận {fmt_int(received)} phản ánh, kiến nghị (về quy "
+                     f"định hành chính: {fmt_int(total['received_regulation'])}; về hành vi hành chính: "
+                     f"{fmt_int(total['received_conduct'])}; từ kỳ trước chuyển qua: {fmt_int(total['carried_over'])})"]
+        else:
+            parts = [f"Trong {period_text}, {subject} đã tiếp nhận {fmt_int(received)} phản ánh, kiến nghị về quy "
+                     "định hành chính"]
+        if total["handled_total"] is not None:
+            parts.append(f"đã xử lý {fmt_int(total['handled_total'])}")
+        if total["pending_total"] is not None:
+            parts.append(f"đang xử lý {fmt_int(total['pending_total'])}")
         _para(doc, "; ".join(parts) + ".")
+    if received is not None:  # the annex the figures come from, as sections 5 and 6 cite theirs
+        _para(doc, f"(Có biểu số {FEEDBACK_FORM}/VPCP/KSTT kèm theo)", italic=True)
 
 
 def _results(doc, report: QuarterReport) -> None:

@@ -10,7 +10,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ..formatting import fmt_decimal
+from decimal import Decimal
+
+from ..formatting import XLSX_INTEGER, XLSX_PERCENT, fmt_decimal
 from ..qd766 import SOURCE_LABELS
 
 SHEET_NAME = "Chỉ số 766"
@@ -18,8 +20,16 @@ HEADERS = ("Mã", "Chỉ số", "Tử số", "Mẫu số", "Tỷ lệ (%)", "Đi
 WIDTHS = (8, 46, 10, 10, 10, 9, 9, 16, 60)
 
 
-def add_qd766_sheet(book: Any, index: dict[str, Any]) -> None:
-    """Write the sheet into the workbook's ``_Book`` (tthc_core.exports.xlsx)."""
+def _count_format(value: Any) -> str:
+    """A numerator or denominator: a count (3.238 whatever the locale) unless an entered figure has decimals."""
+    if value is None or Decimal(str(value)) == Decimal(str(value)).to_integral_value():
+        return XLSX_INTEGER
+    return "#,##0.00"
+
+
+def add_qd766_sheet(book: Any, index: dict[str, Any], note: str | None = None) -> None:
+    """Write the sheet into the workbook's ``_Book`` (tthc_core.exports.xlsx); ``note`` (a frozen report's
+    as-of line, or the warning that its index is live) is printed under the title in red italics."""
     ws = book.sheet(SHEET_NAME, WIDTHS)
     ncols = len(HEADERS)
     period = index["period"]
@@ -29,6 +39,10 @@ def add_qd766_sheet(book: Any, index: dict[str, Any]) -> None:
                 italic=True, align="center")
     book.merged(ws, 2, 0, 2, ncols - 1, f"Bảng điểm áp dụng từ {index['rules_version']:%d/%m/%Y}",
                 italic=True, font_size=9, align="center")
+    if note:
+        book.merged(ws, 3, 0, 3, ncols - 1, note, italic=True, font_size=9, align="center", font_color="#C00000",
+                    text_wrap=True)
+        ws.set_row(3, 26)
     head = dict(bold=True, border=1, align="center", text_wrap=True, bg_color="#e8eef7")
     for col, title in enumerate(HEADERS):
         book.text(ws, 4, col, title, **head)
@@ -48,9 +62,10 @@ def add_qd766_sheet(book: Any, index: dict[str, Any]) -> None:
         for part in (p for p in index["indicators"] if p["group"] == group["code"]):
             book.text(ws, row, 0, part["id"], border=1)
             book.text(ws, row, 1, part["title"], border=1, text_wrap=True)
-            book.number(ws, row, 2, part["numerator"], "#,##0.##")
-            book.number(ws, row, 3, part["denominator"], "#,##0.##")
-            book.number(ws, row, 4, part["rate"], "0.00")
+            book.number(ws, row, 2, part["numerator"], _count_format(part["numerator"]))
+            book.number(ws, row, 3, part["denominator"], _count_format(part["denominator"]))
+            # an information row's "rate" is a number of days (2.2), not a percentage
+            book.number(ws, row, 4, part["rate"], "#,##0.00" if part["info"] else XLSX_PERCENT)
             book.number(ws, row, 5, part["points"], "0.00")
             book.number(ws, row, 6, None if part["info"] else part["max"], "0.00")
             source = "thông tin" if part["info"] else SOURCE_LABELS[part["source"]]

@@ -6,8 +6,10 @@ receiving units, merged headers, the row of column numbers, the data, a total ro
 block, set up to print on A4 landscape, one page wide. Every figure comes from
 :class:`tthc_core.reports.QuarterReport`; nothing is added up here.
 
-Numbers are written as numbers with a literal Vietnamese format (:data:`~tthc_core.formatting.XLSX_INTEGER`):
-3.238 on every Excel or LibreOffice, whatever the reader's locale.
+Numbers are written as numbers with a literal Vietnamese format (:data:`~tthc_core.formatting.XLSX_INTEGER`,
+:data:`~tthc_core.formatting.XLSX_PERCENT`): 3.238 and 59,38 % on every Excel or LibreOffice, whatever the
+reader's locale. (A decimal that is not a percentage — a one-stop score, a QĐ 766 point — has no such
+format: spreadsheet formats can move the decimal digits only by the percent sign's scaling.)
 Text is always written with ``write_string`` in a workbook that never turns strings into formulas,
 and text that a spreadsheet would read as a formula when edited (``=``, ``+``, ``-``, ``@``) carries
 Excel's quote prefix: a field named ``=HYPERLINK(…)`` stays text.
@@ -21,9 +23,10 @@ from typing import Any, Sequence
 
 import xlsxwriter
 
-from ..formatting import XLSX_INTEGER, fmt_int
+from ..formatting import XLSX_INTEGER, XLSX_PERCENT, fmt_int
 from ..periods import ROMAN
-from ..reports import REPORT_INPUT_FIELDS, SIMPLIFICATION_COLUMNS, TOTAL_LABEL, QuarterReport, as_of_text
+from ..reports import (FEEDBACK_KEYS, REPORT_INPUT_FIELDS, SIMPLIFICATION_COLUMNS, TOTAL_LABEL, QuarterReport,
+                       as_of_text, frozen_note)
 from .qd766_sheet import add_qd766_sheet
 from ..stats import FORM_COLUMNS, LEVEL_LABELS
 from .csv import FORMULA_START
@@ -31,6 +34,7 @@ from .csv import FORMULA_START
 FONT = "Times New Roman"
 CIRCULAR = "Ban hành theo Thông tư số 01/2020/TT-VPCP ngày 21/10/2020"
 WARNING_SHEET = "CẢNH BÁO"
+PERCENT_KEYS = {"ratio", "on_time_rate", "online_share", "postal_share"}  # figures that are percentages
 COUNT_COLUMNS = tuple(FORM_COLUMNS)  # the 11 counts of II.06a, in column order (3)…(13)
 
 
@@ -361,6 +365,8 @@ def _sheet_four_on_site(book: _Book, figures: QuarterReport) -> None:
 
 
 def _days_format(value: Decimal | None) -> str:
+    """A day count or a score: 19 as 3.238 is (any locale); a fractional one (2,5) keeps a decimal format."""
+    value = None if value is None else Decimal(str(value))
     return XLSX_INTEGER if value is None or value == value.to_integral_value() else "#,##0.0"
 
 
@@ -388,7 +394,7 @@ def _sheet_simplification(book: _Book, figures: QuarterReport) -> None:
     def days_and_ratio(values: dict[str, Any], bold: bool = False) -> None:
         for i, key in enumerate(("days_before", "days_after", "days_cut")):
             book.number(ws, row, first + i, values[key], num_format=_days_format(values[key]), bold=bold)
-        book.number(ws, row, first + 3, values["ratio"], num_format="#,##0.00", bold=bold)
+        book.number(ws, row, first + 3, values["ratio"], num_format=XLSX_PERCENT, bold=bold)
 
     for number, item in enumerate(figures["simplification"]["rows"], start=1):
         _labels(book, ws, row, number, item["procedure_name"],
@@ -408,6 +414,83 @@ def _sheet_simplification(book: _Book, figures: QuarterReport) -> None:
     _signature(book, ws, row, ncols, figures)
 
 
+FEEDBACK_FORM = "II.05a"
+FEEDBACK_TITLE = "TÌNH HÌNH, KẾT QUẢ TIẾP NHẬN, XỬ LÝ PHẢN ÁNH, KIẾN NGHỊ VỀ QUY ĐỊNH HÀNH CHÍNH"
+FEEDBACK_SOURCE_NOTES = {
+    "records": "Số liệu tính từ dữ liệu phản ánh, kiến nghị (PAKN) của đơn vị: PAKN tính trong kỳ khi tiếp nhận "
+               "trước thời điểm chốt số liệu và chưa xử lý xong trước kỳ; PAKN chưa phân loại tính vào cột quy "
+               "định hành chính.",
+    "entered": "Chưa có dữ liệu PAKN chi tiết: tổng số do đơn vị nhập trong số liệu báo cáo; các cột chi tiết để trống.",
+    "none": "Đơn vị chưa nhập số liệu phản ánh, kiến nghị của kỳ báo cáo.",
+}
+
+
+def _sheet_feedback(book: _Book, figures: QuarterReport) -> None:
+    """Form II.05a (TT 01/2020/TT-VPCP): PAKN received (carried over, new; about regulations or conduct),
+    handled and pending, by field, from :func:`tthc_core.reports.feedback_figures`.
+
+    The official column list was not at hand when this was written: the columns follow the form's title,
+    NĐ 20/2008 (PAKN về quy định hành chính), NĐ 48/2013 Art. 35.3(e) (received and handled) and the
+    layout the circular gives II.06a (in period / from the previous period; done / in progress, with the
+    identities under the table). Check them against the printed circular before relying on the order.
+    """
+    ws = book.sheet(FEEDBACK_FORM, [5, 38] + [10.5] * len(FEEDBACK_KEYS))
+    ncols = 2 + len(FEEDBACK_KEYS)
+    top = _heading(book, ws, figures, ncols, f"Biểu số {FEEDBACK_FORM}/VPCP/KSTT", FEEDBACK_TITLE,
+                   "Số phản ánh, kiến nghị")
+    regulation, conduct = "Về quy định hành chính", "Về hành vi hành chính"
+    row = _headers(book, ws, top, [
+        (0, 0, 2, 0, "STT"), (0, 1, 2, 1, "Ngành, lĩnh vực"),
+        (0, 2, 0, 6, "Số phản ánh, kiến nghị tiếp nhận"), (1, 2, 2, 2, "Tổng số"),
+        (1, 3, 1, 4, "Theo thời điểm tiếp nhận"), (2, 3, 2, 3, "Từ kỳ trước chuyển qua"),
+        (2, 4, 2, 4, "Mới tiếp nhận trong kỳ"), (1, 5, 1, 6, "Theo nội dung"), (2, 5, 2, 5, regulation),
+        (2, 6, 2, 6, conduct),
+        (0, 7, 0, 12, "Kết quả xử lý"), (1, 7, 1, 9, "Đã xử lý"), (2, 7, 2, 7, "Tổng số"), (2, 8, 2, 8, regulation),
+        (2, 9, 2, 9, conduct), (1, 10, 1, 12, "Đang xử lý"), (2, 10, 2, 10, "Tổng số"), (2, 11, 2, 11, regulation),
+        (2, 12, 2, 12, conduct),
+    ], ncols)
+    feedback = figures["feedback"]
+
+    def cells(values: dict[str, Any], bold: bool = False) -> None:
+        for i, key in enumerate(FEEDBACK_KEYS):
+            book.number(ws, row, 2 + i, values.get(key), bold=bold)
+
+    for number, item in enumerate(feedback["rows"], start=1):
+        _labels(book, ws, row, number, item["label"])
+        cells(item)
+        row += 1
+    _labels(book, ws, row, "", TOTAL_LABEL, bold=True)
+    cells(feedback["total"], bold=True)
+    row = _note(book, ws, row + 1, ncols, "(3) = (4) + (5) = (6) + (7); (3) = (8) + (11); (8) = (9) + (10); "
+                                          "(11) = (12) + (13). " + FEEDBACK_SOURCE_NOTES[feedback["source"]])
+    _signature(book, ws, row, ncols, figures)
+
+
+def _sheet_notes(book: _Book, figures: QuarterReport) -> None:
+    """How the figures were counted: the period convention, the deadline basis in force, when the figures
+    were taken, the online classes, the PAKN source, the time zone."""
+    ws = book.sheet("Ghi chú", [5, 34, 90])
+    ncols = 3
+    top = _heading(book, ws, figures, ncols, None, "GHI CHÚ VỀ CÁCH TÍNH SỐ LIỆU", "")
+    row = _headers(book, ws, top, [(0, 0, 0, 0, "STT"), (0, 1, 0, 1, "Nội dung"), (0, 2, 0, 2, "Cách tính")],
+                   ncols)
+    period = figures["period"]
+    online = ("phân loại theo Nghị định số 42/2022/NĐ-CP: toàn trình, một phần" if period["online_classes"] else
+              "phân loại theo mức độ 3, 4 (Nghị định số 43/2011/NĐ-CP); từ ngày 01/8/2022 mức độ 4 tương ứng "
+              "toàn trình, mức độ 3 tương ứng một phần")
+    notes = [
+        ("Kỳ báo cáo", f"{period['name']} ({period['range_label']}); {period['mode_label']}"),
+        ("Hồ sơ quá hạn", figures["deadline_basis"]["label"]),
+        ("Thời điểm số liệu", as_of_text(figures) + " (giờ Việt Nam, UTC+7)."),
+        ("Dịch vụ công trực tuyến", online),
+        (f"Phản ánh, kiến nghị (Biểu số {FEEDBACK_FORM})", FEEDBACK_SOURCE_NOTES[figures["feedback"]["source"]]),
+    ]
+    for number, (label, text) in enumerate(notes, start=1):
+        _labels(book, ws, row, number, label)
+        book.text(ws, row, 2, text, text_wrap=True, border=1)
+        row += 1
+
+
 def _sheet_inputs(book: _Book, figures: QuarterReport, name: str, title: str, keys: Sequence[str]) -> None:
     ws = book.sheet(name, [5, 60, 40])
     ncols = 3
@@ -421,7 +504,7 @@ def _sheet_inputs(book: _Book, figures: QuarterReport, name: str, title: str, ke
         if kind == "text":
             book.text(ws, row, 2, value, text_wrap=True, border=1)
         else:
-            book.number(ws, row, 2, value, num_format=XLSX_INTEGER if kind != "score" else "0.0")
+            book.number(ws, row, 2, value, num_format=XLSX_INTEGER if kind != "score" else _days_format(value))
         row += 1
     row = _note(book, ws, row, ncols, "Ô để trống: đơn vị chưa nhập số liệu.")
     _signature(book, ws, row, ncols, figures)
@@ -440,7 +523,9 @@ def _sheet_diff(book: _Book, figures: QuarterReport) -> None:
         book.text(ws, row, 2, item["label"], text_wrap=True, border=1)
         for col, value in ((3, item["frozen"]), (4, item["live"])):
             if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                book.number(ws, row, col, value, num_format="#,##0.##" if isinstance(value, Decimal) else XLSX_INTEGER)
+                fmt = (XLSX_PERCENT if item["key"] in PERCENT_KEYS else
+                       "#,##0.##" if isinstance(value, Decimal) else XLSX_INTEGER)
+                book.number(ws, row, col, value, num_format=fmt)
             else:
                 book.text(ws, row, col, value, text_wrap=True, border=1)
         row += 1
@@ -475,14 +560,14 @@ def _build(target: str | io.BytesIO, figures: QuarterReport) -> None:
     _sheet_catalogue(book, figures)
     _sheet_four_on_site(book, figures)
     _sheet_simplification(book, figures)
-    _sheet_inputs(book, figures, "PAKN", "TIẾP NHẬN, XỬ LÝ PHẢN ÁNH, KIẾN NGHỊ VỀ QUY ĐỊNH, THỦ TỤC HÀNH CHÍNH",
-                  ("feedback_received", "feedback_handled", "feedback_pending"))
+    _sheet_feedback(book, figures)
     _sheet_inputs(book, figures, "Số liệu khác", "SỐ LIỆU KHÁC CỦA BÁO CÁO",
                   ("budget", "one_stop_self_score", "one_stop_appraised_score", "initiatives", "notes"))
+    _sheet_notes(book, figures)
     if figures.diff:
         _sheet_diff(book, figures)
     if figures.index766 is not None:
-        add_qd766_sheet(book, figures.index766)
+        add_qd766_sheet(book, figures.index766, figures.index766_note or frozen_note(figures))
     book.close()
 
 

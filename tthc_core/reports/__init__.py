@@ -27,8 +27,9 @@ from ..auth import Scope, report_agency
 from ..checks import checks
 from ..periods import Period, parse_period
 from .agencies import PROVINCE_NAME, TOTAL_LABEL, ReportError, as_period
-from .figures import ONLINE_CLASSES_FROM, live_figures
-from .freezing import as_of_text, fmt_value, freeze, frozen, frozen_diff, frozen_note, revive
+from .figures import FEEDBACK_KEYS, ONLINE_CLASSES_FROM, feedback_figures, index766, live_figures
+from .freezing import (INDEX766_NOT_FROZEN, as_of_text, fmt_value, freeze, frozen, frozen_diff, frozen_note,
+                       revive, revive_index766)
 from .narrative import NARRATIVE_FIELDS, Entry, load_narrative, narrative_missing, save_narrative
 from .profile import DOCUMENT_ROLES, PROFILE_LABELS, Profile, load_profile, profile_missing, save_profile
 from .inputs import (
@@ -64,8 +65,11 @@ class QuarterReport:
     profile: Profile = field(default_factory=Profile)
     narrative: dict[str, Entry] = field(default_factory=dict)
     # The QĐ 766 index of the period's calendar quarter (the portal scores calendar periods, qd766.md
-    # §1), for the workbook's "Chỉ số 766" sheet; computed live, as the portal would score it now.
+    # §1), for the workbook's "Chỉ số 766" sheet: as stored by the freeze for a frozen period, else
+    # live, as the portal would score it now. ``index766_note`` says when a frozen report shows a live
+    # index (freezes made before the index was stored).
     index766: dict[str, Any] | None = None
+    index766_note: str | None = None
 
     _OWN = ("checks", "frozen", "diff")
 
@@ -107,16 +111,12 @@ class QuarterReport:
         """What the officer still has to enter or confirm before the draft is complete (issue 12 item 2):
         profile facts, unconfirmed narrative inputs, report figures not reported."""
         missing = profile_missing(self.profile) + narrative_missing(self.narrative)
-        for key in ("feedback_received", "budget"):
+        # PAKN figures are needed only when no PAKN record gives them (figures.feedback_figures).
+        keys = ("feedback_received", "budget") if self.figures["feedback"]["source"] != "records" else ("budget",)
+        for key in keys:
             if self.inputs.get(key) is None:
                 missing.append(f"{INPUT_FIELDS_BY_KEY[key].label}: chưa nhập")
         return missing
-
-
-def _index766(db: str | Engine | None, period: Period, agency: str | None) -> dict[str, Any]:
-    from ..qd766 import compute_index  # the index reads the report's agencies, not the other way round
-
-    return compute_index(db, period.spec, "calendar", agency=agency, ranking=False)
 
 
 def build_report(db: str | Engine | None, period: Period | str, mode: str = "report", agency: str | None = None,
@@ -130,22 +130,28 @@ def build_report(db: str | Engine | None, period: Period | str, mode: str = "rep
     period = as_period(period, mode)
     current = live_figures(db, period, agency=agency)
     record = None if live else frozen(db, period, agency=agency)
-    texts = {"profile": load_profile(db, agency), "narrative": load_narrative(db, agency, period),
-             "index766": _index766(db, period, agency)}
+    texts = {"profile": load_profile(db, agency), "narrative": load_narrative(db, agency, period)}
     if record is None:
-        return QuarterReport(period=period, figures=current, checks=checks(current), **texts)
-    figures = revive(record.payload)
-    # Freezes made before the league and trend were part of the figures: take today's, as before.
-    for key in ("league", "trend"):
+        return QuarterReport(period=period, figures=current, checks=checks(current),
+                             index766=index766(db, period, agency), **texts)
+    payload = {k: v for k, v in record.payload.items() if k != "index766"}
+    figures = revive(payload)
+    # Freezes made before these were part of the figures: the league and trend are today's, as before;
+    # the PAKN annex comes from the frozen inputs (what the draft printed then), the basis from today.
+    for key in ("league", "trend", "deadline_basis"):
         figures.setdefault(key, current[key])
+    figures.setdefault("feedback", feedback_figures(db, period, [], figures["inputs"]))
+    stored = record.payload.get("index766")
     return QuarterReport(period=period, figures=figures, checks=checks(figures),
                          frozen={"at": record.frozen_at.isoformat(), "by": record.frozen_by},
-                         diff=frozen_diff(record.payload, current), **texts)
+                         diff=frozen_diff(payload, current),
+                         index766=revive_index766(stored) if stored is not None else index766(db, period, agency),
+                         index766_note=None if stored is not None else INDEX766_NOT_FROZEN, **texts)
 
 
 __all__ = [
     "QuarterReport", "build_report", "ReportError", "PROVINCE_NAME", "TOTAL_LABEL",
-    "ONLINE_CLASSES_FROM", "freeze", "frozen", "frozen_diff", "frozen_note", "revive", "as_of_text", "fmt_value",
+    "ONLINE_CLASSES_FROM", "FEEDBACK_KEYS", "feedback_figures", "index766", "freeze", "frozen", "frozen_diff", "frozen_note", "revive", "as_of_text", "fmt_value",
     "InputField", "REPORT_INPUT_FIELDS", "INPUT_FIELDS_BY_KEY", "SIMPLIFICATION_COLUMNS", "VALUE_COLUMN",
     "Profile", "PROFILE_LABELS", "DOCUMENT_ROLES", "load_profile", "save_profile", "Entry", "NARRATIVE_FIELDS", "load_narrative",
     "save_narrative", "load_report_inputs", "save_report_inputs", "report_input_rows", "load_simplifications",

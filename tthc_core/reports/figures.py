@@ -1,19 +1,22 @@
 """The report's figures as the data stand now, from the same functions of :mod:`tthc_core.stats` the
 dashboard uses: form II.06a (II.06b for the whole province, grouped by level), the procedure catalogue,
-II.07b, the "4 tại chỗ" procedures, simplification, the report inputs, the league of fields or agencies
-and the monthly trend the chart pack draws. :mod:`.freeze` stores exactly this mapping when a period is
+II.07b, the "4 tại chỗ" procedures, simplification, the report inputs, the PAKN figures of form II.05a
+(:func:`feedback_figures`), the deadline basis in force, the league of fields or agencies and the monthly
+trend the chart pack draws. :mod:`.freeze` stores exactly this mapping when a period is
 signed, so a frozen quarter's workbook, draft and charts come from the same numbers.
 """
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, func, select
 
+from ..counting import bounds, deadline_basis, deadline_basis_label
 from ..db import get_engine
 from ..formatting import vietnam_now
-from ..models import Agency, Field, Procedure
+from ..models import Agency, Feedback, Field, Procedure
 from ..periods import Period, months_covering
 from ..stats import (
     COUNT_KEYS,
@@ -97,6 +100,86 @@ def _four_on_site(db, period: Period, agencies: list[dict[str, Any]]) -> dict[st
     return {"rows": rows, "total": _sum_counts(rows), "fields": fields}
 
 
+# Form II.05a/VPCP/KSTT (feedback on administrative regulations): the count columns, in column order (3)…(13).
+FEEDBACK_KEYS = ("received_total", "carried_over", "received_new", "received_regulation", "received_conduct",
+                 "handled_total", "handled_regulation", "handled_conduct",
+                 "pending_total", "pending_regulation", "pending_conduct")
+NO_FIELD = "Chưa xác định lĩnh vực"
+
+
+def _is_conduct(classification: str | None) -> bool:
+    """PAKN about an officer's conduct (hành vi hành chính); everything else is about a regulation
+    (NĐ 20/2008: PAKN về quy định hành chính), unclassified records included."""
+    text = unicodedata.normalize("NFD", (classification or "").lower().replace("đ", "d"))
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    return "conduct" in text or "hanh vi" in text
+
+
+def feedback_figures(db: str | Engine | None, period: Period, agencies: list[dict[str, Any]],
+                     inputs: dict[str, Any]) -> dict[str, Any]:
+    """The II.05a figures (PAKN received, handled, pending; about regulations or conduct) by field.
+
+    From the PAKN records of the agencies in scope when the database holds any for the period
+    (``source`` "records"): a record counts when first received (or sent) before the cut-off and not
+    handled (or refused) before the start; carried over when received before the start; handled when
+    handled or refused before the cut-off. Without records, the figures the officer entered in the
+    report inputs (``source`` "entered", totals only), else nothing (``source`` "none").
+    """
+    start, cutoff = bounds(period)
+    f = Feedback.__table__.c
+    records = []
+    with get_engine(db).connect() as conn:
+        stmt = (select(f.first_received_at, f.sent_at, f.handled_at, f.rejected_at, f.classification,
+                       Field.name.label("field"), Field.position)
+                .join(Agency, Agency.id == f.agency_id)
+                .outerjoin(Procedure, and_(Procedure.code == f.procedure_code, Procedure.agency_id == f.agency_id))
+                .outerjoin(Field, Field.id == Procedure.field_id)
+                .where(Agency.code.in_([a["code"] for a in agencies]),
+                       func.coalesce(f.first_received_at, f.sent_at) < cutoff))
+        if agencies:
+            records = conn.execute(stmt).all()
+    rows: dict[str, dict[str, Any]] = {}
+    positions: dict[str, int] = {}
+    for r in records:
+        ended = min((t for t in (r.handled_at, r.rejected_at) if t is not None), default=None)
+        if ended is not None and ended < start:
+            continue  # dealt with in an earlier period
+        label = r.field or NO_FIELD
+        positions[label] = r.position if r.field and r.position is not None else 10_000
+        row = rows.setdefault(label, {"key": label, "label": label, **{k: 0 for k in FEEDBACK_KEYS}})
+        kind = "conduct" if _is_conduct(r.classification) else "regulation"
+        state = "handled" if ended is not None and ended < cutoff else "pending"
+        first = r.first_received_at or r.sent_at
+        row["received_total"] += 1
+        row["carried_over" if first < start else "received_new"] += 1
+        row[f"received_{kind}"] += 1
+        row[f"{state}_total"] += 1
+        row[f"{state}_{kind}"] += 1
+    if rows:
+        ordered = sorted(rows.values(), key=lambda r: (positions[r["label"]], r["label"]))
+        return {"source": "records", "rows": ordered, "total": _sum_keys(ordered, FEEDBACK_KEYS)}
+    total: dict[str, Any] = {k: None for k in FEEDBACK_KEYS}
+    entered = {"received_total": "feedback_received", "handled_total": "feedback_handled",
+               "pending_total": "feedback_pending"}
+    for key, input_key in entered.items():
+        total[key] = inputs.get(input_key)
+    source = "entered" if any(v is not None for v in total.values()) else "none"
+    return {"source": source, "rows": [], "total": total}
+
+
+def _sum_keys(rows: Iterable[dict[str, Any]], keys: Iterable[str]) -> dict[str, int]:
+    keys = tuple(keys)
+    return {k: sum(r[k] for r in rows) for k in keys}
+
+
+def index766(db: str | Engine | None, period: Period, agency: str | None) -> dict[str, Any]:
+    """The QĐ 766 index of the period's calendar quarter (the portal scores calendar periods, qd766.md
+    §1), for the workbook's "Chỉ số 766" sheet; as the portal would score it now."""
+    from ..qd766 import compute_index  # the index reads the report's agencies, not the other way round
+
+    return compute_index(db, period.spec, "calendar", agency=agency, ranking=False)
+
+
 def live_figures(db: str | Engine | None, period: Period | str, mode: str = "report",
                  agency: str | None = None) -> dict[str, Any]:
     """Every figure of the report as the data stand now (plain values: JSON once Decimals are text)."""
@@ -110,6 +193,9 @@ def live_figures(db: str | Engine | None, period: Period | str, mode: str = "rep
     groups = (result["dossiers"]["rows"] if agency
               else compute_stats(db, period, agency=None, by="agency")["dossiers"]["rows"])
     last, count = months_covering(period)
+    inputs = load_report_inputs(db, agency, period)
+    with get_engine(db).connect() as conn:
+        basis = deadline_basis(conn)  # the counting setting the figures are computed with
     return {
         "period": {**period.to_dict(), "key": period.key, "name": period.name, "year": period.year,
                    "range_label": period.range_label, "mode_label": period.mode_label,
@@ -124,11 +210,13 @@ def live_figures(db: str | Engine | None, period: Period | str, mode: str = "rep
         "one_stop": _one_stop(db, period, agencies),
         "four_on_site": _four_on_site(db, period, agencies),
         "simplification": {"rows": simplifications, "total": simplification_summary(simplifications)},
-        "inputs": load_report_inputs(db, agency, period),
+        "inputs": inputs,
         "kpis": kpis(total),
         "league": league(groups),
         "trend": [{"spec": p.spec, "mode": p.mode, **counts} for p, counts in series(db, last, count=count,
                                                                                      agency=scope)],
         "continuity": continuity_failures(db, period, agency=scope, carried_over=total["carried_over"]),
+        "feedback": feedback_figures(db, period, agencies, inputs),
+        "deadline_basis": {"key": basis, "label": deadline_basis_label(basis)},
         "computed_at": vietnam_now().isoformat(),
     }

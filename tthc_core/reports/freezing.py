@@ -22,7 +22,7 @@ from ..models import FrozenReport
 from ..periods import Period
 from ..stats import CATALOGUE_KEYS, CATALOGUE_LABELS, COUNT_LABELS, FORM_COLUMNS
 from .agencies import TOTAL_LABEL, ReportError, as_period, may_edit
-from .figures import live_figures
+from .figures import FEEDBACK_KEYS, index766, live_figures
 from .inputs import REPORT_INPUT_FIELDS
 
 
@@ -42,6 +42,28 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
+
+
+# The QĐ 766 index as stored by a freeze: its Decimals and the rules' date come back by key.
+_INDEX766_DECIMAL_KEYS = {"points", "max", "rate", "total", "gain", "threshold", "numerator", "denominator"}
+INDEX766_NOT_FROZEN = ("Số liệu được chốt trước khi hệ thống lưu Chỉ số 766 cùng số liệu chốt: chỉ số dưới đây "
+                       "tính theo dữ liệu hiện tại, không phải số đã chốt.")
+
+
+def revive_index766(stored: dict[str, Any]) -> dict[str, Any]:
+    """The index object of :func:`tthc_core.qd766.compute_index` back from a freeze's payload."""
+    def walk(value: Any, key: str | None = None) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if key in _INDEX766_DECIMAL_KEYS and isinstance(value, str) and value:
+            return Decimal(value)
+        return value
+    index = walk(copy.deepcopy(stored))
+    if isinstance(index.get("rules_version"), str):
+        index["rules_version"] = dt.date.fromisoformat(index["rules_version"])
+    return index
 
 
 def revive(payload: dict[str, Any]) -> dict[str, Any]:
@@ -97,9 +119,10 @@ def freeze(db: str | Engine | None, period: Period | str, mode: str = "report", 
     if failures:
         raise ReportError(f"Số liệu chưa cân đối ({len(failures)} lỗi); "
                           "sửa dữ liệu trước khi chốt.")
+    # The QĐ 766 index is signed with the figures, so a frozen quarter's "Chỉ số 766" sheet keeps it.
+    payload = {**_jsonable(figures), "index766": _jsonable(index766(db, period, agency))}
     record = FrozenReport(agency_code=agency or None, period_key=period.key,
-                          frozen_at=vietnam_now(), frozen_by=user.strip(),
-                          payload=_jsonable(figures))
+                          frozen_at=vietnam_now(), frozen_by=user.strip(), payload=payload)
     engine = get_engine(db)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         if bump_data_version(session.connection(), expected=seen) is None:
@@ -144,23 +167,39 @@ def _cells(figures: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
     put("Rà soát, đơn giản hóa", TOTAL_LABEL, figures["simplification"]["total"],
         ("procedures", "days_before", "days_after", "days_cut", "ratio"))
     put("Số liệu nhập", "Báo cáo", figures["inputs"], (f.key for f in REPORT_INPUT_FIELDS))
+    if "feedback" in figures:  # freezes made before the II.05a figures were stored have none
+        put(FEEDBACK_SECTION, TOTAL_LABEL, figures["feedback"]["total"], FEEDBACK_KEYS)
     return cells
+
+
+FEEDBACK_SECTION = "II.05a"
 
 
 _DIFF_LABELS = {**COUNT_LABELS, **CATALOGUE_LABELS, **{f.key: f.label for f in REPORT_INPUT_FIELDS},
                 "procedures": "Số TTHC được rà soát", "days_before": "Tổng thời hạn trước (ngày)",
                 "days_after": "Tổng thời hạn sau (ngày)", "days_cut": "Số ngày cắt giảm",
-                "ratio": "Tỷ lệ cắt giảm (%)"}
+                "ratio": "Tỷ lệ cắt giảm (%)",
+                **{f"feedback:{k}": label for k, label in {
+                    "received_total": "PAKN tiếp nhận", "carried_over": "PAKN từ kỳ trước chuyển qua",
+                    "received_new": "PAKN mới tiếp nhận", "received_regulation": "PAKN về quy định hành chính",
+                    "received_conduct": "PAKN về hành vi hành chính", "handled_total": "PAKN đã xử lý",
+                    "handled_regulation": "PAKN đã xử lý về quy định hành chính",
+                    "handled_conduct": "PAKN đã xử lý về hành vi hành chính", "pending_total": "PAKN đang xử lý",
+                    "pending_regulation": "PAKN đang xử lý về quy định hành chính",
+                    "pending_conduct": "PAKN đang xử lý về hành vi hành chính"}.items()}}
 
 
 def frozen_diff(frozen_payload: dict[str, Any], live: dict[str, Any]) -> list[dict[str, Any]]:
     """The cells whose live value differs from the frozen one: ``{section, row, key, label, frozen, live}``."""
     before, after = _cells(revive(frozen_payload)), _cells(revive(live))
+    if "feedback" not in frozen_payload:  # nothing of II.05a was signed: nothing to compare
+        after = {cell: value for cell, value in after.items() if cell[0] != FEEDBACK_SECTION}
     diff = []
     for cell in list(before) + [c for c in after if c not in before]:
         if before.get(cell) != after.get(cell):
             section, row, key = cell
-            diff.append({"section": section, "row": row, "key": key, "label": _DIFF_LABELS.get(key, key),
+            label_key = f"feedback:{key}" if section == FEEDBACK_SECTION else key
+            diff.append({"section": section, "row": row, "key": key, "label": _DIFF_LABELS.get(label_key, key),
                          "frozen": before.get(cell), "live": after.get(cell)})
     return diff
 
