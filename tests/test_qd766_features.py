@@ -63,3 +63,63 @@ def test_33_without_sync_data_is_scored_alone_and_says_so(db_url):
     # 11/40 = 27,5 % → 6 × 0,275 / 0,5 = 3,30 (qd766.md §6 B scores it so)
     assert (p33["factor"], p33["rate"], p33["points"]) == (None, Decimal("27.50"), Decimal("3.30"))
     assert "chưa nhân tỷ lệ đồng bộ 1.4" in p33["note"]
+
+
+# --------------------------------------------------------------------------------------------
+# Monthly entries make the quarter and the year
+# --------------------------------------------------------------------------------------------
+
+def test_monthly_entries_sum_to_the_quarter_and_the_year(db_url):
+    data = Data(db_url)
+    data.dossier(data.procedure("1.000001"), due_at=T(2022, 4, 20))
+    qd766.save_input(db_url, "2022-04", "CT", 10, 20, agency="S1")
+    qd766.save_input(db_url, "2022-05", "CT", "5", "10", agency="S1")
+    ct = part(data.index(), "CT")
+    # June is not entered: the quarter is not a short sum, it waits and names the month
+    assert ct["source"] == "missing" and ct["points"] is None
+    assert "chưa nhập tháng 6 năm 2022" in ct["note"]
+    qd766.save_input(db_url, "2022-06", "CT", 15, 30, agency="S1")
+    ct = part(data.index(), "CT")
+    # (10 + 5 + 15) / (20 + 10 + 30) = 30/60 → 2 × 0,5 = 1,00
+    assert (ct["source"], ct["numerator"], ct["denominator"], ct["points"]) == ("entered", 30, 60, Decimal("1.00"))
+    # a month alone is its own entry
+    june = part(qd766.compute_index(db_url, "2022-06", now=NOW), "CT")
+    assert (june["numerator"], june["denominator"]) == (15, 30)
+
+    # the year: Q1 entered as a quarter, Q2 from its months; Q3 and Q4 have not begun at C (30/06/2022)
+    qd766.save_input(db_url, "2022-Q1", "CT", 30, 40, agency="S1")
+    year = part(qd766.compute_index(db_url, "2022", now=T(2022, 6, 30, 12)), "CT")
+    assert (year["numerator"], year["denominator"], year["points"]) == (60, 100, Decimal("1.20"))
+    # a finished year needs Q3 and Q4 too
+    year = part(qd766.compute_index(db_url, "2022", now=NOW), "CT")
+    assert year["source"] == "missing" and "quý III năm 2022" in year["note"]
+
+    # an entry for the quarter itself wins over its months, and the difference is said
+    qd766.save_input(db_url, Q2, "CT", 36, 60, agency="S1")
+    ct = part(data.index(), "CT")
+    assert (ct["numerator"], ct["points"]) == (36, Decimal("1.20"))
+    assert "khác số liệu đã nhập cho quý II năm 2022" in ct["note"]
+
+
+def test_14_national_count_entered_by_month_sums_to_the_quarter(db_url):
+    data = Data(db_url)
+    proc = data.procedure("1.000001")
+    for i in range(30):
+        data.dossier(proc, T(2022, 4, 1, 8) + dt.timedelta(days=i * 2), due_at=T(2022, 7, 30), synced_to_portal=True)
+    for month, count in (("2022-04", 20), ("2022-05", 15), ("2022-06", 15)):
+        qd766.save_input(db_url, month, "1.4", None, count, agency="S1")
+    p14 = part(data.index(), "1.4")
+    # 30 synced / max(30 received here, 50 in the national system) = 60 % → 3,60
+    assert (p14["numerator"], p14["denominator"], p14["points"], p14["source"]) == (30, 50, Decimal("3.60"), "entered")
+
+
+def test_procedure_counts_entered_by_month_are_not_summed(db_url):
+    data = Data(db_url)
+    data.procedure("1.000001", online_class="full")
+    data.procedure("1.000002")
+    qd766.save_input(db_url, "2022-04", "3.1", 1, 2, agency="S1")
+    qd766.save_input(db_url, "2022-05", "3.1", 1, 2, agency="S1")
+    p31 = part(data.index(), "3.1")
+    # a TTHC counts once in the quarter: the months are not added up (it would give 2/4); the catalogue's figure stays
+    assert (p31["source"], p31["numerator"], p31["denominator"]) == ("computed", 1, 2)
+    assert "cần nhập cho cả kỳ" in p31["note"]

@@ -26,7 +26,7 @@ import io
 import json
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -487,7 +487,7 @@ class Facts:
     dossiers: dict[int, Counter]  # agency id → counts (DOSSIER_KEYS, plus "days22")
     procedures: list[dict[str, Any]]  # catalogue at E with the period's usage
     feedback: list[dict[str, Any]]  # PAKN with their verdicts
-    inputs: dict[tuple[int | None, str], tuple[Decimal | None, Decimal | None]]
+    inputs: "EnteredInputs"
     cal: WorkCalendar
     unjudged21: dict[int, int] = field(default_factory=dict)  # no due date, no maximum time (per agency)
 
@@ -657,11 +657,90 @@ def _feedback_facts(conn: Connection, b: Bounds, ids: set[int] | None, cal: Work
     return rows
 
 
-def _inputs(conn: Connection, period: Period) -> dict[tuple[int | None, str], tuple[Decimal | None, Decimal | None]]:
+# Entries that add up over time: dossier and copy counts. A quarter's 1.4 national count is the sum of
+# its months'. The procedure and service counts (1.1–1.3, 3.1, 3.2, 3.5, 3.5b, 4.5a) count each TTHC or
+# DVC once per period, so months cannot be summed into a quarter: those are entered for the period itself.
+ADDITIVE_INPUTS = frozenset({"1.4", "CT", "4.4", "5.4"})
+_Values = tuple[Decimal | None, Decimal | None]
+
+
+def sub_periods(period: Period) -> list[Period]:
+    """The periods an entry of ``period`` is built from: a year from its quarters, a quarter (or any span
+    of several months) from its months; a month from nothing."""
+    if period.kind == "year":
+        return [parse_period(f"{period.year}-Q{q}", period.mode) for q in range(1, 5)]
+    if period.kind == "month" or period.kind == "custom":
+        return []
+    months, day = [], period.start
+    while day <= period.end:
+        months.append(parse_period(f"{day.year}-{day.month:02d}", period.mode))
+        day = months[-1].end + dt.timedelta(days=1)
+    return months if len(months) > 1 else []
+
+
+@dataclass
+class EnteredInputs:
+    """The entries of a period and of every period inside it, resolved on demand.
+
+    The rule (issue 11): an entry made for the period itself wins — the officer may hold the official
+    quarterly figure. Otherwise an additive indicator's quarter is the sum of its months and a year the
+    sum of its quarters (each resolved the same way), provided every month or quarter that has begun by
+    the cut-off C has a value: a missing month leaves the sum out (and says which month), never a
+    silently short total. When both a quarter entry and all its months exist and disagree, the quarter
+    entry is used and the note says so.
+    """
+
+    period: Period
+    rows: dict[tuple[int | None, str, str], _Values]  # (agency id, indicator, period key) → entry
+
+    def keys(self) -> set[tuple[int | None, str]]:
+        return {(agency_id, indicator) for agency_id, indicator, _ in self.rows}
+
+    def resolve(self, agency_id: int | None, indicator: str, c: dt.datetime,
+                period: Period | None = None) -> tuple[_Values | None, list[str]]:
+        period = period or self.period
+        own = self.rows.get((agency_id, indicator, period.key))
+        subs = [p for p in sub_periods(period) if p.start <= c.date()]
+        if not subs or indicator not in ADDITIVE_INPUTS:
+            notes = []
+            if own is None and any((agency_id, indicator, p.key) in self.rows for p in sub_periods(period)):
+                notes.append(f"số liệu {indicator} nhập theo tháng không cộng thành {_lower(period.name)} "
+                             "(mỗi TTHC chỉ đếm một lần): cần nhập cho cả kỳ")
+            return own, notes
+        resolved = [(p, *self.resolve(agency_id, indicator, c, p)) for p in subs]
+        notes = [n for _, _, sub_notes in resolved for n in sub_notes]
+        lacking = [_lower(p.name) for p, value, _ in resolved if value is None]
+        total: _Values | None = None
+        if not lacking:
+            total = tuple(sum(v[i] for _, v, _ in resolved) if all(v[i] is not None for _, v, _ in resolved)
+                          else None for i in (0, 1))
+        if own is not None:
+            if total is not None and total != own:
+                notes.append(f"tổng các kỳ con ({_pair(total)}) khác số liệu đã nhập cho {_lower(period.name)} "
+                             f"({_pair(own)}): dùng số liệu của {_lower(period.name)}")
+            return own, notes
+        if lacking and len(lacking) < len(resolved):
+            notes.append(f"chưa cộng số liệu {indicator} cho {_lower(period.name)}: chưa nhập {', '.join(lacking)}")
+            return None, notes
+        return total, notes
+
+
+def _lower(name: str) -> str:
+    """«Quý II năm 2022» inside a sentence: «quý II năm 2022»."""
+    return name[:1].lower() + name[1:]
+
+
+def _pair(values: _Values) -> str:
+    return " / ".join("–" if v is None else fmt_decimal(v) for v in values)
+
+
+def _inputs(conn: Connection, period: Period) -> EnteredInputs:
+    keys = [period.key] + [p.key for p in sub_periods(period)]
+    keys += [m.key for q in sub_periods(period) for m in sub_periods(q)]
     i = Qd766Input.__table__.c
-    return {(r.agency_id, r.indicator): (r.numerator, r.denominator)
-            for r in conn.execute(select(i.agency_id, i.indicator, i.numerator, i.denominator)
-                                  .where(i.period_key == period.key))}
+    return EnteredInputs(period, {(r.agency_id, r.indicator, r.period_key): (r.numerator, r.denominator)
+                                  for r in conn.execute(select(i.agency_id, i.indicator, i.numerator, i.denominator,
+                                                               i.period_key).where(i.period_key.in_(keys)))})
 
 
 # --------------------------------------------------------------------------------------------
@@ -684,17 +763,28 @@ def _by_code(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def _entered(facts: Facts, ids: set[int] | None, indicator: str) -> tuple[Decimal | None, Decimal | None] | None:
-    """The manual input for the scope: the province's own (whole province only), else the agencies' sum."""
-    if ids is None and (None, indicator) in facts.inputs:
-        return facts.inputs[(None, indicator)]
-    found = [v for (agency_id, key), v in facts.inputs.items()
-             if key == indicator and agency_id is not None and (ids is None or agency_id in ids)]
+def _entered(facts: Facts, ids: set[int] | None, indicator: str
+             ) -> tuple[tuple[Decimal | None, Decimal | None] | None, str]:
+    """The manual input for the scope and a note on how it was built: the province's own (whole
+    province only), else the agencies' sum; each resolved over months and quarters (EnteredInputs)."""
+    c = facts.bounds.c
+    notes: list[str] = []
+    if ids is None:
+        own, notes = facts.inputs.resolve(None, indicator, c)
+        if own is not None:
+            return own, "; ".join(notes)
+    found = []
+    for agency_id, key in sorted(facts.inputs.keys(), key=lambda k: (k[0] is None, k[0] or 0)):
+        if key == indicator and agency_id is not None and (ids is None or agency_id in ids):
+            value, more = facts.inputs.resolve(agency_id, indicator, c)
+            notes += [f"{facts.tree.by_id[agency_id].code}: {n}" for n in more]
+            if value is not None:
+                found.append(value)
     if not found:
-        return None
+        return None, "; ".join(notes)
     num = sum((v[0] for v in found if v[0] is not None), Decimal(0)) if any(v[0] is not None for v in found) else None
     den = sum((v[1] for v in found if v[1] is not None), Decimal(0)) if any(v[1] is not None for v in found) else None
-    return num, den
+    return (num, den), "; ".join(notes)
 
 
 @dataclass
@@ -904,7 +994,10 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
         part = parts[ind.id]
         source = "missing" if part.missing else "computed"
         if ind.enterable:
-            part, source = _apply_input(part, _entered(facts, ids, ind.id))
+            entered, input_note = _entered(facts, ids, ind.id)
+            part, source = _apply_input(part, entered)
+            if input_note:
+                part = replace(part, note="; ".join(n for n in (part.note, input_note) if n))
         if ind.id == "1.4" and source != "missing" and part.denominator:
             sync_rate = min(Fraction(1), Fraction(part.numerator) / Fraction(part.denominator))  # r ≤ 1 [D]
         if ind.id == "3.3":
