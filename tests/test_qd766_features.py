@@ -123,3 +123,63 @@ def test_procedure_counts_entered_by_month_are_not_summed(db_url):
     # a TTHC counts once in the quarter: the months are not added up (it would give 2/4); the catalogue's figure stays
     assert (p31["source"], p31["numerator"], p31["denominator"]) == ("computed", 1, 2)
     assert "cần nhập cho cả kỳ" in p31["note"]
+
+
+# --------------------------------------------------------------------------------------------
+# 4.4 and 5.4 have their data, or an entry, or say they wait
+# --------------------------------------------------------------------------------------------
+
+def test_44_counts_components_from_the_store_and_results_pushed_there(db_url):
+    data = Data(db_url)
+    proc = data.procedure("1.000001")
+    for i in range(8):
+        data.dossier(proc, T(2022, 4, 4, 8) + dt.timedelta(hours=i), due_at=T(2022, 7, 30))
+    p44 = part(data.index(), "4.4")
+    assert p44["source"] == "missing" and p44["points"] is None and "4.4" in p44["waiting_for"]
+    with data.engine.begin() as conn:
+        conn.execute(update(Dossier).where(Dossier.code.in_(["HS0001", "HS0002"])).values(result_pushed_to_store=True))
+        conn.execute(update(Dossier).where(Dossier.code.in_(["HS0003", "HS0004", "HS0005"]))
+                     .values(result_pushed_to_store=False))
+        conn.execute(update(Dossier).where(Dossier.code == "HS0003").values(components_from_store=1))
+    p44 = part(data.index(), "4.4")
+    # 3 of 8 (2 pushed, 1 from the store) → min(4, 4 × 3/8) = 1,50
+    assert (p44["source"], p44["numerator"], p44["denominator"], p44["points"]) == ("computed", 3, 8, Decimal("1.50"))
+
+
+def test_44_and_dissatisfaction_come_from_a_dossier_table(db_url, tmp_path):
+    from tthc_core.importer import import_file
+
+    Data(db_url)
+    rows = ["Mã hồ sơ,Mã cơ quan,Hình thức nộp,Ngày tiếp nhận,Ngày hẹn trả,Kết quả đưa vào kho,Đánh giá không hài lòng"]
+    rows += [f"HS{i},S1,Trực tiếp,04/04/2022 08:00,30/07/2022,{'x' if i < 2 else ''},{'Có' if i == 3 else 'Không'}"
+             for i in range(4)]
+    (tmp_path / "hs.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = import_file(db_url, tmp_path / "hs.csv")
+    assert result.written, [p.text() for p in result.problems]
+    index = qd766.compute_index(db_url, Q2, now=NOW)
+    # 4.4: 2 of 4 → 2,00; 5.4: 4 dossiers pending within their due date (none late), 1 rated badly:
+    # r = 1 − (0 + 1)/4 = 0,75 → min(6, 6 × 0,75 / 0,9) = 5,00
+    assert (part(index, "4.4")["numerator"], part(index, "4.4")["points"]) == (2, Decimal("2.00"))
+    p54 = part(index, "5.4")
+    assert (p54["source"], p54["rate"], p54["points"]) == ("computed", Decimal("75.00"), Decimal("5.00"))
+    bad = rows[:1] + ["HS9,S1,Trực tiếp,04/04/2022 08:00,30/07/2022,có lẽ,"]
+    (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n", encoding="utf-8")
+    refused = import_file(db_url, tmp_path / "bad.csv")
+    assert [(p.line, p.column) for p in refused.problems] == [(2, "Kết quả đưa vào kho")]
+
+
+def test_54_waits_for_pakn_or_ratings_and_takes_an_entered_count(db_url):
+    data = Data(db_url)
+    proc = data.procedure("1.000001")
+    for i in range(10):  # 2 of 10 late
+        data.dossier(proc, T(2022, 4, 4, 8), due_at=T(2022, 4, 20), resolved_at=T(2022, 4, 25 if i < 2 else 10))
+    p54 = part(data.index(), "5.4")
+    assert p54["source"] == "missing" and p54["points"] is None and "PAKN" in p54["waiting_for"]
+    # the officer enters 1 dossier with a PAKN or a dislike: r = 1 − (2 + 1)/10 = 0,7 → 6 × 0,7 / 0,9 = 4,67
+    qd766.save_input(db_url, Q2, "5.4", 1, None, agency="S1")
+    p54 = part(data.index(), "5.4")
+    assert (p54["source"], p54["rate"], p54["points"]) == ("entered", Decimal("70.00"), Decimal("4.67"))
+    import pytest
+
+    with pytest.raises(qd766.Qd766Error, match="chỉ nhập tử số"):
+        qd766.save_input(db_url, Q2, "5.4", 1, 10, agency="S1")

@@ -83,16 +83,26 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("5.1", "MDHL", "PAKN theo phân loại", "K", "na", info=True),
     Indicator("5.2", "MDHL", "PAKN xử lý đúng hạn", "K", "full"),
     Indicator("5.3", "MDHL", "Hài lòng về xử lý PAKN", "K", "full"),
-    Indicator("5.4", "MDHL", "Hài lòng về tiếp nhận, giải quyết TTHC", "D", "zero"),
+    Indicator("5.4", "MDHL", "Hài lòng về tiếp nhận, giải quyết TTHC", "D", "zero", True),
     Indicator("4.1", "MDSH", "Hồ sơ có kết quả điện tử", "D", "na"),
     Indicator("4.2", "MDSH", "Hồ sơ số hóa thành phần", "D", "na"),
     Indicator("CT", "MDSH", "Chứng thực bản sao điện tử", "", "manual", True),
     Indicator("4.3", "MDSH", "Khai thác, sử dụng lại dữ liệu số hóa", "D", "na"),
-    Indicator("4.4", "MDSH", "Số hóa kết nối, chia sẻ để tái sử dụng", "D", "na"),
+    Indicator("4.4", "MDSH", "Số hóa kết nối, chia sẻ để tái sử dụng", "D", "na", True),
     Indicator("4.5b", "MDSH", "Hồ sơ sử dụng CSDL quốc gia về dân cư", "D", "na"),
     Indicator("4.5a", "MDSH", "TTHC kết nối CSDL quốc gia về dân cư", "P", "na", True),
 )
 BY_ID = {i.id: i for i in INDICATORS}
+# Entered figures that are not a numerator / denominator pair: the part reads its entry itself.
+SELF_ENTERED = frozenset({"5.4"})
+# What each entry means, for the entry form and the CLI's help (numerator, denominator).
+INPUT_MEANINGS: dict[str, tuple[str, str]] = {
+    "1.4": ("số hồ sơ đã đồng bộ lên Cổng DVCQG (để trống: theo dữ liệu)",
+            "số hồ sơ tiếp nhận theo hệ thống báo cáo quốc gia"),
+    "CT": ("số bản sao chứng thực điện tử", "tổng số bản sao chứng thực"),
+    "4.4": ("số hồ sơ có thành phần lấy từ kho hoặc kết quả đưa vào kho", "số hồ sơ tiếp nhận"),
+    "5.4": ("số hồ sơ có PAKN hoặc bị đánh giá không hài lòng", "(để trống: mẫu số là hồ sơ của 2.1)"),
+}
 
 GROUPS: tuple[tuple[str, str], ...] = (
     ("CKMB", "Công khai, minh bạch"),
@@ -402,7 +412,7 @@ def _simple_21(b: Bounds):
 DOSSIER_KEYS = (
     "recv", "records", "sync_known", "synced", "online_ok", "fee_den", "paid", "paper", "paper_eres",
     "comp_ok", "digit_den", "digit", "store", "pop", "den21", "simple21", "on21", "at_risk21", "pakn54",
-    "ended22", "online_no_eres",
+    "ended22", "online_no_eres", "store_known", "rated_known",
 )
 
 
@@ -442,14 +452,18 @@ def _dossier_conditions(b: Bounds) -> dict[str, Any]:
         "digit_den": and_(recv, or_(d.has_digitised_components.is_not(None), portal_filed)),
         "digit": and_(recv, case((portal_filed, d.components_digitised > 0),
                                  else_=d.has_digitised_components == true())),
-        "store": and_(recv, d.components_from_store > 0),
+        # 4.4: a component from the citizen's store, or the e-result pushed there
+        "store": and_(recv, or_(d.components_from_store > 0, d.result_pushed_to_store == true())),
+        "store_known": and_(recv, d.result_pushed_to_store.is_not(None)),
         "pop": and_(recv, pop),
         "den21": true(),
         "simple21": simple,
         "on21": on_time,
         # Pending and within its due date at C, due by the end of the period: finishing late loses points.
         "at_risk21": and_(simple, on_time, pending, d.deadline_at <= cutoff),
-        "pakn54": pakn,
+        # 5.4: a PAKN about the dossier, or the citizen rated its handling "không hài lòng"
+        "pakn54": or_(pakn, d.rated_dissatisfied == true()),
+        "rated_known": d.rated_dissatisfied.is_not(None),
         "ended22": and_(recv, d.status == "normal", d.resolved_at.is_not(None), d.resolved_at <= c),
     }
 
@@ -801,6 +815,7 @@ class Part:
     unit_label: str = "hồ sơ"
     candidates: tuple[str, ...] = ()  # the procedure codes a procedure-level hint names, busiest first
     factor: Fraction | None = None  # r is multiplied by it (3.3: the 1.4 sync rate)
+    source: str | None = None  # "entered" when the part used an entry itself (5.4); else from ``missing``
 
 
 def procedure_tests(period: Period, cal: WorkCalendar) -> dict[str, tuple[Any, Any]]:
@@ -936,20 +951,42 @@ def _dossier_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
              gap_action="số hóa thành phần hồ sơ (và kết quả) cho {n} hồ sơ", gap_available=s["recv"] - s["comp_ok"]),
         Part("4.3", s["digit"], s["digit_den"], None if s["records"] or s["digit_den"] else no_records,
              gap_action="dùng lại dữ liệu số hóa cho {n} hồ sơ", gap_available=s["digit_den"] - s["digit"]),
-        Part("4.4", s["store"], s["recv"], None if s["records"] else no_records,
+        Part("4.4", s["store"], s["recv"], None if s["records"] or s["store_known"] else
+             "bản ghi đồng bộ DVCQG của hồ sơ (TaiLieuNop: DuocLayTuKhoDMQG) hoặc cột «Kết quả đưa vào kho», "
+             "hoặc nhập số liệu 4.4",
              gap_action="lấy thành phần từ kho dữ liệu của công dân cho {n} hồ sơ", gap_available=s["recv"] - s["store"]),
         Part("4.5b", s["pop"], s["recv"], None if s["records"] else no_records,
              gap_action="khai thác CSDL dân cư cho {n} hồ sơ", gap_available=s["recv"] - s["pop"]),
     ]
-    # 5.4 [D]: over 2.1's dossiers, 1 − (late share + share with a PAKN), not below 0
-    if s["den21"]:
-        r54 = max(Fraction(0), 1 - Fraction(late21 + s["pakn54"], s["den21"]))
-        parts.append(Part("5.4", r54 * s["den21"], s["den21"],
-                          note=f"{fmt_int(late21)} hồ sơ quá hạn, {fmt_int(s['pakn54'])} hồ sơ có PAKN",
-                          gap_available=0))
-    else:
-        parts.append(Part("5.4", 0, 0))
+    parts.append(_part_54(facts, ids, s, late21))
     return parts
+
+
+def _part_54(facts: Facts, ids: set[int] | None, s: Counter, late21: int) -> Part:
+    """5.4 [D]: over 2.1's dossiers, 1 − (late share + share with a PAKN or a dislike), not below 0.
+
+    The second share needs PAKN records or dossier ratings; with neither in the data it is not known
+    (not 0): the officer enters the number of dossiers with a PAKN or a dislike (5.4's numerator
+    field), else 5.4 waits. An entry wins over the data (it may come from the portal's own list).
+    """
+    entered, note = _entered(facts, ids, "5.4")
+    if entered is not None and entered[0] is not None:
+        unhappy, source = Fraction(entered[0]), "entered"
+    elif facts.feedback or s["rated_known"]:
+        unhappy, source = Fraction(s["pakn54"]), "computed"
+    else:
+        return Part("5.4", None, None, "PAKN (nhập tệp PAKN) hoặc đánh giá hài lòng của hồ sơ, hoặc nhập số hồ sơ "
+                    "có PAKN hay bị đánh giá không hài lòng cho 5.4", note=note)
+    if not s["den21"]:
+        return Part("5.4", 0, 0, note=note, source=source)
+    r54 = max(Fraction(0), 1 - (late21 + unhappy) / s["den21"])
+    note = "; ".join(n for n in (f"{fmt_int(late21)} hồ sơ quá hạn, {_number_text(unhappy)} hồ sơ có PAKN hoặc "
+                                 "không hài lòng", note) if n)
+    return Part("5.4", r54 * s["den21"], s["den21"], note=note, gap_available=0, source=source)
+
+
+def _number_text(value: Fraction) -> str:
+    return fmt_int(int(value)) if value.denominator == 1 else fmt_decimal(half_up(value))
 
 
 def _feedback_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
@@ -992,8 +1029,8 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
             result.append(_info_part(ind, facts, ids))
             continue
         part = parts[ind.id]
-        source = "missing" if part.missing else "computed"
-        if ind.enterable:
+        source = part.source or ("missing" if part.missing else "computed")
+        if ind.enterable and ind.id not in SELF_ENTERED:
             entered, input_note = _entered(facts, ids, ind.id)
             part, source = _apply_input(part, entered)
             if input_note:
@@ -1335,6 +1372,8 @@ def save_input(db: str | Engine | None, period: Period | str, indicator: str, nu
     if ind is None or not ind.enterable:
         raise Qd766Error(f"Chỉ số «{indicator}» không nhập tay được.")
     num, den = (_parse_amount(numerator, "Tử số"), _parse_amount(denominator, "Mẫu số"))
+    if indicator in SELF_ENTERED and den is not None:
+        raise Qd766Error(f"Chỉ số {indicator}: chỉ nhập tử số ({INPUT_MEANINGS[indicator][0]}); để trống mẫu số.")
     if num is not None and den is not None and num > den and indicator != "1.4":
         raise Qd766Error(f"Tử số ({fmt_decimal(num)}) lớn hơn mẫu số ({fmt_decimal(den)}).")
     period = _as_calendar(period, mode)
