@@ -52,11 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="tạo lại cơ sở dữ liệu minh họa (quý II/2022 của Sở LĐTBXH Lạng Sơn)")
     demo.add_argument("--today", type=_parse_day, default=None, help="ngày hiện tại của dữ liệu (YYYY-MM-DD)")
 
-    imp = sub.add_parser("import", help="nhập tệp CSV/XLSX hồ sơ hoặc thủ tục")
+    imp = sub.add_parser("import", help="nhập tệp CSV/XLSX/JSON hồ sơ, thủ tục hoặc phản ánh, kiến nghị (PAKN)")
     imp.add_argument("file", type=Path)
     imp.add_argument("--kind", choices=("dossiers", "procedures"), default=None)
-    imp.add_argument("--format", choices=("table", "dvcqg"), default=None,
-                     help="table: CSV/XLSX; dvcqg: JSON DongBoHoSoMC/CapNhatTienDoHoSoMC (mặc định: theo nội dung tệp)")
+    imp.add_argument("--format", choices=("table", "dvcqg", "pakn"), default=None,
+                     help="table: CSV/XLSX; dvcqg: JSON DongBoHoSoMC/CapNhatTienDoHoSoMC; pakn: PAKN CSV/XLSX/JSON "
+                          "(mặc định: theo nội dung tệp)")
     imp.add_argument("--agency", help="mã cơ quan cho các dòng không có cột cơ quan")
     imp.add_argument("--skip-invalid", action="store_true", help="ghi các dòng hợp lệ, bỏ qua dòng lỗi")
     imp.add_argument("--rejects", type=Path, help="tệp CSV ghi các dòng bị loại và lý do")

@@ -1469,7 +1469,9 @@ def _feedback_frame(data: bytes, filename: str) -> pd.DataFrame:
     if name.endswith(".json"):
         payload = json.loads(data.decode("utf-8-sig"))
         records = payload.get("data", payload) if isinstance(payload, dict) else payload
-        return pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()} for r in records], dtype=str)
+        # a key one record lacks is an empty cell, not the text "nan"
+        return pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()} for r in records],
+                            dtype=str).fillna("")
     if name.endswith((".xlsx", ".xlsm")):
         return pd.read_excel(io.BytesIO(data), dtype=str).fillna("")
     return pd.read_csv(io.BytesIO(data), dtype=str, sep=None, engine="python", encoding="utf-8-sig").fillna("")
