@@ -227,21 +227,159 @@ def rules_in_force(conn: Connection, at: dt.date) -> Rules:
     return Rules(version, params, grades)
 
 
-def set_rule(db: str | Engine | None, valid_from: dt.date, indicator: str, max_points: Decimal | str,
-             threshold: Decimal | str | None = None, scope: Scope | None = None) -> None:
-    """Admin: from ``valid_from`` on, ``indicator`` scores out of ``max_points`` with ``threshold``."""
+def parse_rule(max_points: Any, threshold: Any = None) -> tuple[Decimal, Decimal | None]:
+    """A rule as an admin types it: the maximum in points (``8``, ``2,5``) and the threshold in percent
+    (``80``, ``80 %``, ``50,5``; empty or «tuyến tính»: linear). Vietnamese messages for what is wrong."""
+    def number(value: Any, label: str) -> Decimal:
+        text = str(value).strip().replace("%", "").strip().replace(",", ".")
+        try:
+            amount = Decimal(text)
+        except ArithmeticError:
+            raise Qd766Error(f"{label} «{value}» không phải là số.") from None
+        if not amount.is_finite():
+            raise Qd766Error(f"{label} «{value}» không phải là số.")
+        return amount
+
+    if max_points is None or not str(max_points).strip():
+        raise Qd766Error("Cần nhập điểm tối đa.")
+    top = number(max_points, "Điểm tối đa")
+    if not Decimal(0) <= top <= Decimal(100):
+        raise Qd766Error(f"Điểm tối đa ({fmt_decimal(top)}) phải từ 0 đến 100.")
+    if top != top.quantize(Decimal("0.01")):
+        raise Qd766Error(f"Điểm tối đa ({value_text(top)}) chỉ được có tối đa 2 chữ số thập phân.")
+    if threshold is None or normalize_text(threshold) in ("", "tuyentinh", "khong"):
+        return top, None
+    if isinstance(threshold, Decimal) and threshold <= 1:  # already a fraction (the core's own callers)
+        share = threshold * 100
+    else:
+        share = number(threshold, "Ngưỡng")
+    if not Decimal(0) < share <= Decimal(100):
+        raise Qd766Error(f"Ngưỡng ({value_text(share)} %) phải lớn hơn 0 và không quá 100 %.")
+    fraction = share / 100
+    if fraction != fraction.quantize(Decimal("0.0001")):
+        raise Qd766Error(f"Ngưỡng ({value_text(share)} %) chỉ được có tối đa 2 chữ số thập phân.")
+    return top, fraction
+
+
+def value_text(value: Decimal) -> str:
+    return format(value.normalize(), "f").replace(".", ",")
+
+
+def normalize_text(value: Any) -> str:
+    from .importer.values import normalize
+
+    return normalize(str(value))
+
+
+def _check_valid_from(valid_from: Any) -> dt.date:
+    if isinstance(valid_from, str):
+        try:
+            valid_from = dt.date.fromisoformat(valid_from.strip())
+        except ValueError:
+            raise Qd766Error(f"Ngày áp dụng «{valid_from}» không hợp lệ (dùng YYYY-MM-DD).") from None
+    if isinstance(valid_from, dt.datetime):
+        valid_from = valid_from.date()
+    if valid_from < RULES_SINCE:
+        raise Qd766Error(f"Ngày áp dụng ({valid_from:%d/%m/%Y}) phải từ {RULES_SINCE:%d/%m/%Y}, ngày ban hành QĐ 766.")
+    return valid_from
+
+
+def _rule_writer(scope: Scope | None, by: str | None) -> str:
     if scope is not None:
         scope.require("manage_users")
+        return scope.username
+    return by or ""
+
+
+def set_rule(db: str | Engine | None, valid_from: dt.date | str, indicator: str, max_points: Decimal | str,
+             threshold: Decimal | str | None = None, scope: Scope | None = None, by: str | None = None) -> None:
+    """Admin: from ``valid_from`` on, ``indicator`` scores out of ``max_points`` with ``threshold`` (a
+    fraction, or the percent an admin types; ``None``: linear). A score uses the rules in force at its
+    period's end, so a rule dated 01/07 changes Q3 and July on, never Q2 or June. Audited."""
+    from .auth import _audit
+
+    who = _rule_writer(scope, by)
     if indicator not in DEFAULT_RULES:
         raise Qd766Error(f"Không có chỉ số «{indicator}» trong Bộ chỉ số 766.")
+    valid_from = _check_valid_from(valid_from)
+    top, fraction = parse_rule(max_points, threshold)
     engine = get_engine(db)
     _ensure_seeded(engine)
     with engine.begin() as conn:
         conn.execute(delete(Qd766Rule).where(Qd766Rule.valid_from == valid_from, Qd766Rule.indicator == indicator))
         conn.execute(Qd766Rule.__table__.insert().values(
-            valid_from=valid_from, indicator=indicator, max_points=Decimal(str(max_points)),
-            threshold=Decimal(str(threshold)) if threshold not in (None, "") else None))
+            valid_from=valid_from, indicator=indicator, max_points=top, threshold=fraction))
+        _audit(conn, who, "qd766_rule", None, f"{indicator} từ {valid_from:%d/%m/%Y}: tối đa {value_text(top)} điểm, "
+               + (f"ngưỡng {value_text(fraction * 100)} %" if fraction is not None else "tuyến tính"))
         bump_data_version(conn)
+
+
+def set_grades(db: str | Engine | None, valid_from: dt.date | str, bands: Sequence[tuple[str, Any]],
+               scope: Scope | None = None, by: str | None = None) -> None:
+    """Admin: from ``valid_from`` on, the grade bands are ``bands`` (label, lowest total), replacing the
+    whole set of that date. The lowest band starts at 0 so every total has a grade. Audited."""
+    from .auth import _audit
+
+    who = _rule_writer(scope, by)
+    valid_from = _check_valid_from(valid_from)
+    parsed: list[tuple[str, Decimal]] = []
+    for n, (label, lowest) in enumerate(bands, 1):
+        label = (label or "").strip()
+        if not label:
+            raise Qd766Error(f"Bậc {n}: cần tên xếp loại.")
+        if len(label) > 64:
+            raise Qd766Error(f"Bậc {n}: tên xếp loại dài quá 64 ký tự.")
+        try:
+            points, _ = parse_rule(lowest)
+        except Qd766Error as exc:
+            raise Qd766Error(f"Bậc {n} («{label}»): " + str(exc).replace("Điểm tối đa", "điểm thấp nhất")) from None
+        parsed.append((label, points))
+    if not parsed:
+        raise Qd766Error("Cần ít nhất một bậc xếp loại.")
+    labels = [label for label, _ in parsed]
+    if len(set(labels)) < len(labels):
+        raise Qd766Error("Hai bậc xếp loại trùng tên.")
+    if len({p for _, p in parsed}) < len(parsed):
+        raise Qd766Error("Hai bậc xếp loại có cùng điểm thấp nhất.")
+    if min(p for _, p in parsed) != 0:
+        raise Qd766Error("Bậc thấp nhất phải bắt đầu từ 0 điểm (mọi tổng điểm đều có xếp loại).")
+    engine = get_engine(db)
+    _ensure_seeded(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(Qd766Grade).where(Qd766Grade.valid_from == valid_from))
+        conn.execute(Qd766Grade.__table__.insert(), [
+            {"valid_from": valid_from, "label": label, "min_points": points} for label, points in parsed])
+        _audit(conn, who, "qd766_grades", None, f"từ {valid_from:%d/%m/%Y}: " + ", ".join(
+            f"{label} ≥ {value_text(points)}" for label, points in sorted(parsed, key=lambda b: -b[1])))
+        bump_data_version(conn)
+
+
+def rule_rows(db: str | Engine | None, at: dt.date | None = None) -> dict[str, Any]:
+    """The rules as the admin page and ``rules766 list`` show them: in force at ``at`` (default today)
+    per indicator with the date it applies from, the grade bands, and every dated row ever written."""
+    at = at or dt.date.today()
+    engine = get_engine(db)
+    _ensure_seeded(engine)
+    with engine.connect() as conn:
+        rules = rules_in_force(conn, at)
+        r, g = Qd766Rule.__table__.c, Qd766Grade.__table__.c
+        history = [dict(row._mapping) for row in conn.execute(
+            select(r.valid_from, r.indicator, r.max_points, r.threshold).order_by(r.valid_from, r.indicator))]
+        grade_history = [dict(row._mapping) for row in conn.execute(
+            select(g.valid_from, g.label, g.min_points).order_by(g.valid_from, g.min_points.desc()))]
+    since = {}
+    for row in history:
+        if row["valid_from"] <= at:
+            since[row["indicator"]] = row["valid_from"]
+    order = [i.id for i in INDICATORS if i.id in rules.params]
+    in_force = [{"indicator": key, "title": BY_ID[key].title, "group": BY_ID[key].group,
+                 "max": half_up(rules.params[key][0]),
+                 "threshold": half_up(rules.params[key][1] * 100) if rules.params[key][1] else None,
+                 "valid_from": since.get(key, RULES_SINCE)} for key in order]
+    return {"at": at, "version": rules.version, "rules": in_force,
+            "total_max": sum((row["max"] for row in in_force), Decimal("0.00")),
+            "grades": [{"label": label, "min": lowest} for label, lowest in rules.grades],
+            "history": history, "grade_history": grade_history}
 
 
 # --------------------------------------------------------------------------------------------
