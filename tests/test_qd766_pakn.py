@@ -15,6 +15,7 @@ from tthc_core.db import get_engine
 from tthc_core.importer import import_file
 from tthc_core.models import Feedback, ImportLog
 from test_qd766 import NOW, Q2, Data, T, part
+from test_pages import app, writable_copy, writable_demo  # noqa: F401 - fixtures
 
 PAKN = """Mã PAKN,Mã cơ quan,Mã hồ sơ,Ngày gửi,Ngày tiếp nhận,Ngày chờ công khai,Ngày công khai,Ngày xử lý xong,Lượt thích,Lượt không thích
 K1,S1,HS0001,04/04/2022 09:00,04/04/2022 10:00,06/04/2022 09:00,07/04/2022 09:00,07/04/2022 09:00,2,0
@@ -88,3 +89,23 @@ def test_a_dossier_file_is_not_taken_for_pakn(db_url, tmp_path):
                     encoding="utf-8")
     result = import_file(db_url, path)
     assert result.kind == "dossiers" and result.written
+
+
+def test_data_page_uploads_pakn_all_or_nothing(app, writable_copy):
+    from test_pages import PAGES, upload
+
+    header = "Mã PAKN,Mã cơ quan,Ngày gửi,Ngày xử lý xong\n"
+    at = upload(app("du_lieu", agency="SLDTBXH", period="2022-Q2"), "pakn.csv",
+                (header + "P1,SLDTBXH,04/04/2022 09:00,\nP2,SLDTBXH,hôm qua,\n").encode())
+    assert not at.exception
+    problems = at.dataframe[0].value
+    assert (problems.iloc[0]["Dòng"], problems.iloc[0]["Cột"]) == ("3", "Ngày gửi")
+    assert at.button(key="dl_import").disabled and at.checkbox(key="dl_skip").disabled
+    assert _feedback_count(writable_copy) == 0
+
+    at = app("du_lieu", agency="SLDTBXH", period="2022-Q2")
+    upload(at, "pakn-2.csv", (header + "P1,SLDTBXH,04/04/2022 09:00,\nP2,SLDTBXH,05/04/2022 09:00,\n").encode())
+    assert "Kiểm tra (chưa ghi gì): 2 PAKN hợp lệ." in [s.value for s in at.success]
+    at.button(key="dl_import").click().run()
+    assert "Đã nhập 2 PAKN." in [s.value for s in at.success]
+    assert _feedback_count(writable_copy) == 2
