@@ -183,3 +183,17 @@ def test_54_waits_for_pakn_or_ratings_and_takes_an_entered_count(db_url):
 
     with pytest.raises(qd766.Qd766Error, match="chỉ nhập tử số"):
         qd766.save_input(db_url, Q2, "5.4", 1, 10, agency="S1")
+
+
+def test_54_drill_down_marks_late_dossiers_and_those_with_a_pakn(db_url):
+    data = Data(db_url)
+    proc = data.procedure("1.000001")
+    data.dossier(proc, T(2022, 4, 4, 8), due_at=T(2022, 4, 20), resolved_at=T(2022, 4, 10))
+    data.dossier(proc, T(2022, 4, 4, 8), due_at=T(2022, 4, 20), resolved_at=T(2022, 4, 25))  # late
+    data.dossier(proc, T(2022, 4, 4, 8), due_at=T(2022, 4, 20), resolved_at=T(2022, 4, 10), rated_dissatisfied=True)
+    data.dossier(proc, T(2022, 4, 4, 8), due_at=T(2022, 4, 20), resolved_at=T(2022, 4, 10), rated_dissatisfied=False)
+    flags = [r["in_numerator"] for r in qd766.index_items(db_url, Q2, "5.4", now=NOW)]
+    assert flags == [True, False, False, True]
+    # r = 1 − (1 late + 1 disliked)/4 = 0,5 → 6 × 0,5 / 0,9 = 3,33
+    p54 = part(data.index(), "5.4")
+    assert (p54["rate"], p54["points"]) == (Decimal("50.00"), Decimal("3.33"))

@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     input766.add_argument("--period", required=True)
     input766.add_argument("--mode", choices=MODES, default="calendar")
     input766.add_argument("--agency", help="mã cơ quan (mặc định: toàn tỉnh)")
-    input766.add_argument("--indicator", required=True, help="1.1, 1.2, 1.3, 1.4, 3.1, 3.2, 3.5, 3.5b, 4.5a, CT")
+    input766.add_argument("--indicator", required=True, help="1.1, 1.2, 1.3, 1.4, 3.1, 3.2, 3.5, 3.5b, 4.4, 4.5a, CT, 5.4 (5.4: chỉ tử số = số hồ "
+                               "sơ có PAKN hoặc không hài lòng); kỳ tháng cộng thành quý, năm")
     input766.add_argument("--numerator", default=None)
     input766.add_argument("--denominator", default=None)
     rules = sub.add_parser("rules766", help="bảng điểm Chỉ số 766 theo ngày áp dụng: list, set, grades",

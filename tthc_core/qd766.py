@@ -1461,7 +1461,8 @@ def _dossier_items(conn: Connection, b: Bounds, ids: set[int] | None, indicator:
     stmt = (select(d.id, d.code, d.agency_id, p.code.label("procedure_code"), p.name.label("procedure_name"),
                    d.channel, d.received_at, d.due_at, _end_expr().label("end_at"), d.supplement_rounds,
                    p.processing_days, p.time_unit,
-                   case((conds[num_key], 1), else_=0).label("in_numerator"), case((simple, 1), else_=0).label("simple"))
+                   case((conds[num_key], 1), else_=0).label("in_numerator"), case((simple, 1), else_=0).label("simple"),
+                   case((conds["pakn54"], 1), else_=0).label("unhappy"))
             .select_from(_dossier_from()).where(*_base_where(b, ids), conds[den_key])
             .order_by(d.received_at, d.code))
     rows = conn.execute(stmt.limit(limit) if limit else stmt).all()
@@ -1474,6 +1475,8 @@ def _dossier_items(conn: Connection, b: Bounds, ids: set[int] | None, indicator:
         if indicator in ("2.1", "5.4") and not r.simple:
             max_end = None if r.due_at is not None else max_time_end(r.received_at, r.processing_days, r.time_unit, cal)
             flag = on_time_21(r.received_at, r.due_at, r.end_at, rounds.get(r.id, []), b.c, max_end, basis)
+        if indicator == "5.4":  # on time and without a PAKN or a dislike
+            flag = flag and not r.unhappy
         out.append({"code": r.code, "agency": codes[r.agency_id], "procedure_code": r.procedure_code,
                     "procedure_name": r.procedure_name, "channel": r.channel, "received_at": r.received_at,
                     "due_at": r.due_at, "ended_at": r.end_at if r.end_at is not None and r.end_at <= b.c else None,
