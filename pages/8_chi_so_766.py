@@ -58,3 +58,4 @@ else:
     st.info("Không có mục nào trong mẫu số của chỉ số này trong kỳ (hoặc chỉ số lấy từ số liệu nhập tay).")
 
 q.input_form(f)
+q.rules_admin(f)

@@ -52,11 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="tạo lại cơ sở dữ liệu minh họa (quý II/2022 của Sở LĐTBXH Lạng Sơn)")
     demo.add_argument("--today", type=_parse_day, default=None, help="ngày hiện tại của dữ liệu (YYYY-MM-DD)")
 
-    imp = sub.add_parser("import", help="nhập tệp CSV/XLSX hồ sơ hoặc thủ tục")
+    imp = sub.add_parser("import", help="nhập tệp CSV/XLSX/JSON hồ sơ, thủ tục hoặc phản ánh, kiến nghị (PAKN)")
     imp.add_argument("file", type=Path)
     imp.add_argument("--kind", choices=("dossiers", "procedures"), default=None)
-    imp.add_argument("--format", choices=("table", "dvcqg"), default=None,
-                     help="table: CSV/XLSX; dvcqg: JSON DongBoHoSoMC/CapNhatTienDoHoSoMC (mặc định: theo nội dung tệp)")
+    imp.add_argument("--format", choices=("table", "dvcqg", "pakn"), default=None,
+                     help="table: CSV/XLSX; dvcqg: JSON DongBoHoSoMC/CapNhatTienDoHoSoMC; pakn: PAKN CSV/XLSX/JSON "
+                          "(mặc định: theo nội dung tệp)")
     imp.add_argument("--agency", help="mã cơ quan cho các dòng không có cột cơ quan")
     imp.add_argument("--skip-invalid", action="store_true", help="ghi các dòng hợp lệ, bỏ qua dòng lỗi")
     imp.add_argument("--rejects", type=Path, help="tệp CSV ghi các dòng bị loại và lý do")
@@ -88,9 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
     input766.add_argument("--period", required=True)
     input766.add_argument("--mode", choices=MODES, default="calendar")
     input766.add_argument("--agency", help="mã cơ quan (mặc định: toàn tỉnh)")
-    input766.add_argument("--indicator", required=True, help="1.1, 1.2, 1.3, 1.4, 3.1, 3.2, 3.5, 3.5b, 4.5a, CT")
+    input766.add_argument("--indicator", required=True, help="1.1, 1.2, 1.3, 1.4, 3.1, 3.2, 3.5, 3.5b, 4.4, 4.5a, CT, 5.4 (5.4: chỉ tử số = số hồ "
+                               "sơ có PAKN hoặc không hài lòng); kỳ tháng cộng thành quý, năm")
     input766.add_argument("--numerator", default=None)
     input766.add_argument("--denominator", default=None)
+    rules = sub.add_parser("rules766", help="bảng điểm Chỉ số 766 theo ngày áp dụng: list, set, grades",
+                           description="Điểm tối đa, ngưỡng và bậc xếp loại thay đổi theo Cổng DVCQG: mỗi thay đổi có "
+                                       "ngày áp dụng; một kỳ được tính theo bảng điểm có hiệu lực ở ngày cuối kỳ.")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
+    listing = rules_sub.add_parser("list", help="bảng điểm có hiệu lực và các lần thay đổi")
+    listing.add_argument("--at", type=_parse_day, default=None, help="ngày xem (YYYY-MM-DD; mặc định hôm nay)")
+    listing.add_argument("--json", action="store_true")
+    setting = rules_sub.add_parser("set", help="điểm tối đa và ngưỡng của một chỉ số từ một ngày")
+    setting.add_argument("--from", dest="valid_from", required=True, type=_parse_day, help="ngày áp dụng (YYYY-MM-DD)")
+    setting.add_argument("--indicator", required=True, help="mã chỉ số: 1.1 … 4.5a, CT")
+    setting.add_argument("--max", required=True, help="điểm tối đa (vd. 6 hoặc 2,5)")
+    setting.add_argument("--threshold", default=None, help="ngưỡng theo % (vd. 80); bỏ trống: tính tuyến tính")
+    grades = rules_sub.add_parser("grades", help="các bậc xếp loại từ một ngày (thay cả bộ bậc của ngày đó)")
+    grades.add_argument("--from", dest="valid_from", required=True, type=_parse_day, help="ngày áp dụng (YYYY-MM-DD)")
+    grades.add_argument("--band", action="append", required=True, metavar="TÊN=ĐIỂM",
+                        help="một bậc: tên và tổng điểm thấp nhất, vd. --band \"Tốt=70\" (lặp lại cho mỗi bậc)")
     user = sub.add_parser("user", help="tài khoản: add, disable, enable, password, list")
     user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     add = user_sub.add_parser("add", help="tạo tài khoản")
@@ -462,6 +480,40 @@ def cmd_index766(args) -> int:
     return 0
 
 
+def cmd_rules766(args) -> int:
+    from .formatting import fmt_decimal
+    from .qd766 import rule_rows, set_grades, set_rule
+
+    if args.rules_command == "set":
+        set_rule(args.db, args.valid_from, args.indicator, args.max, args.threshold, by=_cli_actor())
+        print(f"Đã ghi bảng điểm chỉ số {args.indicator} từ ngày {args.valid_from:%d/%m/%Y}.")
+        return 0
+    if args.rules_command == "grades":
+        bands = []
+        for band in args.band:
+            label, sep, lowest = band.rpartition("=")
+            if not sep:
+                raise UsageError(f"Bậc «{band}» cần dạng TÊN=ĐIỂM, vd. «Tốt=70».")
+            bands.append((label, lowest))
+        set_grades(args.db, args.valid_from, bands, by=_cli_actor())
+        print(f"Đã ghi {len(bands)} bậc xếp loại từ ngày {args.valid_from:%d/%m/%Y}.")
+        return 0
+    _existing_database(args.db)
+    table = rule_rows(args.db, args.at)
+    if args.json:
+        print(json.dumps(table, ensure_ascii=False, default=_json_default, indent=2))
+        return 0
+    print(f"Bảng điểm Chỉ số 766 có hiệu lực ngày {table['at']:%d/%m/%Y} (phiên bản {table['version']:%d/%m/%Y})")
+    for row in table["rules"]:
+        threshold = f"ngưỡng {fmt_decimal(row['threshold'])} %" if row["threshold"] else "tuyến tính"
+        print(f"  {row['indicator']:5} {row['title'][:48]:48} {fmt_decimal(row['max']):>6} điểm  {threshold:16} "
+              f"từ {row['valid_from']:%d/%m/%Y}")
+    print(f"Tổng điểm tối đa: {fmt_decimal(table['total_max'])}"
+          + ("" if table["total_max"] == 100 else " (CẢNH BÁO: khác 100)"))
+    print("Xếp loại: " + ", ".join(f"{g['label']} từ {fmt_decimal(g['min'])}" for g in table["grades"]))
+    return 0
+
+
 def cmd_input766(args) -> int:
     from .qd766 import save_input
 
@@ -473,7 +525,7 @@ def cmd_input766(args) -> int:
 
 COMMANDS = {"demo": cmd_demo, "import": cmd_import, "stats": cmd_stats, "export": cmd_export, "bench": cmd_bench,
             "user": cmd_user, "sync": cmd_sync, "audit": cmd_audit, "profile": cmd_profile,
-            "index766": cmd_index766, "input766": cmd_input766, "digest": cmd_digest}
+            "index766": cmd_index766, "input766": cmd_input766, "rules766": cmd_rules766, "digest": cmd_digest}
 
 
 def main(argv: list[str] | None = None) -> int:

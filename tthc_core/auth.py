@@ -485,6 +485,7 @@ AUDIT_ACTIONS = {
     "freeze": "Chốt số liệu", "freeze_refused": "Chốt số liệu bị từ chối", "export": "Xuất số liệu",
     "user_add": "Tạo tài khoản", "user_disable": "Vô hiệu hóa tài khoản", "user_enable": "Mở lại tài khoản",
     "user_password": "Đặt lại mật khẩu",
+    "qd766_rule": "Sửa bảng điểm Chỉ số 766", "qd766_grades": "Sửa bậc xếp loại Chỉ số 766",
 }
 
 

@@ -165,6 +165,11 @@ class Dossier(Base):
     db_connections: Mapped[str | None] = mapped_column(String(255))  # DSKetNoiCSDL MaCSDL, comma-separated
     filed_on_national_portal: Mapped[bool | None] = mapped_column(Boolean)  # NoiNopHoSo 1 (inferred)
     synced_to_portal: Mapped[bool | None] = mapped_column(Boolean)  # 766 1.4
+    # Not in the national sync record (dvcqg-sync.md §3); table imports carry them; NULL = not known.
+    # 766 4.4: the e-result was pushed to the citizen's DVCQG document store.
+    result_pushed_to_store: Mapped[bool | None] = mapped_column(Boolean)
+    # 766 5.4: the citizen rated the dossier's handling "không hài lòng" (a dislike).
+    rated_dissatisfied: Mapped[bool | None] = mapped_column(Boolean)
     # supplement rounds stored in supplement_rounds; the count lets period queries skip the rest
     supplement_rounds: Mapped[int] = mapped_column(Integer, server_default="0")
 

@@ -26,7 +26,7 @@ import io
 import json
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -83,16 +83,26 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("5.1", "MDHL", "PAKN theo phân loại", "K", "na", info=True),
     Indicator("5.2", "MDHL", "PAKN xử lý đúng hạn", "K", "full"),
     Indicator("5.3", "MDHL", "Hài lòng về xử lý PAKN", "K", "full"),
-    Indicator("5.4", "MDHL", "Hài lòng về tiếp nhận, giải quyết TTHC", "D", "zero"),
+    Indicator("5.4", "MDHL", "Hài lòng về tiếp nhận, giải quyết TTHC", "D", "zero", True),
     Indicator("4.1", "MDSH", "Hồ sơ có kết quả điện tử", "D", "na"),
     Indicator("4.2", "MDSH", "Hồ sơ số hóa thành phần", "D", "na"),
     Indicator("CT", "MDSH", "Chứng thực bản sao điện tử", "", "manual", True),
     Indicator("4.3", "MDSH", "Khai thác, sử dụng lại dữ liệu số hóa", "D", "na"),
-    Indicator("4.4", "MDSH", "Số hóa kết nối, chia sẻ để tái sử dụng", "D", "na"),
+    Indicator("4.4", "MDSH", "Số hóa kết nối, chia sẻ để tái sử dụng", "D", "na", True),
     Indicator("4.5b", "MDSH", "Hồ sơ sử dụng CSDL quốc gia về dân cư", "D", "na"),
     Indicator("4.5a", "MDSH", "TTHC kết nối CSDL quốc gia về dân cư", "P", "na", True),
 )
 BY_ID = {i.id: i for i in INDICATORS}
+# Entered figures that are not a numerator / denominator pair: the part reads its entry itself.
+SELF_ENTERED = frozenset({"5.4"})
+# What each entry means, for the entry form and the CLI's help (numerator, denominator).
+INPUT_MEANINGS: dict[str, tuple[str, str]] = {
+    "1.4": ("số hồ sơ đã đồng bộ lên Cổng DVCQG (để trống: theo dữ liệu)",
+            "số hồ sơ tiếp nhận theo hệ thống báo cáo quốc gia"),
+    "CT": ("số bản sao chứng thực điện tử", "tổng số bản sao chứng thực"),
+    "4.4": ("số hồ sơ có thành phần lấy từ kho hoặc kết quả đưa vào kho", "số hồ sơ tiếp nhận"),
+    "5.4": ("số hồ sơ có PAKN hoặc bị đánh giá không hài lòng", "(để trống: mẫu số là hồ sơ của 2.1)"),
+}
 
 GROUPS: tuple[tuple[str, str], ...] = (
     ("CKMB", "Công khai, minh bạch"),
@@ -145,9 +155,10 @@ def half_up(value: Fraction | int) -> Decimal:
 
 
 def points_of(numerator: Fraction | int, denominator: Fraction | int, max_points: Fraction,
-              threshold: Fraction | None) -> Fraction:
-    """Exact points: ``max × r`` (linear) or ``min(max, max × r / t)``; never above the maximum."""
-    r = Fraction(numerator) / Fraction(denominator)
+              threshold: Fraction | None, factor: Fraction | None = None) -> Fraction:
+    """Exact points: ``max × r`` (linear) or ``min(max, max × r / t)``; never above the maximum.
+    ``factor`` multiplies r (3.3: the 1.4 sync rate, [F])."""
+    r = Fraction(numerator) / Fraction(denominator) * (factor if factor is not None else 1)
     raw = max_points * r / threshold if threshold else max_points * r
     return max(Fraction(0), min(max_points, raw))
 
@@ -216,21 +227,159 @@ def rules_in_force(conn: Connection, at: dt.date) -> Rules:
     return Rules(version, params, grades)
 
 
-def set_rule(db: str | Engine | None, valid_from: dt.date, indicator: str, max_points: Decimal | str,
-             threshold: Decimal | str | None = None, scope: Scope | None = None) -> None:
-    """Admin: from ``valid_from`` on, ``indicator`` scores out of ``max_points`` with ``threshold``."""
+def parse_rule(max_points: Any, threshold: Any = None) -> tuple[Decimal, Decimal | None]:
+    """A rule as an admin types it: the maximum in points (``8``, ``2,5``) and the threshold in percent
+    (``80``, ``80 %``, ``50,5``; empty or «tuyến tính»: linear). Vietnamese messages for what is wrong."""
+    def number(value: Any, label: str) -> Decimal:
+        text = str(value).strip().replace("%", "").strip().replace(",", ".")
+        try:
+            amount = Decimal(text)
+        except ArithmeticError:
+            raise Qd766Error(f"{label} «{value}» không phải là số.") from None
+        if not amount.is_finite():
+            raise Qd766Error(f"{label} «{value}» không phải là số.")
+        return amount
+
+    if max_points is None or not str(max_points).strip():
+        raise Qd766Error("Cần nhập điểm tối đa.")
+    top = number(max_points, "Điểm tối đa")
+    if not Decimal(0) <= top <= Decimal(100):
+        raise Qd766Error(f"Điểm tối đa ({fmt_decimal(top)}) phải từ 0 đến 100.")
+    if top != top.quantize(Decimal("0.01")):
+        raise Qd766Error(f"Điểm tối đa ({value_text(top)}) chỉ được có tối đa 2 chữ số thập phân.")
+    if threshold is None or normalize_text(threshold) in ("", "tuyentinh", "khong"):
+        return top, None
+    if isinstance(threshold, Decimal) and threshold <= 1:  # already a fraction (the core's own callers)
+        share = threshold * 100
+    else:
+        share = number(threshold, "Ngưỡng")
+    if not Decimal(0) < share <= Decimal(100):
+        raise Qd766Error(f"Ngưỡng ({value_text(share)} %) phải lớn hơn 0 và không quá 100 %.")
+    fraction = share / 100
+    if fraction != fraction.quantize(Decimal("0.0001")):
+        raise Qd766Error(f"Ngưỡng ({value_text(share)} %) chỉ được có tối đa 2 chữ số thập phân.")
+    return top, fraction
+
+
+def value_text(value: Decimal) -> str:
+    return format(value.normalize(), "f").replace(".", ",")
+
+
+def normalize_text(value: Any) -> str:
+    from .importer.values import normalize
+
+    return normalize(str(value))
+
+
+def _check_valid_from(valid_from: Any) -> dt.date:
+    if isinstance(valid_from, str):
+        try:
+            valid_from = dt.date.fromisoformat(valid_from.strip())
+        except ValueError:
+            raise Qd766Error(f"Ngày áp dụng «{valid_from}» không hợp lệ (dùng YYYY-MM-DD).") from None
+    if isinstance(valid_from, dt.datetime):
+        valid_from = valid_from.date()
+    if valid_from < RULES_SINCE:
+        raise Qd766Error(f"Ngày áp dụng ({valid_from:%d/%m/%Y}) phải từ {RULES_SINCE:%d/%m/%Y}, ngày ban hành QĐ 766.")
+    return valid_from
+
+
+def _rule_writer(scope: Scope | None, by: str | None) -> str:
     if scope is not None:
         scope.require("manage_users")
+        return scope.username
+    return by or ""
+
+
+def set_rule(db: str | Engine | None, valid_from: dt.date | str, indicator: str, max_points: Decimal | str,
+             threshold: Decimal | str | None = None, scope: Scope | None = None, by: str | None = None) -> None:
+    """Admin: from ``valid_from`` on, ``indicator`` scores out of ``max_points`` with ``threshold`` (a
+    fraction, or the percent an admin types; ``None``: linear). A score uses the rules in force at its
+    period's end, so a rule dated 01/07 changes Q3 and July on, never Q2 or June. Audited."""
+    from .auth import _audit
+
+    who = _rule_writer(scope, by)
     if indicator not in DEFAULT_RULES:
         raise Qd766Error(f"Không có chỉ số «{indicator}» trong Bộ chỉ số 766.")
+    valid_from = _check_valid_from(valid_from)
+    top, fraction = parse_rule(max_points, threshold)
     engine = get_engine(db)
     _ensure_seeded(engine)
     with engine.begin() as conn:
         conn.execute(delete(Qd766Rule).where(Qd766Rule.valid_from == valid_from, Qd766Rule.indicator == indicator))
         conn.execute(Qd766Rule.__table__.insert().values(
-            valid_from=valid_from, indicator=indicator, max_points=Decimal(str(max_points)),
-            threshold=Decimal(str(threshold)) if threshold not in (None, "") else None))
+            valid_from=valid_from, indicator=indicator, max_points=top, threshold=fraction))
+        _audit(conn, who, "qd766_rule", None, f"{indicator} từ {valid_from:%d/%m/%Y}: tối đa {value_text(top)} điểm, "
+               + (f"ngưỡng {value_text(fraction * 100)} %" if fraction is not None else "tuyến tính"))
         bump_data_version(conn)
+
+
+def set_grades(db: str | Engine | None, valid_from: dt.date | str, bands: Sequence[tuple[str, Any]],
+               scope: Scope | None = None, by: str | None = None) -> None:
+    """Admin: from ``valid_from`` on, the grade bands are ``bands`` (label, lowest total), replacing the
+    whole set of that date. The lowest band starts at 0 so every total has a grade. Audited."""
+    from .auth import _audit
+
+    who = _rule_writer(scope, by)
+    valid_from = _check_valid_from(valid_from)
+    parsed: list[tuple[str, Decimal]] = []
+    for n, (label, lowest) in enumerate(bands, 1):
+        label = (label or "").strip()
+        if not label:
+            raise Qd766Error(f"Bậc {n}: cần tên xếp loại.")
+        if len(label) > 64:
+            raise Qd766Error(f"Bậc {n}: tên xếp loại dài quá 64 ký tự.")
+        try:
+            points, _ = parse_rule(lowest)
+        except Qd766Error as exc:
+            raise Qd766Error(f"Bậc {n} («{label}»): " + str(exc).replace("Điểm tối đa", "điểm thấp nhất")) from None
+        parsed.append((label, points))
+    if not parsed:
+        raise Qd766Error("Cần ít nhất một bậc xếp loại.")
+    labels = [label for label, _ in parsed]
+    if len(set(labels)) < len(labels):
+        raise Qd766Error("Hai bậc xếp loại trùng tên.")
+    if len({p for _, p in parsed}) < len(parsed):
+        raise Qd766Error("Hai bậc xếp loại có cùng điểm thấp nhất.")
+    if min(p for _, p in parsed) != 0:
+        raise Qd766Error("Bậc thấp nhất phải bắt đầu từ 0 điểm (mọi tổng điểm đều có xếp loại).")
+    engine = get_engine(db)
+    _ensure_seeded(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(Qd766Grade).where(Qd766Grade.valid_from == valid_from))
+        conn.execute(Qd766Grade.__table__.insert(), [
+            {"valid_from": valid_from, "label": label, "min_points": points} for label, points in parsed])
+        _audit(conn, who, "qd766_grades", None, f"từ {valid_from:%d/%m/%Y}: " + ", ".join(
+            f"{label} ≥ {value_text(points)}" for label, points in sorted(parsed, key=lambda b: -b[1])))
+        bump_data_version(conn)
+
+
+def rule_rows(db: str | Engine | None, at: dt.date | None = None) -> dict[str, Any]:
+    """The rules as the admin page and ``rules766 list`` show them: in force at ``at`` (default today)
+    per indicator with the date it applies from, the grade bands, and every dated row ever written."""
+    at = at or dt.date.today()
+    engine = get_engine(db)
+    _ensure_seeded(engine)
+    with engine.connect() as conn:
+        rules = rules_in_force(conn, at)
+        r, g = Qd766Rule.__table__.c, Qd766Grade.__table__.c
+        history = [dict(row._mapping) for row in conn.execute(
+            select(r.valid_from, r.indicator, r.max_points, r.threshold).order_by(r.valid_from, r.indicator))]
+        grade_history = [dict(row._mapping) for row in conn.execute(
+            select(g.valid_from, g.label, g.min_points).order_by(g.valid_from, g.min_points.desc()))]
+    since = {}
+    for row in history:
+        if row["valid_from"] <= at:
+            since[row["indicator"]] = row["valid_from"]
+    order = [i.id for i in INDICATORS if i.id in rules.params]
+    in_force = [{"indicator": key, "title": BY_ID[key].title, "group": BY_ID[key].group,
+                 "max": half_up(rules.params[key][0]),
+                 "threshold": half_up(rules.params[key][1] * 100) if rules.params[key][1] else None,
+                 "valid_from": since.get(key, RULES_SINCE)} for key in order]
+    return {"at": at, "version": rules.version, "rules": in_force,
+            "total_max": sum((row["max"] for row in in_force), Decimal("0.00")),
+            "grades": [{"label": label, "min": lowest} for label, lowest in rules.grades],
+            "history": history, "grade_history": grade_history}
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,7 +550,7 @@ def _simple_21(b: Bounds):
 DOSSIER_KEYS = (
     "recv", "records", "sync_known", "synced", "online_ok", "fee_den", "paid", "paper", "paper_eres",
     "comp_ok", "digit_den", "digit", "store", "pop", "den21", "simple21", "on21", "at_risk21", "pakn54",
-    "ended22", "online_no_eres",
+    "ended22", "online_no_eres", "store_known", "rated_known",
 )
 
 
@@ -441,14 +590,18 @@ def _dossier_conditions(b: Bounds) -> dict[str, Any]:
         "digit_den": and_(recv, or_(d.has_digitised_components.is_not(None), portal_filed)),
         "digit": and_(recv, case((portal_filed, d.components_digitised > 0),
                                  else_=d.has_digitised_components == true())),
-        "store": and_(recv, d.components_from_store > 0),
+        # 4.4: a component from the citizen's store, or the e-result pushed there
+        "store": and_(recv, or_(d.components_from_store > 0, d.result_pushed_to_store == true())),
+        "store_known": and_(recv, d.result_pushed_to_store.is_not(None)),
         "pop": and_(recv, pop),
         "den21": true(),
         "simple21": simple,
         "on21": on_time,
         # Pending and within its due date at C, due by the end of the period: finishing late loses points.
         "at_risk21": and_(simple, on_time, pending, d.deadline_at <= cutoff),
-        "pakn54": pakn,
+        # 5.4: a PAKN about the dossier, or the citizen rated its handling "không hài lòng"
+        "pakn54": or_(pakn, d.rated_dissatisfied == true()),
+        "rated_known": d.rated_dissatisfied.is_not(None),
         "ended22": and_(recv, d.status == "normal", d.resolved_at.is_not(None), d.resolved_at <= c),
     }
 
@@ -486,7 +639,7 @@ class Facts:
     dossiers: dict[int, Counter]  # agency id → counts (DOSSIER_KEYS, plus "days22")
     procedures: list[dict[str, Any]]  # catalogue at E with the period's usage
     feedback: list[dict[str, Any]]  # PAKN with their verdicts
-    inputs: dict[tuple[int | None, str], tuple[Decimal | None, Decimal | None]]
+    inputs: "EnteredInputs"
     cal: WorkCalendar
     unjudged21: dict[int, int] = field(default_factory=dict)  # no due date, no maximum time (per agency)
 
@@ -656,11 +809,90 @@ def _feedback_facts(conn: Connection, b: Bounds, ids: set[int] | None, cal: Work
     return rows
 
 
-def _inputs(conn: Connection, period: Period) -> dict[tuple[int | None, str], tuple[Decimal | None, Decimal | None]]:
+# Entries that add up over time: dossier and copy counts. A quarter's 1.4 national count is the sum of
+# its months'. The procedure and service counts (1.1–1.3, 3.1, 3.2, 3.5, 3.5b, 4.5a) count each TTHC or
+# DVC once per period, so months cannot be summed into a quarter: those are entered for the period itself.
+ADDITIVE_INPUTS = frozenset({"1.4", "CT", "4.4", "5.4"})
+_Values = tuple[Decimal | None, Decimal | None]
+
+
+def sub_periods(period: Period) -> list[Period]:
+    """The periods an entry of ``period`` is built from: a year from its quarters, a quarter (or any span
+    of several months) from its months; a month from nothing."""
+    if period.kind == "year":
+        return [parse_period(f"{period.year}-Q{q}", period.mode) for q in range(1, 5)]
+    if period.kind == "month" or period.kind == "custom":
+        return []
+    months, day = [], period.start
+    while day <= period.end:
+        months.append(parse_period(f"{day.year}-{day.month:02d}", period.mode))
+        day = months[-1].end + dt.timedelta(days=1)
+    return months if len(months) > 1 else []
+
+
+@dataclass
+class EnteredInputs:
+    """The entries of a period and of every period inside it, resolved on demand.
+
+    The rule (issue 11): an entry made for the period itself wins — the officer may hold the official
+    quarterly figure. Otherwise an additive indicator's quarter is the sum of its months and a year the
+    sum of its quarters (each resolved the same way), provided every month or quarter that has begun by
+    the cut-off C has a value: a missing month leaves the sum out (and says which month), never a
+    silently short total. When both a quarter entry and all its months exist and disagree, the quarter
+    entry is used and the note says so.
+    """
+
+    period: Period
+    rows: dict[tuple[int | None, str, str], _Values]  # (agency id, indicator, period key) → entry
+
+    def keys(self) -> set[tuple[int | None, str]]:
+        return {(agency_id, indicator) for agency_id, indicator, _ in self.rows}
+
+    def resolve(self, agency_id: int | None, indicator: str, c: dt.datetime,
+                period: Period | None = None) -> tuple[_Values | None, list[str]]:
+        period = period or self.period
+        own = self.rows.get((agency_id, indicator, period.key))
+        subs = [p for p in sub_periods(period) if p.start <= c.date()]
+        if not subs or indicator not in ADDITIVE_INPUTS:
+            notes = []
+            if own is None and any((agency_id, indicator, p.key) in self.rows for p in sub_periods(period)):
+                notes.append(f"số liệu {indicator} nhập theo tháng không cộng thành {_lower(period.name)} "
+                             "(mỗi TTHC chỉ đếm một lần): cần nhập cho cả kỳ")
+            return own, notes
+        resolved = [(p, *self.resolve(agency_id, indicator, c, p)) for p in subs]
+        notes = [n for _, _, sub_notes in resolved for n in sub_notes]
+        lacking = [_lower(p.name) for p, value, _ in resolved if value is None]
+        total: _Values | None = None
+        if not lacking:
+            total = tuple(sum(v[i] for _, v, _ in resolved) if all(v[i] is not None for _, v, _ in resolved)
+                          else None for i in (0, 1))
+        if own is not None:
+            if total is not None and total != own:
+                notes.append(f"tổng các kỳ con ({_pair(total)}) khác số liệu đã nhập cho {_lower(period.name)} "
+                             f"({_pair(own)}): dùng số liệu của {_lower(period.name)}")
+            return own, notes
+        if lacking and len(lacking) < len(resolved):
+            notes.append(f"chưa cộng số liệu {indicator} cho {_lower(period.name)}: chưa nhập {', '.join(lacking)}")
+            return None, notes
+        return total, notes
+
+
+def _lower(name: str) -> str:
+    """«Quý II năm 2022» inside a sentence: «quý II năm 2022»."""
+    return name[:1].lower() + name[1:]
+
+
+def _pair(values: _Values) -> str:
+    return " / ".join("–" if v is None else fmt_decimal(v) for v in values)
+
+
+def _inputs(conn: Connection, period: Period) -> EnteredInputs:
+    keys = [period.key] + [p.key for p in sub_periods(period)]
+    keys += [m.key for q in sub_periods(period) for m in sub_periods(q)]
     i = Qd766Input.__table__.c
-    return {(r.agency_id, r.indicator): (r.numerator, r.denominator)
-            for r in conn.execute(select(i.agency_id, i.indicator, i.numerator, i.denominator)
-                                  .where(i.period_key == period.key))}
+    return EnteredInputs(period, {(r.agency_id, r.indicator, r.period_key): (r.numerator, r.denominator)
+                                  for r in conn.execute(select(i.agency_id, i.indicator, i.numerator, i.denominator,
+                                                               i.period_key).where(i.period_key.in_(keys)))})
 
 
 # --------------------------------------------------------------------------------------------
@@ -683,17 +915,28 @@ def _by_code(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def _entered(facts: Facts, ids: set[int] | None, indicator: str) -> tuple[Decimal | None, Decimal | None] | None:
-    """The manual input for the scope: the province's own (whole province only), else the agencies' sum."""
-    if ids is None and (None, indicator) in facts.inputs:
-        return facts.inputs[(None, indicator)]
-    found = [v for (agency_id, key), v in facts.inputs.items()
-             if key == indicator and agency_id is not None and (ids is None or agency_id in ids)]
+def _entered(facts: Facts, ids: set[int] | None, indicator: str
+             ) -> tuple[tuple[Decimal | None, Decimal | None] | None, str]:
+    """The manual input for the scope and a note on how it was built: the province's own (whole
+    province only), else the agencies' sum; each resolved over months and quarters (EnteredInputs)."""
+    c = facts.bounds.c
+    notes: list[str] = []
+    if ids is None:
+        own, notes = facts.inputs.resolve(None, indicator, c)
+        if own is not None:
+            return own, "; ".join(notes)
+    found = []
+    for agency_id, key in sorted(facts.inputs.keys(), key=lambda k: (k[0] is None, k[0] or 0)):
+        if key == indicator and agency_id is not None and (ids is None or agency_id in ids):
+            value, more = facts.inputs.resolve(agency_id, indicator, c)
+            notes += [f"{facts.tree.by_id[agency_id].code}: {n}" for n in more]
+            if value is not None:
+                found.append(value)
     if not found:
-        return None
+        return None, "; ".join(notes)
     num = sum((v[0] for v in found if v[0] is not None), Decimal(0)) if any(v[0] is not None for v in found) else None
     den = sum((v[1] for v in found if v[1] is not None), Decimal(0)) if any(v[1] is not None for v in found) else None
-    return num, den
+    return (num, den), "; ".join(notes)
 
 
 @dataclass
@@ -709,6 +952,8 @@ class Part:
     gap_available: int | None = None  # how many items could still move into the numerator
     unit_label: str = "hồ sơ"
     candidates: tuple[str, ...] = ()  # the procedure codes a procedure-level hint names, busiest first
+    factor: Fraction | None = None  # r is multiplied by it (3.3: the 1.4 sync rate)
+    source: str | None = None  # "entered" when the part used an entry itself (5.4); else from ``missing``
 
 
 def procedure_tests(period: Period, cal: WorkCalendar) -> dict[str, tuple[Any, Any]]:
@@ -831,9 +1076,8 @@ def _dossier_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
              note=(f"{fmt_int(unjudged)} hồ sơ không có hạn và không có thời hạn tối đa của thủ tục: tính đúng hạn"
                    if unjudged else ""), gap_available=0),
         Part("3.3", s["online_ok"], s["recv"],
-             note=("[F] nhân thêm tỷ lệ đồng bộ 1.4; ở đây chưa nhân. "
-                   + (f"{fmt_int(s['online_no_eres'])} hồ sơ trực tuyến của TTHC trả kết quả giấy chưa có kết quả điện tử"
-                      if s["online_no_eres"] else "")),
+             note=(f"{fmt_int(s['online_no_eres'])} hồ sơ trực tuyến của TTHC trả kết quả giấy chưa có kết quả điện tử"
+                   if s["online_no_eres"] else ""),
              gap_action=("có thêm {n} hồ sơ nộp trực tuyến thay vì trực tiếp (hồ sơ trực tuyến của TTHC trả kết quả "
                          "giấy cần kết quả điện tử)"),
              gap_available=s["recv"] - s["online_ok"]),
@@ -845,20 +1089,42 @@ def _dossier_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
              gap_action="số hóa thành phần hồ sơ (và kết quả) cho {n} hồ sơ", gap_available=s["recv"] - s["comp_ok"]),
         Part("4.3", s["digit"], s["digit_den"], None if s["records"] or s["digit_den"] else no_records,
              gap_action="dùng lại dữ liệu số hóa cho {n} hồ sơ", gap_available=s["digit_den"] - s["digit"]),
-        Part("4.4", s["store"], s["recv"], None if s["records"] else no_records,
+        Part("4.4", s["store"], s["recv"], None if s["records"] or s["store_known"] else
+             "bản ghi đồng bộ DVCQG của hồ sơ (TaiLieuNop: DuocLayTuKhoDMQG) hoặc cột «Kết quả đưa vào kho», "
+             "hoặc nhập số liệu 4.4",
              gap_action="lấy thành phần từ kho dữ liệu của công dân cho {n} hồ sơ", gap_available=s["recv"] - s["store"]),
         Part("4.5b", s["pop"], s["recv"], None if s["records"] else no_records,
              gap_action="khai thác CSDL dân cư cho {n} hồ sơ", gap_available=s["recv"] - s["pop"]),
     ]
-    # 5.4 [D]: over 2.1's dossiers, 1 − (late share + share with a PAKN), not below 0
-    if s["den21"]:
-        r54 = max(Fraction(0), 1 - Fraction(late21 + s["pakn54"], s["den21"]))
-        parts.append(Part("5.4", r54 * s["den21"], s["den21"],
-                          note=f"{fmt_int(late21)} hồ sơ quá hạn, {fmt_int(s['pakn54'])} hồ sơ có PAKN",
-                          gap_available=0))
-    else:
-        parts.append(Part("5.4", 0, 0))
+    parts.append(_part_54(facts, ids, s, late21))
     return parts
+
+
+def _part_54(facts: Facts, ids: set[int] | None, s: Counter, late21: int) -> Part:
+    """5.4 [D]: over 2.1's dossiers, 1 − (late share + share with a PAKN or a dislike), not below 0.
+
+    The second share needs PAKN records or dossier ratings; with neither in the data it is not known
+    (not 0): the officer enters the number of dossiers with a PAKN or a dislike (5.4's numerator
+    field), else 5.4 waits. An entry wins over the data (it may come from the portal's own list).
+    """
+    entered, note = _entered(facts, ids, "5.4")
+    if entered is not None and entered[0] is not None:
+        unhappy, source = Fraction(entered[0]), "entered"
+    elif facts.feedback or s["rated_known"]:
+        unhappy, source = Fraction(s["pakn54"]), "computed"
+    else:
+        return Part("5.4", None, None, "PAKN (nhập tệp PAKN) hoặc đánh giá hài lòng của hồ sơ, hoặc nhập số hồ sơ "
+                    "có PAKN hay bị đánh giá không hài lòng cho 5.4", note=note)
+    if not s["den21"]:
+        return Part("5.4", 0, 0, note=note, source=source)
+    r54 = max(Fraction(0), 1 - (late21 + unhappy) / s["den21"])
+    note = "; ".join(n for n in (f"{fmt_int(late21)} hồ sơ quá hạn, {_number_text(unhappy)} hồ sơ có PAKN hoặc "
+                                 "không hài lòng", note) if n)
+    return Part("5.4", r54 * s["den21"], s["den21"], note=note, gap_available=0, source=source)
+
+
+def _number_text(value: Fraction) -> str:
+    return fmt_int(int(value)) if value.denominator == 1 else fmt_decimal(half_up(value))
 
 
 def _feedback_parts(facts: Facts, ids: set[int] | None) -> list[Part]:
@@ -895,14 +1161,22 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
                                *_feedback_parts(facts, ids))}
     parts["CT"] = Part("CT", None, None, "số bản sao chứng thực điện tử (nhập số liệu CT)")
     result = []
+    sync_rate: Fraction | None = None  # 1.4's rate once scored (INDICATORS puts 1.4 before 3.3)
     for ind in INDICATORS:
         if ind.info:
             result.append(_info_part(ind, facts, ids))
             continue
         part = parts[ind.id]
-        source = "missing" if part.missing else "computed"
-        if ind.enterable:
-            part, source = _apply_input(part, _entered(facts, ids, ind.id))
+        source = part.source or ("missing" if part.missing else "computed")
+        if ind.enterable and ind.id not in SELF_ENTERED:
+            entered, input_note = _entered(facts, ids, ind.id)
+            part, source = _apply_input(part, entered)
+            if input_note:
+                part = replace(part, note="; ".join(n for n in (part.note, input_note) if n))
+        if ind.id == "1.4" and source != "missing" and part.denominator:
+            sync_rate = min(Fraction(1), Fraction(part.numerator) / Fraction(part.denominator))  # r ≤ 1 [D]
+        if ind.id == "3.3":
+            part = _with_sync_rate(part, sync_rate)
         max_points, threshold = facts.rules.params[ind.id]
         item: dict[str, Any] = {
             "id": ind.id, "group": ind.group, "title": ind.title, "unit": ind.unit,
@@ -910,12 +1184,13 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
             "rate": None, "points": None, "max": half_up(max_points),
             "threshold": half_up(threshold * 100) if threshold else None, "source": source,
             "waiting_for": part.missing if source == "missing" else None, "status": "ok", "note": part.note,
-            "info": False,
+            "info": False, "factor": half_up(part.factor * 100) if part.factor is not None else None,
         }
         if source != "missing":
             if part.denominator:
-                exact = points_of(part.numerator, part.denominator, max_points, threshold)
-                item["rate"] = half_up(Fraction(part.numerator) / Fraction(part.denominator) * 100)
+                exact = points_of(part.numerator, part.denominator, max_points, threshold, part.factor)
+                item["rate"] = half_up(Fraction(part.numerator) / Fraction(part.denominator) * 100
+                                       * (part.factor if part.factor is not None else 1))
                 item["points"] = half_up(exact)
             else:
                 # qd766.md §1: a zero denominator → N/A (0 points, flagged), or the table's 0 / full value
@@ -925,6 +1200,23 @@ def score_parts(facts: Facts, ids: set[int] | None) -> list[dict[str, Any]]:
         item["_exact"] = (max_points, threshold)
         result.append(item)
     return result
+
+
+def _with_sync_rate(part: Part, sync_rate: Fraction | None) -> Part:
+    """3.3 as [F] writes it: r = online dossiers ÷ dossiers received, × the 1.4 sync rate (qd766.md §2).
+
+    The numerator and denominator stay the dossier counts (the drill-down lists exactly them); the
+    rate and points carry the factor. With 1.4 missing (no sync flag, no entered national count) the
+    factor is unknown: [D] 3.3 is then scored on its own (factor 1) and the note says so, rather than
+    waiting — the worked example B of qd766.md §6 is scored that way.
+    """
+    if sync_rate is None:
+        note = "chưa nhân tỷ lệ đồng bộ 1.4 (1.4 chưa có số liệu: tạm tính 100 %)"
+    else:
+        note = f"đã nhân tỷ lệ đồng bộ 1.4 ({fmt_decimal(half_up(sync_rate * 100))} %)"
+    note = "; ".join(n for n in (note, part.note) if n)
+    return Part(part.id, part.numerator, part.denominator, part.missing, note, part.gap_action, part.gap_available,
+                part.unit_label, part.candidates, sync_rate)
 
 
 def _plain(value: Fraction | int | None) -> int | Decimal | None:
@@ -937,7 +1229,7 @@ def _plain(value: Fraction | int | None) -> int | Decimal | None:
 def _info_part(ind: Indicator, facts: Facts, ids: set[int] | None) -> dict[str, Any]:
     item = {"id": ind.id, "group": ind.group, "title": ind.title, "unit": ind.unit, "numerator": None,
             "denominator": None, "rate": None, "points": None, "max": Decimal("0.00"), "threshold": None,
-            "source": "computed", "waiting_for": None, "status": "info", "note": "", "info": True}
+            "source": "computed", "waiting_for": None, "status": "info", "note": "", "info": True, "factor": None}
     if ind.id == "2.2":
         s = _sum_dossiers(facts, ids)
         item["denominator"] = s["ended22"]
@@ -990,13 +1282,13 @@ def hints_of(parts: list[dict[str, Any]], facts: Facts, ids: set[int] | None) ->
         if not part.denominator or p["points"] is None or p["points"] >= p["max"] or not part.gap_available:
             continue
         max_points, threshold = p["_exact"]
-        num, den = Fraction(part.numerator), Fraction(part.denominator)
-        # items needed to reach the maximum: the threshold share (or all) of the denominator
-        target = math.ceil(den * (threshold or 1)) - num
+        num, den, factor = Fraction(part.numerator), Fraction(part.denominator), part.factor
+        # items needed to reach the maximum: the threshold share (or all) of the denominator, ÷ the factor
+        target = math.ceil(den * (threshold or 1) / (factor or 1)) - num if factor != 0 else part.gap_available
         count = max(1, min(int(math.ceil(target)), part.gap_available))
-        after = half_up(points_of(num + count, den, max_points, threshold))
+        after = half_up(points_of(num + count, den, max_points, threshold, factor))
         gain = after - p["points"]
-        per_item = half_up(points_of(num + 1, den, max_points, threshold)) - p["points"]
+        per_item = half_up(points_of(num + 1, den, max_points, threshold, factor)) - p["points"]
         if gain <= 0:
             continue
         action = part.gap_action.format(n=fmt_int(count))
@@ -1169,7 +1461,8 @@ def _dossier_items(conn: Connection, b: Bounds, ids: set[int] | None, indicator:
     stmt = (select(d.id, d.code, d.agency_id, p.code.label("procedure_code"), p.name.label("procedure_name"),
                    d.channel, d.received_at, d.due_at, _end_expr().label("end_at"), d.supplement_rounds,
                    p.processing_days, p.time_unit,
-                   case((conds[num_key], 1), else_=0).label("in_numerator"), case((simple, 1), else_=0).label("simple"))
+                   case((conds[num_key], 1), else_=0).label("in_numerator"), case((simple, 1), else_=0).label("simple"),
+                   case((conds["pakn54"], 1), else_=0).label("unhappy"))
             .select_from(_dossier_from()).where(*_base_where(b, ids), conds[den_key])
             .order_by(d.received_at, d.code))
     rows = conn.execute(stmt.limit(limit) if limit else stmt).all()
@@ -1182,6 +1475,8 @@ def _dossier_items(conn: Connection, b: Bounds, ids: set[int] | None, indicator:
         if indicator in ("2.1", "5.4") and not r.simple:
             max_end = None if r.due_at is not None else max_time_end(r.received_at, r.processing_days, r.time_unit, cal)
             flag = on_time_21(r.received_at, r.due_at, r.end_at, rounds.get(r.id, []), b.c, max_end, basis)
+        if indicator == "5.4":  # on time and without a PAKN or a dislike
+            flag = flag and not r.unhappy
         out.append({"code": r.code, "agency": codes[r.agency_id], "procedure_code": r.procedure_code,
                     "procedure_name": r.procedure_name, "channel": r.channel, "received_at": r.received_at,
                     "due_at": r.due_at, "ended_at": r.end_at if r.end_at is not None and r.end_at <= b.c else None,
@@ -1218,6 +1513,8 @@ def save_input(db: str | Engine | None, period: Period | str, indicator: str, nu
     if ind is None or not ind.enterable:
         raise Qd766Error(f"Chỉ số «{indicator}» không nhập tay được.")
     num, den = (_parse_amount(numerator, "Tử số"), _parse_amount(denominator, "Mẫu số"))
+    if indicator in SELF_ENTERED and den is not None:
+        raise Qd766Error(f"Chỉ số {indicator}: chỉ nhập tử số ({INPUT_MEANINGS[indicator][0]}); để trống mẫu số.")
     if num is not None and den is not None and num > den and indicator != "1.4":
         raise Qd766Error(f"Tử số ({fmt_decimal(num)}) lớn hơn mẫu số ({fmt_decimal(den)}).")
     period = _as_calendar(period, mode)
@@ -1313,7 +1610,9 @@ def _feedback_frame(data: bytes, filename: str) -> pd.DataFrame:
     if name.endswith(".json"):
         payload = json.loads(data.decode("utf-8-sig"))
         records = payload.get("data", payload) if isinstance(payload, dict) else payload
-        return pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()} for r in records], dtype=str)
+        # a key one record lacks is an empty cell, not the text "nan"
+        return pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()} for r in records],
+                            dtype=str).fillna("")
     if name.endswith((".xlsx", ".xlsm")):
         return pd.read_excel(io.BytesIO(data), dtype=str).fillna("")
     return pd.read_csv(io.BytesIO(data), dtype=str, sep=None, engine="python", encoding="utf-8-sig").fillna("")

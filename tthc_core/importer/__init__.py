@@ -277,5 +277,7 @@ def _preview(valid: pd.DataFrame) -> pd.DataFrame:
 __all__ = ["FORMATS", "Format", "ImportResult", "KINDS", "Limits", "Problem", "import_file", "read_table", "register_format",
            "write_rejects", "normalize", "parse_timestamps", "DOSSIER_ALIASES", "PROCEDURE_ALIASES"]
 
-# Registers itself in FORMATS (after everything above exists: it imports from this package).
+# Register themselves in FORMATS (after everything above exists: they import from this package). PAKN
+# first: its JSON is JSON too, and it asks for a PAKN code where the national format takes any JSON.
+from . import pakn  # noqa: E402,F401
 from . import dvcqg  # noqa: E402,F401

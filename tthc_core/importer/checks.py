@@ -239,7 +239,8 @@ def _check_lifecycle(out: pd.DataFrame, check: Checker, columns: dict[str, int],
         check.add(wrong, "fee_total", lambda v, n: f"số tiền «{v}» không phải số đồng không âm")
         out["fee_total"] = amount.where(~wrong).round().astype("Int64")
         out["fee_lines"] = out["fee_total"].notna().astype(int)
-    for column in ("has_digitised_components", "vneid_authenticated", "filed_on_national_portal"):
+    for column in ("has_digitised_components", "vneid_authenticated", "filed_on_national_portal",
+                   "result_pushed_to_store", "rated_dissatisfied"):
         if column in columns:
             text = check.text(column)
             values, unknown = parse_booleans(text)

@@ -46,6 +46,9 @@ DOSSIER_ALIASES = _alias_table({
     "vneid_authenticated": ("Xác thực VNeID", "TaiKhoanDuocXacThucVoiVNeID"),
     "filed_on_national_portal": ("Nộp trên Cổng DVCQG", "Nộp qua Cổng DVCQG"),
     "e_result_url": ("Kết quả điện tử", "Đường dẫn kết quả điện tử"),
+    # QĐ 766 4.4 and 5.4: not in the national record, so only a table brings them
+    "result_pushed_to_store": ("Kết quả đưa vào kho", "Đã đưa kết quả vào kho dữ liệu", "Kết quả vào kho DVCQG"),
+    "rated_dissatisfied": ("Đánh giá không hài lòng", "Không hài lòng"),
 })
 
 PROCEDURE_ALIASES = _alias_table({
@@ -92,6 +95,7 @@ LABELS = {
         "fee_total": "Phí, lệ phí", "paid_online_via": "Thanh toán trực tuyến",
         "has_digitised_components": "Có thành phần số hóa", "vneid_authenticated": "Xác thực VNeID",
         "filed_on_national_portal": "Nộp trên Cổng DVCQG", "e_result_url": "Kết quả điện tử",
+        "result_pushed_to_store": "Kết quả đưa vào kho", "rated_dissatisfied": "Đánh giá không hài lòng",
     },
     "procedures": {
         "code": "Mã TTHC", "name": "Tên thủ tục", "field": "Lĩnh vực", "agency_code": "Mã cơ quan",

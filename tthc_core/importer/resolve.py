@@ -15,7 +15,10 @@ from .checks import BOOLEAN_COLUMNS, Checker
 
 
 # The lifecycle columns a table may carry (procedure_code stays the catalogue link it always was).
-CSV_LIFECYCLE = tuple(c for c in store.LIFECYCLE_COLUMNS if c != "procedure_code")
+# result_pushed_to_store and rated_dissatisfied (QĐ 766 4.4, 5.4) are not in the national record: only a
+# table writes them, so a national re-sync leaves what a table said.
+CSV_LIFECYCLE = (*(c for c in store.LIFECYCLE_COLUMNS if c != "procedure_code"), "result_pushed_to_store",
+                 "rated_dissatisfied")
 
 
 # A file column → the stored columns it decides. A file without the column leaves them as stored on

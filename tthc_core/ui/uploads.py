@@ -14,7 +14,14 @@ from ..periods import Period, parse_period, period_containing
 from . import queries, signin
 from .sidebar import Filters, jump_to
 
-IMPORT_KINDS = {"auto": "Tự nhận biết", "dossiers": "Hồ sơ", "procedures": "Danh mục thủ tục"}
+IMPORT_KINDS = {"auto": "Tự nhận biết", "dossiers": "Hồ sơ", "procedures": "Danh mục thủ tục",
+                "pakn": "Phản ánh, kiến nghị (PAKN)"}
+# File types that are a registered import format rather than a table kind (importer/pakn.py).
+FORMAT_KINDS = ("pakn",)
+
+
+def _kind_options(kind: str | None) -> dict[str, Any]:
+    return {"kind": None, "format": kind} if kind in FORMAT_KINDS else {"kind": kind}
 # Our own limit, stated in Vietnamese; Streamlit's server.maxUploadSize (config.toml) sits above it.
 MAX_UPLOAD_MB = 200
 
@@ -27,7 +34,8 @@ def check_upload(f: Filters, data: bytes, file_name: str, kind: str | None, agen
     cached = st.session_state.get("_upload_check")
     if cached and cached[0] == key:
         return cached[1]
-    result = scoped_import(f.url, f.access, data, kind=kind, agency=agency, filename=file_name, dry_run=True)
+    result = scoped_import(f.url, f.access, data, agency=agency, filename=file_name, dry_run=True,
+                           **_kind_options(kind))
     st.session_state["_upload_check"] = (key, result)
     return result
 
@@ -40,8 +48,8 @@ def import_upload(f: Filters, data: bytes, file_name: str, kind: str | None, age
         st.session_state["_import_failed"] = refusal
         return
     try:
-        result = scoped_import(f.url, f.access, data, kind=kind, agency=agency, filename=file_name,
-                               skip_invalid=skip_invalid)
+        result = scoped_import(f.url, f.access, data, agency=agency, filename=file_name, skip_invalid=skip_invalid,
+                               **_kind_options(kind))
     except AccessDenied as exc:  # recorded in the audit trail by scoped_import
         st.session_state["_import_failed"] = str(exc)
         return
