@@ -62,6 +62,9 @@ elif uploaded is not None:
     st.button("Nhập dữ liệu", type="primary", disabled=not ready, key="dl_import", icon=":material/upload:",
               on_click=ui.import_upload, args=(f, data, uploaded.name, kind_arg, agency or None, skip))
 
+if f.access.can_import:
+    ui.agency_admin(f)
+
 st.subheader("Chất lượng dữ liệu", anchor=False)
 quality = ui.data_quality(f)
 total = quality["dossiers"]

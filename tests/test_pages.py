@@ -17,7 +17,7 @@ import datetime as dt
 
 from tthc_core import qd766, stats, worklist
 from tthc_core.auth import import_log
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
 from tthc_core.db import data_version, dispose_engine, get_engine
 from tthc_core.models import Setting
@@ -576,3 +576,65 @@ def test_a_date_after_now_in_the_data_is_named_in_the_sidebar(app, writable_copy
     at = app(**REFERENCE)
     sidebar = " ".join(c.value for c in at.sidebar.caption)
     assert f"Dữ liệu đến: **{day:%d/%m/%Y}" in sidebar and "sau thời điểm hiện tại" in sidebar
+
+
+# --------------------------------------------------------------------------------------------
+# An admin creates an agency (issue 13 item 5)
+# --------------------------------------------------------------------------------------------
+
+def _create_agency(at: AppTest, code: str, name: str) -> AppTest:
+    at.text_input(key="ag_code").input(code)
+    at.text_input(key="ag_name").input(name)
+    return at.button(key="FormSubmitter:agency_form-Tạo cơ quan").click().run()
+
+
+def test_an_admin_creates_an_agency_on_the_data_page_and_it_is_audited(app, writable_copy):
+    from tthc_core.auth import audit_log
+    from tthc_core.models import Agency
+
+    at = _create_agency(app("du_lieu", **REFERENCE), "SNV", "  Sở   Nội vụ ")
+    assert_clean(at)
+    assert "Đã tạo cơ quan «SNV» — Sở Nội vụ." in " ".join(s.value for s in at.success)
+    with get_engine(writable_copy).connect() as conn:
+        assert conn.execute(select(Agency.name).where(Agency.code == "SNV")).scalar_one() == "Sở Nội vụ"
+    entry = audit_log(writable_copy, limit=1)[0]
+    assert (entry["action"], entry["agency_code"], entry["detail"]) == ("agency_add", "SNV",
+                                                                         "tạo cơ quan «SNV» (Sở Nội vụ)")
+    assert at.text_input(key="ag_code").value == ""  # the form is empty for the next one
+    # The sidebar's agency picker offers it at once (the data version moved).
+    assert "Sở Nội vụ" in at.sidebar.selectbox(key="f_agency").options
+
+
+@pytest.mark.parametrize(("code", "name", "message"), [
+    ("SLDTBXH", "Sở khác", "Đã có cơ quan mã «SLDTBXH» (Sở Lao động - Thương binh và Xã hội); mỗi mã cơ quan chỉ dùng "
+                           "một lần."),
+    ("sldtbxh", "Sở khác", "Đã có cơ quan mã «SLDTBXH»"),  # imports match codes whatever the capitals
+    ("SNV", "   ", "Chưa nhập tên cơ quan."),
+    ("", "Sở Nội vụ", "Chưa nhập mã cơ quan."),
+    ("S NV", "Sở Nội vụ", "Mã cơ quan «S NV» không hợp lệ"),
+])
+def test_a_duplicate_code_or_an_empty_field_is_refused_in_vietnamese(app, writable_copy, code, name, message):
+    from tthc_core.models import Agency
+
+    with get_engine(writable_copy).connect() as conn:
+        before = conn.execute(select(func.count()).select_from(Agency)).scalar_one()
+    at = _create_agency(app("du_lieu", **REFERENCE), code, name)
+    assert not at.exception
+    assert any(e.value.startswith(message) for e in at.error), [e.value for e in at.error]
+    with get_engine(writable_copy).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Agency)).scalar_one() == before
+
+
+def test_without_sign_in_the_demo_creates_no_agency(app, writable_demo):
+    at = app("du_lieu", **REFERENCE)
+    assert at.button(key="FormSubmitter:agency_form-Tạo cơ quan").disabled
+
+
+def test_an_officer_is_told_who_creates_a_missing_agency(demo_url):
+    from tthc_core.auth import AccessDenied, Scope, create_agency
+
+    with pytest.raises(AccessDenied, match="không được quản lý tài khoản"):
+        create_agency(demo_url, "SNV", "Sở Nội vụ", by=Scope("canbo", "officer", ("SLDTBXH",)))
+    from tthc_core.ui.agencies import WHO_CREATES
+
+    assert "quản trị viên tạo trước" in WHO_CREATES and "--create-agency" in WHO_CREATES
