@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select
 
 from tthc_core.db import data_version, dispose_engine, get_engine
 from tthc_core.models import Setting
-from tthc_core.formatting import fmt_delta, fmt_int, fmt_percent
+from tthc_core.formatting import fmt_datetime, fmt_delta, fmt_int, fmt_percent, vietnam_now
 from tthc_core.stats import compute_stats, data_quality, kpis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -565,7 +565,7 @@ def test_sparklines_start_with_the_first_period_holding_data(app):
     assert "3 kỳ gần nhất, từ Q1/2021 đến Q3/2021" in caption
 
 
-def test_a_date_after_now_in_the_data_is_named_in_the_sidebar(app, writable_copy):
+def test_a_date_after_now_in_the_data_is_never_shown_as_its_reach(app, writable_copy):
     from tthc_core.importer import import_file
 
     # A year ahead: inside the importer's plausible window (today + 2 years), after the server's now.
@@ -575,7 +575,10 @@ def test_a_date_after_now_in_the_data_is_named_in_the_sidebar(app, writable_copy
     assert import_file(writable_copy, future, agency="SLDTBXH", filename="f.csv").written
     at = app(**REFERENCE)
     sidebar = " ".join(c.value for c in at.sidebar.caption)
-    assert f"Dữ liệu đến: **{day:%d/%m/%Y}" in sidebar and "sau thời điểm hiện tại" in sidebar
+    assert f"{day:%d/%m/%Y}" not in sidebar
+    reach = stats.data_until(writable_copy, vietnam_now())["until"]
+    assert reach <= vietnam_now()
+    assert f"Dữ liệu đến: **{fmt_datetime(reach)}** (không tính 1 hồ sơ ghi ngày sau thời điểm hiện tại" in sidebar
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from .. import charts
 from ..auth import Scope
 from ..db import data_version
 from ..demo import REF_AGENCY
-from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape
+from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape, vietnam_now
 from ..periods import ROMAN, Period, PeriodError, parse_period, period_containing
 from . import queries
 
@@ -213,7 +213,8 @@ def sidebar_filters(url: str, access: Scope) -> Filters:
                          help="Phím → PageDown Space: màn hình sau; ← PageUp: màn hình trước (như bút trình chiếu).")
         quality = queries.quality(url, version, access, "")
         st.divider()
-        st.caption(f"Dữ liệu đến: **{_data_until(quality['last_activity'])}**  \n"
+        until = queries.data_until(url, version, access, vietnam_now().replace(second=0))
+        st.caption(f"{data_until_text(until)}  \n"
                    f"{fmt_int(quality['dossiers'])} hồ sơ · phiên bản dữ liệu {fmt_int(version)}")
 
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
@@ -222,13 +223,14 @@ def sidebar_filters(url: str, access: Scope) -> Filters:
                    period=period, meeting=meeting, demo=demo, as_of=today, access=access)
 
 
-def _data_until(last_activity: dt.datetime | None) -> str:
-    """The latest moment the data records; a moment after now is named as such, not shown as news."""
-    if last_activity is None:
-        return "chưa có"
-    if last_activity > dt.datetime.now():
-        return f"{fmt_datetime(last_activity)} (sau thời điểm hiện tại: có ngày ghi sai trong dữ liệu)"
-    return fmt_datetime(last_activity)
+def data_until_text(until: dict[str, Any]) -> str:
+    """The latest reception or resolution the data records, never after now (Vietnam time); dates after
+    now are counted apart, not shown as the data's reach."""
+    text = f"Dữ liệu đến: **{fmt_datetime(until['until']) if until['until'] is not None else 'chưa có'}**"
+    if until["later"]:
+        text += (f" (không tính {fmt_int(until['later'])} hồ sơ ghi ngày sau thời điểm hiện tại theo giờ Việt Nam: "
+                 "kiểm tra ngày trong dữ liệu)")
+    return text
 
 
 def _year_choices(selected: int, today: dt.date) -> list[int]:
