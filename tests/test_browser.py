@@ -288,8 +288,9 @@ def _slide(tab) -> list[int]:
 
 
 @pytest.mark.parametrize("path", MEETING_PAGES)
-def test_every_meeting_slide_fits_a_1920_wall_and_follows_a_clicker(browser, server, path):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720)], ids=["1920", "1280"])
+def test_every_meeting_slide_fits_the_wall_and_follows_a_clicker(browser, server, path, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
     tab = context.new_page()
     try:
         tab.goto(f"{server}/{path}?{REFERENCE}&meeting=1")
@@ -303,7 +304,7 @@ def test_every_meeting_slide_fits_a_1920_wall_and_follows_a_clicker(browser, ser
                 assert float(title.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 28
             for tick in tab.locator(".st-key-meeting_slide .ytick text").all()[:3]:
                 assert float(tick.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 20
-            snapshot(tab, f"meeting_{path or 'tong_quan'}_{index}")
+            snapshot(tab, f"meeting_{width}_{path or 'tong_quan'}_{index}")
             tab.keyboard.press(keys[step % len(keys)])
             tab.wait_for_function(f"() => ({COUNTER})()[0] === {index % count + 1}", timeout=30_000)
             index, _ = _slide(tab)
@@ -312,6 +313,33 @@ def test_every_meeting_slide_fits_a_1920_wall_and_follows_a_clicker(browser, ser
         tab.wait_for_function(f"() => ({COUNTER})()[0] === {count}", timeout=30_000)
         tab.keyboard.press("PageUp")
         tab.wait_for_function(f"() => ({COUNTER})()[0] === {count - 1}", timeout=30_000)
+        assert_no_error_box(tab)
+    finally:
+        context.close()
+
+
+def test_the_wall_turns_its_slides_by_itself_and_stops_when_told(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    tab = context.new_page()
+    try:
+        # A kiosk's link: meeting mode turning every 2 s.
+        tab.goto(f"{server}/giai_quyet?{REFERENCE}&meeting=1&advance=2")
+        tab.get_by_text("Màn hình 1 /").wait_for(timeout=60_000)
+        _, count = _slide(tab)
+        for expected in (2, 3):  # nobody touches anything
+            tab.wait_for_function(f"() => ({COUNTER})()[0] === {expected}", timeout=30_000)
+        assert "advance=2" in tab.url
+        # Turned off in the (collapsed) sidebar: the slide stays where it is.
+        tab.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button').first.click()
+        picker = tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Tự chuyển màn hình")
+        picker.click()
+        tab.get_by_role("option", name="Không (bấm → hoặc nút Sau)").click()
+        tab.wait_for_function("() => !location.search.includes('advance=')", timeout=30_000)
+        index, _ = _slide(tab)
+        tab.wait_for_timeout(5_000)  # more than two intervals of the old timer
+        assert _slide(tab)[0] == index
+        tab.keyboard.press("ArrowRight")  # the clicker still works
+        tab.wait_for_function(f"() => ({COUNTER})()[0] === {index % count + 1}", timeout=30_000)
         assert_no_error_box(tab)
     finally:
         context.close()

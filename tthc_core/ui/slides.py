@@ -11,14 +11,13 @@ from typing import Any, Callable, Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
-from .sidebar import Filters
+from .sidebar import ADVANCE_KEY, Filters
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
                  "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "bieu-do-tthc"}}
 NEXT, PREVIOUS = "Sau ▶", "◀ Trước"
 SLIDE_KEY = "meeting_slide"  # the container of the slide; frame.MEETING_CSS sizes it to the window
-AUTO_ADVANCE_KEY = "f_auto_advance"
 
 # A clicker sends → / PageDown / Space for "next" and ← / PageUp for "previous". The listener lives
 # in the page itself (added once) and clicks the deck's own buttons, so the server keeps the slide
@@ -97,7 +96,7 @@ def chart_deck(f: Filters, key: str, layout: Sequence[go.Figure | Sequence[go.Fi
     middle.markdown(f"<p style='text-align:center'>Màn hình <b>{index + 1}</b> / {len(slides)}</p>",
                     unsafe_allow_html=True)
     right.button(NEXT, key=f"{key}_next", on_click=move, args=(1,), width="stretch")
-    seconds = int(st.session_state.get(AUTO_ADVANCE_KEY) or 0)
+    seconds = int(st.session_state.get(ADVANCE_KEY) or 0)
     st.html(KEYBOARD_JS % {"next": NEXT, "previous": PREVIOUS, "seconds": seconds}, unsafe_allow_javascript=True)
     slide = slides[index]
     with st.container(key=SLIDE_KEY):
