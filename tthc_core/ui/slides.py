@@ -44,8 +44,19 @@ KEYBOARD_JS = """
       if (label && win.__tthcClick(label)) e.preventDefault();
     }, true);
   }
+  // Auto-advance: a slide stays %(seconds)d s once drawn. Counted from the end of the run that drew
+  // it, not by a bare interval: a run slower than the interval would be cut short by the next click
+  // and the deck would never move on.
   clearInterval(win.__tthcDeckTimer);
-  if (%(seconds)d > 0) win.__tthcDeckTimer = setInterval(() => win.__tthcClick('%(next)s'), %(seconds)d * 1000);
+  if (%(seconds)d > 0) {
+    let idleSince = null;
+    win.__tthcDeckTimer = setInterval(function () {
+      const state = doc.querySelector('[data-test-script-state]');
+      if (state && state.getAttribute('data-test-script-state') !== 'notRunning') { idleSince = null; return; }
+      if (idleSince === null) { idleSince = Date.now(); return; }
+      if (Date.now() - idleSince >= %(seconds)d * 1000) { idleSince = null; win.__tthcClick('%(next)s'); }
+    }, 250);
+  }
 })();
 </script>
 """
@@ -89,7 +100,8 @@ def chart_deck(f: Filters, key: str, layout: Sequence[go.Figure | Sequence[go.Fi
     index = st.session_state.get(state_key, 0) % len(slides)
 
     def move(step: int) -> None:
-        st.session_state[state_key] = (index + step) % len(slides)
+        # From the index now, not the one this run drew: two clicks before a slow run ends are two steps.
+        st.session_state[state_key] = (st.session_state.get(state_key, 0) + step) % len(slides)
 
     left, middle, right = st.columns([1, 4, 1], vertical_alignment="center")
     left.button(PREVIOUS, key=f"{key}_prev", on_click=move, args=(-1,), width="stretch")
