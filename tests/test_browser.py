@@ -186,6 +186,17 @@ def test_shared_link_to_a_page_opens_that_page_on_a_fresh_server(page, server, s
     assert LOG_LINE in server_log.read_text()
 
 
+def test_a_link_to_a_page_the_app_does_not_have_lands_on_the_overview_in_vietnamese(page, server):
+    page.goto(f"{server}/bao_cao_thang?{REFERENCE}")
+    page.get_by_text("Không có trang «bao_cao_thang» trong ứng dụng", exact=False).wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_role("heading", name="Tổng quan").count() == 1
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == "3.238"
+    assert page.get_by_text("Page not found").count() == 0  # Streamlit's own English dialog
+    assert "bao_cao_thang" not in page.url and "agency=SLDTBXH" in page.url
+    assert_no_error_box(page)
+
+
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_renders_in_chromium(page, server, path):
     name, expected = PAGES[path]

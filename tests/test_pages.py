@@ -551,10 +551,13 @@ def test_the_drill_down_column_picker_never_shows_a_stale_count(app, demo_url):
     assert f"{fmt_int(row['resolved_early'])} hồ sơ" in " ".join(c.value for c in at.caption)
 
 
-def test_a_link_to_a_period_that_has_not_started_says_so(app):
+def test_a_link_to_a_period_that_has_not_started_says_so_and_falls_back(app, demo_url):
     at = app(agency="SLDTBXH", period="2030-Q1")
     assert_clean(at)
-    assert any("Quý I năm 2030 chưa bắt đầu" in w.value for w in at.warning)
+    warned = [w.value for w in at.warning if "Quý I năm 2030 chưa bắt đầu" in w.value]
+    assert warned and "Đang hiển thị quý II năm 2022." in warned[0]
+    assert metrics(at) | expected_kpis(demo_url, "SLDTBXH", "2022-Q2") == metrics(at)  # the reference quarter
+    assert at.query_params["period"] in (["2022-Q2"], "2022-Q2")
 
 
 def test_sparklines_start_with_the_first_period_holding_data(app):
@@ -641,3 +644,17 @@ def test_an_officer_is_told_who_creates_a_missing_agency(demo_url):
     from tthc_core.ui.agencies import WHO_CREATES
 
     assert "quản trị viên tạo trước" in WHO_CREATES and "--create-agency" in WHO_CREATES
+
+
+def test_an_unknown_page_path_is_recognised_under_any_base_path():
+    from tthc_core.ui.navigation import unknown_path
+
+    known = {"tong_quan", "giai_quyet"}
+    assert unknown_path("http://h:8501/khong_co", known, base="") == "khong_co"
+    assert unknown_path("http://h/tthc/khong_co", known, base="/tthc/") == "khong_co"
+    assert unknown_path("http://h/tthc", known, base="tthc") is None  # the app's root: the overview
+    assert unknown_path("http://h:8501/", known, base="") is None
+    assert unknown_path("http://h:8501/giai_quyet", known, base="") is None
+    assert unknown_path("http://h/b%C3%A1o_c%C3%A1o", known, base="") == "báo_cáo"
+    assert unknown_path("http://h/a/b", known, base="") is None  # nested: never a page's url_path
+    assert unknown_path(None, known, base="") is None

@@ -94,15 +94,18 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
                         f"thị {md_escape(shown)}.")
     elif not agency:
         agency = default_agency
-    period = _default_period(demo, today)
+    default = period = _default_period(demo, today)
+    showing = f"Đang hiển thị {default.name[0].lower()}{default.name[1:]}."
     spec, mode = params.get("period", ""), params.get("mode", "") or "report"
     if spec or "mode" in params:
         try:
             period = parse_period(spec or period.spec, mode)
         except PeriodError as exc:
-            warnings.append(f"{exc} Đang hiển thị {period.name[0].lower()}{period.name[1:]}.")
-    if period.start > today:
-        warnings.append(f"{period.name} chưa bắt đầu (hôm nay là {fmt_date(today)}): chưa có số liệu của kỳ này.")
+            warnings.append(f"{exc} {showing}")
+    if period.start > today:  # a link to 2030-Q1: nothing to show yet, so the default period instead
+        warnings.append(f"{period.name} chưa bắt đầu (hôm nay là {fmt_date(today)}): chưa có số liệu của kỳ này. "
+                        f"{showing}")
+        period = default
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
     state["f_meeting"] = params.get("meeting", "") in ("1", "true", "yes")
     # ?advance=20: a wall screen opens already turning its slides every 20 s (a kiosk's link).
