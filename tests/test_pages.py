@@ -549,6 +549,13 @@ def test_the_drill_down_column_picker_never_shows_a_stale_count(app, demo_url):
     row = next(r for r in compute_stats(demo_url, "2022-Q2", agency="SLDTBXH")["dossiers"]["rows"]
                if r["key"] == "Việc làm")
     assert f"{fmt_int(row['resolved_early'])} hồ sơ" in " ".join(c.value for c in at.caption)
+    # Another row: the label follows it (the old row's count must not stay).
+    other = max((r for r in compute_stats(demo_url, "2022-Q2", agency="SLDTBXH")["dossiers"]["rows"]
+                 if r["key"] != "Việc làm" and r["resolved_early"] != row["resolved_early"]),
+                key=lambda r: r["resolved_early"])
+    at.selectbox(key="gq_group").select(other["key"]).run()
+    listed = next(c.value for c in at.caption if c.value.startswith(("Hiển thị", fmt_int(other["resolved_early"]))))
+    assert fmt_int(other["resolved_early"]) in listed and fmt_int(row["resolved_early"]) not in listed.split("—")[0]
 
 
 def test_a_link_to_a_period_that_has_not_started_says_so_and_falls_back(app, demo_url):
