@@ -191,7 +191,10 @@ def _empty(fig: go.Figure, ctx: ChartContext, title: str, message: str = "Không
                        font=dict(size=ctx.font_size + 2, color="#5b6b7c"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _layout(fig, ctx, title, legend=False, height=ctx.height(base=300))
+    fig = _layout(fig, ctx, title, legend=False, height=ctx.height(base=300))
+    # Hidden axes push no margin, and Plotly's 20 px drag strips under the plot area would hang below
+    # the figure (out of a meeting slide): room for them.
+    return fig.update_layout(margin_b=24)
 
 
 # --------------------------------------------------------------------------------------------
