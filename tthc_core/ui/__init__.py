@@ -33,7 +33,7 @@ from .display import audited, download_csv, show_table, slug
 from .frame import filters, frame_banners, page_header, run_page, shown_errors
 from .navigation import app_pages
 from .queries import (
-    audit_log, catalogue, checks, data_quality, dossier_stats, dossiers, history, import_log, league_rows,
+    audit_log, catalogue, checks, data_quality, data_until, dossier_stats, dossiers, history, import_log, league_rows,
     mechanism_results, monthly_history, online_by_field, prepare_database, procedure_results, procedures,
     report_figures, write_refusal,
 )

@@ -93,9 +93,9 @@ def quality(url: str, version: int, access: Scope, agency: str) -> dict[str, Any
 
 
 @st.cache_data(**CACHE)
-def data_until(url: str, version: int, access: Scope, minute: dt.datetime) -> dict[str, Any]:
+def data_until(url: str, version: int, access: Scope, minute: dt.datetime, agency: str = "") -> dict[str, Any]:
     """How far the data reaches at ``minute`` (Vietnam time; the cache keys on the minute)."""
-    return stats.data_until(url, minute, scope=access)
+    return stats.data_until(url, minute, agency=agency or None, scope=access)
 
 
 @st.cache_data(**CACHE)
