@@ -342,7 +342,8 @@ def test_the_wall_turns_its_slides_by_itself_and_stops_when_told(browser, server
         assert "advance=2" in tab.url
         # Turned off in the (collapsed) sidebar: the slide stays where it is.
         tab.locator('[data-testid="stExpandSidebarButton"]').click()
-        picker = tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Tự chuyển màn hình")
+        picker = (tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+                  .filter(has_text="Tự chuyển màn hình"))
         picker.locator("input").click()
         tab.keyboard.type("Không")
         tab.keyboard.press("Enter")
