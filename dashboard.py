@@ -22,7 +22,7 @@ st.set_page_config(
 url = ui.prepare_database()
 columnar.use_fast_path(url)  # the figures come from the in-memory columnar copy once it is built
 
-page = st.navigation(ui.app_pages(), position="sidebar", expanded=True)
+page = st.navigation(ui.app_pages(st.context.url), position="sidebar", expanded=True)
 with ui.shown_errors("ứng dụng"):
     if ui.unsubscribe_requested():  # issue 17: the e-mail's one-click link works without signing in
         ui.unsubscribe_view(url)

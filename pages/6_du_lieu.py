@@ -8,7 +8,7 @@ procedures and fields, and the identities of form II.06a for the selected period
 import streamlit as st
 
 from tthc_core import ui
-from tthc_core.formatting import fmt_datetime, fmt_int, fmt_share, md_escape
+from tthc_core.formatting import fmt_datetime, fmt_int, fmt_share, md_escape, vietnam_now
 
 f = ui.filters()
 
@@ -62,12 +62,17 @@ elif uploaded is not None:
     st.button("Nhập dữ liệu", type="primary", disabled=not ready, key="dl_import", icon=":material/upload:",
               on_click=ui.import_upload, args=(f, data, uploaded.name, kind_arg, agency or None, skip))
 
+if f.access.can_import:
+    ui.agency_admin(f)
+
 st.subheader("Chất lượng dữ liệu", anchor=False)
 quality = ui.data_quality(f)
 total = quality["dossiers"]
+reach = ui.data_until(f.url, f.version, f.access, vietnam_now().replace(second=0), f.agency)
 ui.metric_row([
     ("Hồ sơ trong cơ sở dữ liệu", fmt_int(total),
-     f"Từ {fmt_datetime(quality['first_received']) or '–'} đến {fmt_datetime(quality['last_activity']) or '–'}"),
+     f"Từ {fmt_datetime(quality['first_received']) or '–'} đến {fmt_datetime(reach['until']) or '–'}"
+     + (f"; {fmt_int(reach['later'])} hồ sơ ghi ngày sau hiện tại" if reach["later"] else "")),
     ("Thiếu ngày hẹn trả", fmt_int(quality["missing_due"]), fmt_share(quality["missing_due"], total)),
     ("Hẹn trả tính theo ngày làm việc", fmt_int(quality["estimated_due"]),
      "dữ liệu không ghi ngày hẹn, tính từ thời hạn giải quyết"),

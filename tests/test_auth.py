@@ -167,3 +167,19 @@ def test_imports_on_behalf_of_an_account_stay_within_its_scope(agencies):
         from tthc_core.models import Agency
         rows = conn.execute(select(Dossier.code, Agency.code).join(Agency, Agency.id == Dossier.agency_id)).all()
     assert [tuple(r) for r in rows] == [("HS-1", "A")]  # rows without an agency go to the officer's own
+
+
+def test_an_admin_creates_an_agency_once_and_it_is_audited(db_url):
+    from tthc_core.auth import audit_log, create_agency
+    from tthc_core.models import Agency
+
+    admin = Scope("quantri", "admin", None)
+    assert create_agency(db_url, " SNV ", "Sở  Nội vụ", by=admin) == {"code": "SNV", "name": "Sở Nội vụ"}
+    with pytest.raises(AuthError, match="Đã có cơ quan mã «SNV» \\(Sở Nội vụ\\)"):
+        create_agency(db_url, "snv", "Sở khác", by=admin)
+    with pytest.raises(AccessDenied):
+        create_agency(db_url, "STP", "Sở Tư pháp", by=Scope("canbo", "officer", ("SNV",)))
+    with get_engine(db_url).connect() as conn:
+        assert conn.execute(select(Agency.code, Agency.name)).all() == [("SNV", "Sở Nội vụ")]
+    entry = audit_log(db_url, limit=1)[0]
+    assert (entry["username"], entry["action"], entry["agency_code"]) == ("quantri", "agency_add", "SNV")

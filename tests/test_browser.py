@@ -186,6 +186,17 @@ def test_shared_link_to_a_page_opens_that_page_on_a_fresh_server(page, server, s
     assert LOG_LINE in server_log.read_text()
 
 
+def test_a_link_to_a_page_the_app_does_not_have_lands_on_the_overview_in_vietnamese(page, server):
+    page.goto(f"{server}/bao_cao_thang?{REFERENCE}")
+    page.get_by_text("Không có trang «bao_cao_thang» trong ứng dụng", exact=False).wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_role("heading", name="Tổng quan").count() == 1
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == "3.238"
+    assert page.get_by_text("Page not found").count() == 0  # Streamlit's own English dialog
+    assert "bao_cao_thang" not in page.url and "agency=SLDTBXH" in page.url
+    assert_no_error_box(page)
+
+
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_renders_in_chromium(page, server, path):
     name, expected = PAGES[path]
@@ -288,8 +299,9 @@ def _slide(tab) -> list[int]:
 
 
 @pytest.mark.parametrize("path", MEETING_PAGES)
-def test_every_meeting_slide_fits_a_1920_wall_and_follows_a_clicker(browser, server, path):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720)], ids=["1920", "1280"])
+def test_every_meeting_slide_fits_the_wall_and_follows_a_clicker(browser, server, path, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-US")
     tab = context.new_page()
     try:
         tab.goto(f"{server}/{path}?{REFERENCE}&meeting=1")
@@ -303,7 +315,7 @@ def test_every_meeting_slide_fits_a_1920_wall_and_follows_a_clicker(browser, ser
                 assert float(title.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 28
             for tick in tab.locator(".st-key-meeting_slide .ytick text").all()[:3]:
                 assert float(tick.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 20
-            snapshot(tab, f"meeting_{path or 'tong_quan'}_{index}")
+            snapshot(tab, f"meeting_{width}_{path or 'tong_quan'}_{index}")
             tab.keyboard.press(keys[step % len(keys)])
             tab.wait_for_function(f"() => ({COUNTER})()[0] === {index % count + 1}", timeout=30_000)
             index, _ = _slide(tab)
@@ -312,6 +324,36 @@ def test_every_meeting_slide_fits_a_1920_wall_and_follows_a_clicker(browser, ser
         tab.wait_for_function(f"() => ({COUNTER})()[0] === {count}", timeout=30_000)
         tab.keyboard.press("PageUp")
         tab.wait_for_function(f"() => ({COUNTER})()[0] === {count - 1}", timeout=30_000)
+        assert_no_error_box(tab)
+    finally:
+        context.close()
+
+
+def test_the_wall_turns_its_slides_by_itself_and_stops_when_told(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    tab = context.new_page()
+    try:
+        # A kiosk's link: meeting mode turning every 2 s.
+        tab.goto(f"{server}/giai_quyet?{REFERENCE}&meeting=1&advance=2")
+        tab.get_by_text("Màn hình 1 /").wait_for(timeout=60_000)
+        _, count = tab.evaluate(COUNTER)  # no settling: the page reruns every 2 s on its own
+        for expected in (2, 3):  # nobody touches anything
+            tab.wait_for_function(f"() => ({COUNTER})()[0] === {expected}", timeout=30_000)
+        assert "advance=2" in tab.url
+        # Turned off in the (collapsed) sidebar: the slide stays where it is.
+        tab.locator('[data-testid="stExpandSidebarButton"]').click()
+        picker = (tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+                  .filter(has_text="Tự chuyển màn hình"))
+        picker.locator("input").click()
+        tab.keyboard.type("Không")
+        tab.keyboard.press("Enter")
+        tab.wait_for_function("() => !location.search.includes('advance=')", timeout=30_000)
+        index, _ = _slide(tab)
+        tab.wait_for_timeout(5_000)  # more than two intervals of the old timer
+        assert _slide(tab)[0] == index
+        tab.get_by_role("heading", name="Giải quyết hồ sơ").click()  # back on the slide, out of the picker
+        tab.keyboard.press("ArrowRight")  # the clicker still works
+        tab.wait_for_function(f"() => ({COUNTER})()[0] === {index % count + 1}", timeout=30_000)
         assert_no_error_box(tab)
     finally:
         context.close()

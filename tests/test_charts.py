@@ -177,5 +177,11 @@ def test_a_ranking_of_identical_bars_says_so_in_its_title():
             for i in range(7)]
     title = charts.league(rows, CTX, "Lĩnh vực").layout.title.text.replace("<b>", "").replace("</b>", "")
     assert "mọi lĩnh vực cùng tỷ lệ đúng hạn 100,00 %, không có hồ sơ đang quá hạn" in title.replace("<br>", " ")
+    same = charts.league(rows, CTX, "Lĩnh vực")
+    assert not same.data  # no seven equal bars: one sentence instead
+    assert [a.text for a in same.layout.annotations] == [
+        "Cả 7 lĩnh vực như nhau: đúng hạn 100,00 %, không có hồ sơ đang quá hạn.<br>"
+        "Không có lĩnh vực nào phải xếp sau."]
     rows[0] = {**rows[0], "pending_overdue": 2}
-    assert "mọi lĩnh vực" not in charts.league(rows, CTX, "Lĩnh vực").layout.title.text
+    ranked = charts.league(rows, CTX, "Lĩnh vực")
+    assert "mọi lĩnh vực" not in ranked.layout.title.text and len(ranked.data[0].y) == 7

@@ -237,6 +237,6 @@ def test_an_officers_agency_missing_from_the_database_is_never_created_on_their_
 
     assert [p.text() for p in result.problems] == [
         "Dòng 2, cột «agency_code»: cơ quan «Z» chưa có trong cơ sở dữ liệu: quản trị viên cần tạo cơ quan này trước "
-        "(trang Quản trị hoặc lệnh user add --agency)."]
+        "(trang Dữ liệu, mục «Cơ quan, đơn vị», hoặc lệnh user add --agency … --create-agency)."]
     with get_engine(two_units).connect() as conn:
         assert sorted(conn.execute(select(Agency.code)).scalars()) == ["A", "B"]

@@ -17,11 +17,11 @@ import datetime as dt
 
 from tthc_core import qd766, stats, worklist
 from tthc_core.auth import import_log
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
 from tthc_core.db import data_version, dispose_engine, get_engine
 from tthc_core.models import Setting
-from tthc_core.formatting import fmt_delta, fmt_int, fmt_percent
+from tthc_core.formatting import fmt_datetime, fmt_delta, fmt_int, fmt_percent, vietnam_now
 from tthc_core.stats import compute_stats, data_quality, kpis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -549,12 +549,22 @@ def test_the_drill_down_column_picker_never_shows_a_stale_count(app, demo_url):
     row = next(r for r in compute_stats(demo_url, "2022-Q2", agency="SLDTBXH")["dossiers"]["rows"]
                if r["key"] == "Việc làm")
     assert f"{fmt_int(row['resolved_early'])} hồ sơ" in " ".join(c.value for c in at.caption)
+    # Another row: the label follows it (the old row's count must not stay).
+    other = max((r for r in compute_stats(demo_url, "2022-Q2", agency="SLDTBXH")["dossiers"]["rows"]
+                 if r["key"] != "Việc làm" and r["resolved_early"] != row["resolved_early"]),
+                key=lambda r: r["resolved_early"])
+    at.selectbox(key="gq_group").select(other["key"]).run()
+    listed = next(c.value for c in at.caption if c.value.startswith(("Hiển thị", fmt_int(other["resolved_early"]))))
+    assert fmt_int(other["resolved_early"]) in listed and fmt_int(row["resolved_early"]) not in listed.split("—")[0]
 
 
-def test_a_link_to_a_period_that_has_not_started_says_so(app):
+def test_a_link_to_a_period_that_has_not_started_says_so_and_falls_back(app, demo_url):
     at = app(agency="SLDTBXH", period="2030-Q1")
     assert_clean(at)
-    assert any("Quý I năm 2030 chưa bắt đầu" in w.value for w in at.warning)
+    warned = [w.value for w in at.warning if "Quý I năm 2030 chưa bắt đầu" in w.value]
+    assert warned and "Đang hiển thị quý II năm 2022." in warned[0]
+    assert metrics(at) | expected_kpis(demo_url, "SLDTBXH", "2022-Q2") == metrics(at)  # the reference quarter
+    assert at.query_params["period"] in (["2022-Q2"], "2022-Q2")
 
 
 def test_sparklines_start_with_the_first_period_holding_data(app):
@@ -565,7 +575,7 @@ def test_sparklines_start_with_the_first_period_holding_data(app):
     assert "3 kỳ gần nhất, từ Q1/2021 đến Q3/2021" in caption
 
 
-def test_a_date_after_now_in_the_data_is_named_in_the_sidebar(app, writable_copy):
+def test_a_date_after_now_in_the_data_is_never_shown_as_its_reach(app, writable_copy):
     from tthc_core.importer import import_file
 
     # A year ahead: inside the importer's plausible window (today + 2 years), after the server's now.
@@ -575,4 +585,83 @@ def test_a_date_after_now_in_the_data_is_named_in_the_sidebar(app, writable_copy
     assert import_file(writable_copy, future, agency="SLDTBXH", filename="f.csv").written
     at = app(**REFERENCE)
     sidebar = " ".join(c.value for c in at.sidebar.caption)
-    assert f"Dữ liệu đến: **{day:%d/%m/%Y}" in sidebar and "sau thời điểm hiện tại" in sidebar
+    assert f"{day:%d/%m/%Y}" not in sidebar
+    reach = stats.data_until(writable_copy, vietnam_now())["until"]
+    assert reach <= vietnam_now()
+    assert f"Dữ liệu đến: **{fmt_datetime(reach)}** (không tính 1 hồ sơ ghi ngày sau thời điểm hiện tại" in sidebar
+
+
+# --------------------------------------------------------------------------------------------
+# An admin creates an agency (issue 13 item 5)
+# --------------------------------------------------------------------------------------------
+
+def _create_agency(at: AppTest, code: str, name: str) -> AppTest:
+    at.text_input(key="ag_code").input(code)
+    at.text_input(key="ag_name").input(name)
+    return at.button(key="FormSubmitter:agency_form-Tạo cơ quan").click().run()
+
+
+def test_an_admin_creates_an_agency_on_the_data_page_and_it_is_audited(app, writable_copy):
+    from tthc_core.auth import audit_log
+    from tthc_core.models import Agency
+
+    at = _create_agency(app("du_lieu", **REFERENCE), "SNV", "  Sở   Nội vụ ")
+    assert_clean(at)
+    assert "Đã tạo cơ quan «SNV» — Sở Nội vụ." in " ".join(s.value for s in at.success)
+    with get_engine(writable_copy).connect() as conn:
+        assert conn.execute(select(Agency.name).where(Agency.code == "SNV")).scalar_one() == "Sở Nội vụ"
+    entry = audit_log(writable_copy, limit=1)[0]
+    assert (entry["action"], entry["agency_code"], entry["detail"]) == ("agency_add", "SNV",
+                                                                         "tạo cơ quan «SNV» (Sở Nội vụ)")
+    assert at.text_input(key="ag_code").value == ""  # the form is empty for the next one
+    # The sidebar's agency picker offers it at once (the data version moved).
+    assert "Sở Nội vụ" in at.sidebar.selectbox(key="f_agency").options
+
+
+@pytest.mark.parametrize(("code", "name", "message"), [
+    ("SLDTBXH", "Sở khác", "Đã có cơ quan mã «SLDTBXH» (Sở Lao động - Thương binh và Xã hội); mỗi mã cơ quan chỉ dùng "
+                           "một lần."),
+    ("sldtbxh", "Sở khác", "Đã có cơ quan mã «SLDTBXH»"),  # imports match codes whatever the capitals
+    ("SNV", "   ", "Chưa nhập tên cơ quan."),
+    ("", "Sở Nội vụ", "Chưa nhập mã cơ quan."),
+    ("S NV", "Sở Nội vụ", "Mã cơ quan «S NV» không hợp lệ"),
+])
+def test_a_duplicate_code_or_an_empty_field_is_refused_in_vietnamese(app, writable_copy, code, name, message):
+    from tthc_core.models import Agency
+
+    with get_engine(writable_copy).connect() as conn:
+        before = conn.execute(select(func.count()).select_from(Agency)).scalar_one()
+    at = _create_agency(app("du_lieu", **REFERENCE), code, name)
+    assert not at.exception
+    assert any(e.value.startswith(message) for e in at.error), [e.value for e in at.error]
+    with get_engine(writable_copy).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Agency)).scalar_one() == before
+
+
+def test_without_sign_in_the_demo_creates_no_agency(app, writable_demo):
+    at = app("du_lieu", **REFERENCE)
+    assert at.button(key="FormSubmitter:agency_form-Tạo cơ quan").disabled
+
+
+def test_an_officer_is_told_who_creates_a_missing_agency(demo_url):
+    from tthc_core.auth import AccessDenied, Scope, create_agency
+
+    with pytest.raises(AccessDenied, match="không được quản lý tài khoản"):
+        create_agency(demo_url, "SNV", "Sở Nội vụ", by=Scope("canbo", "officer", ("SLDTBXH",)))
+    from tthc_core.ui.agencies import WHO_CREATES
+
+    assert "quản trị viên tạo trước" in WHO_CREATES and "--create-agency" in WHO_CREATES
+
+
+def test_an_unknown_page_path_is_recognised_under_any_base_path():
+    from tthc_core.ui.navigation import unknown_path
+
+    known = {"tong_quan", "giai_quyet"}
+    assert unknown_path("http://h:8501/khong_co", known, base="") == "khong_co"
+    assert unknown_path("http://h/tthc/khong_co", known, base="/tthc/") == "khong_co"
+    assert unknown_path("http://h/tthc", known, base="tthc") is None  # the app's root: the overview
+    assert unknown_path("http://h:8501/", known, base="") is None
+    assert unknown_path("http://h:8501/giai_quyet", known, base="") is None
+    assert unknown_path("http://h/b%C3%A1o_c%C3%A1o", known, base="") == "báo_cáo"
+    assert unknown_path("http://h/a/b", known, base="") is None  # nested: never a page's url_path
+    assert unknown_path(None, known, base="") is None

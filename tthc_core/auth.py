@@ -31,7 +31,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import DateTime, Engine, case, literal, or_, select, update
 
-from .db import dialect_insert, get_engine
+from .db import bump_data_version, dialect_insert, get_engine
 from .models import Agency, AuditEntry, ImportLog, SignInSession, SignInThrottle, User, UserAgency
 
 ROLES = ("admin", "province", "officer", "viewer")
@@ -204,6 +204,38 @@ def create_user(db: str | Engine | None, username: str, role: str, password: str
         detail = f"tạo tài khoản «{username}» ({role}{'; ' + ', '.join(agencies) if agencies else ''})"
         _audit(conn, _actor(by), "user_add", agencies[0] if len(agencies) == 1 else None, detail)
         return scope
+
+
+AGENCY_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?")
+
+
+def create_agency(db: str | Engine | None, code: str, name: str, *, by: Scope | str | None = None) -> dict[str, Any]:
+    """Create one agency (an admin's act, audited): the agency an officer's first import or account needs.
+
+    The code is the one files and ``--agency`` use; a code already held, even spelt with other capitals
+    (imports match codes that way), is refused with the existing agency's name.
+    """
+    if isinstance(by, Scope):
+        by.require("manage_users")
+    code, name = (code or "").strip(), " ".join((name or "").split())
+    if not code:
+        raise AuthError("Chưa nhập mã cơ quan.")
+    if not AGENCY_CODE.fullmatch(code):
+        raise AuthError(f"Mã cơ quan «{code[:64]}» không hợp lệ: chỉ gồm chữ cái không dấu, chữ số, dấu chấm, gạch "
+                        "ngang, gạch dưới (tối đa 64 ký tự), không có khoảng trắng.")
+    if not name:
+        raise AuthError("Chưa nhập tên cơ quan.")
+    if len(name) > 255:
+        raise AuthError(f"Tên cơ quan dài {len(name)} ký tự, quá 255 ký tự cho phép.")
+    with get_engine(db).begin() as conn:
+        held = conn.execute(select(Agency.code, Agency.name)).all()
+        same = next((row for row in held if row.code.casefold() == code.casefold()), None)
+        if same is not None:
+            raise AuthError(f"Đã có cơ quan mã «{same.code}» ({same.name}); mỗi mã cơ quan chỉ dùng một lần.")
+        conn.execute(Agency.__table__.insert().values(code=code, name=name, level="province", is_default=False))
+        bump_data_version(conn)  # the agency pickers' caches key on it
+        _audit(conn, _actor(by), "agency_add", code, f"tạo cơ quan «{code}» ({name})")
+    return {"code": code, "name": name}
 
 
 def _change_account(db: str | Engine | None, username: str, values: dict[str, Any], action: str, detail: str,
@@ -484,7 +516,7 @@ AUDIT_ACTIONS = {
     "import": "Nhập dữ liệu", "import_refused": "Nhập dữ liệu bị từ chối", "import_crashed": "Nhập dữ liệu bị lỗi",
     "freeze": "Chốt số liệu", "freeze_refused": "Chốt số liệu bị từ chối", "export": "Xuất số liệu",
     "user_add": "Tạo tài khoản", "user_disable": "Vô hiệu hóa tài khoản", "user_enable": "Mở lại tài khoản",
-    "user_password": "Đặt lại mật khẩu",
+    "user_password": "Đặt lại mật khẩu", "agency_add": "Tạo cơ quan",
     "qd766_rule": "Sửa bảng điểm Chỉ số 766", "qd766_grades": "Sửa bậc xếp loại Chỉ số 766",
 }
 

@@ -191,7 +191,10 @@ def _empty(fig: go.Figure, ctx: ChartContext, title: str, message: str = "Không
                        font=dict(size=ctx.font_size + 2, color="#5b6b7c"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _layout(fig, ctx, title, legend=False, height=ctx.height(base=300))
+    fig = _layout(fig, ctx, title, legend=False, height=ctx.height(base=300))
+    # Hidden axes push no margin, and Plotly's 20 px drag strips under the plot area would hang below
+    # the figure (out of a meeting slide): room for them.
+    return fig.update_layout(margin_b=24)
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,9 +377,12 @@ def league(rows: Sequence[dict[str, Any]], ctx: ChartContext, group_title: str) 
         return _empty(fig, ctx, title)
     rates = {r["on_time_rate"] for r in rows}
     if len(rows) > 1 and len(rates) == 1 and not any(r["pending_overdue"] for r in rows):
-        # Identical bars rank nothing: the title says the one fact they show.
-        title = (f"Xếp hạng theo {group_title.lower()}: mọi {group_title.lower()} cùng tỷ lệ đúng hạn "
-                 f"{fmt_percent(next(iter(rates)))}, không có hồ sơ đang quá hạn")
+        # Identical bars rank nothing (seven bars of 100 % tell a director nothing): one sentence says
+        # the one fact they would show, instead of the bars.
+        group, rate = group_title.lower(), fmt_percent(next(iter(rates)))
+        title = f"Xếp hạng theo {group}: mọi {group} cùng tỷ lệ đúng hạn {rate}, không có hồ sơ đang quá hạn"
+        return _empty(fig, ctx, title, f"Cả {fmt_int(len(rows))} {group} như nhau: đúng hạn {rate}, không có hồ sơ "
+                                       f"đang quá hạn.<br>Không có {group} nào phải xếp sau.")
     ordered = list(reversed(rows))  # Plotly draws the first category at the bottom
     labels = [_label(r["label"], ctx, 30) for r in ordered]
     fig.add_bar(

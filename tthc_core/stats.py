@@ -541,6 +541,26 @@ def data_quality(db: str | Engine | None, agency: str | Sequence[str] | None = N
     return {**row._mapping, "deadline_basis": basis, "deadline_basis_label": deadline_basis_label(basis)}
 
 
+def data_until(db: str | Engine | None, now: dt.datetime, agency: str | Sequence[str] | None = None,
+               scope: Scope | None = None) -> dict[str, Any]:
+    """How far the data reaches: the latest reception or resolution recorded at or before ``now``
+    (Vietnam time, naive, as the data stores it), and how many dossiers carry such a date after ``now``
+    (a date typed wrong, or a deadline entered as an event): those never make the data look newer.
+
+    Each column is read on its own through its index, so this stays quick on millions of dossiers.
+    """
+    agency = restrict(scope, agency)
+    d = Dossier.__table__.c
+    with get_engine(db).connect() as conn:
+        ids = _agency_ids(conn, _agency_codes(agency))
+        where = [d.agency_id.in_(ids)] if ids is not None else []
+        latest = [conn.scalar(select(func.max(column)).where(column <= now, *where))
+                  for column in (d.received_at, d.resolved_at)]
+        later = conn.scalar(select(func.count()).where(or_(d.received_at > now, d.resolved_at > now), *where))
+    found = [moment for moment in latest if moment is not None]
+    return {"until": max(found) if found else None, "later": int(later or 0), "now": now}
+
+
 # --------------------------------------------------------------------------------------------
 # Figures per procedure, per mechanism and per field (moved from the UI glue; issue 15 item 2)
 # --------------------------------------------------------------------------------------------

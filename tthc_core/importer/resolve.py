@@ -266,7 +266,8 @@ def check_scoped_rows(db: str | Engine | None, check: Checker, frame: pd.DataFra
         foreign = _foreign_codes(conn, frame["code"], scope) if kind == "dossiers" else set()
     check.add(named.map(lambda code: code != "" and known.get(code) is None), "agency_code",
               lambda v, n: f"cơ quan «{named.at[n]}» chưa có trong cơ sở dữ liệu: quản trị viên cần tạo cơ quan này "
-                           "trước (trang Quản trị hoặc lệnh user add --agency)")
+                           "trước (trang Dữ liệu, mục «Cơ quan, đơn vị», hoặc lệnh user add --agency … "
+                           "--create-agency)")
     check.add(frame["code"].isin(foreign), "code", lambda v, n: FOREIGN_CODE.format(v))
 
 

@@ -13,6 +13,7 @@ Split by job, so ``dashboard.py`` and ``pages/*.py`` read like descriptions of s
 - :mod:`.slides` — charts and the meeting-mode slideshow;
 - :mod:`.display` — tables built by :mod:`tthc_core.tables`, CSV downloads;
 - :mod:`.uploads` — the data page's dry run and import;
+- :mod:`.agencies` — the data page's agencies: an administrator creates one;
 - :mod:`.streamlit_pages_workaround` — the one place that works around Streamlit's legacy ``pages/``.
 
 Figures come from :mod:`tthc_core.stats`, tables from :mod:`tthc_core.tables`; this package picks,
@@ -25,13 +26,14 @@ from ..tables import (
     procedure_table, search_procedures, simplification_table,
 )
 from .actions import action_lists_page, action_panel
+from .agencies import agency_admin
 from .cards import KPIS, card_grid, checks_banner, dossier_metrics, kpi_cards, metric_row
 from .digest_page import digest_page, unsubscribe_requested, unsubscribe_view
 from .display import audited, download_csv, show_table, slug
 from .frame import filters, frame_banners, page_header, run_page, shown_errors
 from .navigation import app_pages
 from .queries import (
-    audit_log, catalogue, checks, data_quality, dossier_stats, dossiers, history, import_log, league_rows,
+    audit_log, catalogue, checks, data_quality, data_until, dossier_stats, dossiers, history, import_log, league_rows,
     mechanism_results, monthly_history, online_by_field, prepare_database, procedure_results, procedures,
     report_figures, write_refusal,
 )

@@ -74,14 +74,16 @@ def digest_page(f: Filters) -> None:
     st.subheader("Đăng ký mới", anchor=False)
     channel = st.radio("Kênh", digest.CHANNELS, horizontal=True, key="digest_channel",
                        format_func={"email": "Thư điện tử", "webhook": "Webhook (Zalo OA, chat)"}.get)
-    target = st.text_input("Địa chỉ thư hoặc địa chỉ webhook (https://…)", key="digest_target")
+    target = st.text_input("Địa chỉ thư hoặc địa chỉ webhook (https://…)", key="digest_target",
+                           placeholder="vd: lanhdao@langson.gov.vn")
     agencies = st.multiselect("Cơ quan (bỏ trống: toàn bộ phạm vi tài khoản)", list(names), format_func=names.get,
-                              key="digest_agencies")
+                              key="digest_agencies", placeholder="Toàn bộ phạm vi tài khoản")
     weekdays = st.multiselect("Ngày gửi", list(WEEKDAYS), default=list("01234"), format_func=WEEKDAYS.get,
-                              key="digest_weekdays")
+                              key="digest_weekdays", placeholder="Chọn ngày trong tuần")
     send_at = st.time_input("Giờ gửi", dt.time(7, 30), step=dt.timedelta(minutes=15), key="digest_time")
     sections = st.multiselect("Các mục", list(digest.SECTIONS), default=list(digest.SECTIONS),
-                              format_func=digest.SECTION_LABELS.get, key="digest_sections")
+                              format_func=digest.SECTION_LABELS.get, key="digest_sections",
+                              placeholder="Chọn các mục của bản tin")
     # A callback, not "if st.button(…)": it runs before the script, so a rerun of the frame cannot drop it.
     st.button("Đăng ký", key="digest_add", type="primary", on_click=_add,
               args=(f, user, channel, target, agencies, "".join(weekdays), f"{send_at:%H:%M}", sections))

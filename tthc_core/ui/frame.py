@@ -18,6 +18,7 @@ from ..auth import AccessDenied, AuthError
 from ..formatting import fmt_date, fmt_int, md_escape
 from ..periods import PeriodError
 from . import queries
+from .navigation import not_found_notice
 from .sidebar import Filters
 from .streamlit_pages_workaround import RERUN_FLAG, rerun_inside_frame
 
@@ -84,6 +85,7 @@ def frame_banners(f: Filters) -> None:
     """Shown above every page: meeting-mode style, demo notice, empty database notice, live feed."""
     if f.meeting:
         st.html(MEETING_CSS)
+    not_found_notice()
     if f.demo and not f.meeting:  # in meeting mode the header line carries a badge
         demo_banner(f)
     elif not f.demo and queries.quality(f.url, f.version, f.access, "")["dossiers"] == 0:

@@ -93,6 +93,12 @@ def quality(url: str, version: int, access: Scope, agency: str) -> dict[str, Any
 
 
 @st.cache_data(**CACHE)
+def data_until(url: str, version: int, access: Scope, minute: dt.datetime, agency: str = "") -> dict[str, Any]:
+    """How far the data reaches at ``minute`` (Vietnam time; the cache keys on the minute)."""
+    return stats.data_until(url, minute, agency=agency or None, scope=access)
+
+
+@st.cache_data(**CACHE)
 def _dossiers(url: str, version: int, access: Scope, spec: str, mode: str, agency: str, count_key: str,
               group_by: str | None, group_key: str | None, limit: int, as_of: dt.date) -> list[dict[str, Any]]:
     return stats.list_dossiers(url, spec, mode, agency=agency or None, count_key=count_key, group_by=group_by,

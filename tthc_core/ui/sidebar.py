@@ -15,7 +15,7 @@ from .. import charts
 from ..auth import Scope
 from ..db import data_version
 from ..demo import REF_AGENCY
-from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape
+from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape, vietnam_now
 from ..periods import ROMAN, Period, PeriodError, parse_period, period_containing
 from . import queries
 
@@ -28,6 +28,9 @@ PERIOD_KINDS = {
     "custom": "Tùy chọn",
 }
 MODE_LABELS = {"report": "Kỳ báo cáo (NĐ 09/2019)", "calendar": "Theo lịch"}
+ADVANCE_KEY = "f_auto_advance"  # seconds between slides in meeting mode; 0: only by hand
+ADVANCE_CHOICES = (0, 10, 20, 30, 60)
+MAX_ADVANCE = 600
 
 
 @dataclass(frozen=True)
@@ -91,17 +94,27 @@ def _init_state(agencies: list[dict[str, str]], demo: bool, today: dt.date) -> N
                         f"thị {md_escape(shown)}.")
     elif not agency:
         agency = default_agency
-    period = _default_period(demo, today)
+    default = period = _default_period(demo, today)
+    showing = f"Đang hiển thị {default.name[0].lower()}{default.name[1:]}."
     spec, mode = params.get("period", ""), params.get("mode", "") or "report"
     if spec or "mode" in params:
         try:
             period = parse_period(spec or period.spec, mode)
         except PeriodError as exc:
-            warnings.append(f"{exc} Đang hiển thị {period.name[0].lower()}{period.name[1:]}.")
-    if period.start > today:
-        warnings.append(f"{period.name} chưa bắt đầu (hôm nay là {fmt_date(today)}): chưa có số liệu của kỳ này.")
+            warnings.append(f"{exc} {showing}")
+    if period.start > today:  # a link to 2030-Q1: nothing to show yet, so the default period instead
+        warnings.append(f"{period.name} chưa bắt đầu (hôm nay là {fmt_date(today)}): chưa có số liệu của kỳ này. "
+                        f"{showing}")
+        period = default
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
     state["f_meeting"] = params.get("meeting", "") in ("1", "true", "yes")
+    # ?advance=20: a wall screen opens already turning its slides every 20 s (a kiosk's link).
+    advance = params.get("advance", "")
+    if advance.isdigit() and 0 < int(advance) <= MAX_ADVANCE:
+        state[ADVANCE_KEY] = int(advance)
+    elif advance:
+        warnings.append(f"Thời gian tự chuyển màn hình «{md_escape(advance)}» không hợp lệ (cần số giây từ 1 đến "
+                        f"{MAX_ADVANCE}): không tự chuyển.")
     state["_filter_warnings"] = warnings
 
 
@@ -208,27 +221,30 @@ def sidebar_filters(url: str, access: Scope) -> Filters:
                   help="Chữ lớn, mỗi màn hình một biểu đồ, có nút chuyển Trước / Sau. Thanh bên được thu gọn.")
         meeting = bool(state["f_meeting"])
         if meeting:
-            st.selectbox("Tự chuyển màn hình", [0, 10, 20, 30, 60], key="f_auto_advance",
+            chosen = int(state.get(ADVANCE_KEY) or 0)
+            st.selectbox("Tự chuyển màn hình", sorted({*ADVANCE_CHOICES, chosen}), key=ADVANCE_KEY,
                          format_func=lambda s: f"sau {s} giây" if s else "Không (bấm → hoặc nút Sau)",
                          help="Phím → PageDown Space: màn hình sau; ← PageUp: màn hình trước (như bút trình chiếu).")
         quality = queries.quality(url, version, access, "")
         st.divider()
-        st.caption(f"Dữ liệu đến: **{_data_until(quality['last_activity'])}**  \n"
+        until = queries.data_until(url, version, access, vietnam_now().replace(second=0))
+        st.caption(f"{data_until_text(until)}  \n"
                    f"{fmt_int(quality['dossiers'])} hồ sơ · phiên bản dữ liệu {fmt_int(version)}")
 
     state["_agency"], state["_spec"], state["_mode"] = agency, period.spec, period.mode
-    _write_query_params(agency, period, meeting)
+    _write_query_params(agency, period, meeting, int(state.get(ADVANCE_KEY) or 0) if meeting else 0)
     return Filters(url=url, version=version, agency=agency, agency_name=names.get(agency, ALL_AGENCIES_LABEL),
                    period=period, meeting=meeting, demo=demo, as_of=today, access=access)
 
 
-def _data_until(last_activity: dt.datetime | None) -> str:
-    """The latest moment the data records; a moment after now is named as such, not shown as news."""
-    if last_activity is None:
-        return "chưa có"
-    if last_activity > dt.datetime.now():
-        return f"{fmt_datetime(last_activity)} (sau thời điểm hiện tại: có ngày ghi sai trong dữ liệu)"
-    return fmt_datetime(last_activity)
+def data_until_text(until: dict[str, Any]) -> str:
+    """The latest reception or resolution the data records, never after now (Vietnam time); dates after
+    now are counted apart, not shown as the data's reach."""
+    text = f"Dữ liệu đến: **{fmt_datetime(until['until']) if until['until'] is not None else 'chưa có'}**"
+    if until["later"]:
+        text += (f" (không tính {fmt_int(until['later'])} hồ sơ ghi ngày sau thời điểm hiện tại theo giờ Việt Nam: "
+                 "kiểm tra ngày trong dữ liệu)")
+    return text
 
 
 def _year_choices(selected: int, today: dt.date) -> list[int]:
@@ -245,7 +261,7 @@ def _index_picker(kind: str) -> None:
         st.selectbox("Tháng", list(range(1, 13)), key="f_month", format_func=lambda m: f"Tháng {m}")
 
 
-def _write_query_params(agency: str, period: Period, meeting: bool) -> None:
+def _write_query_params(agency: str, period: Period, meeting: bool, advance: int = 0) -> None:
     wanted = {"agency": agency or ALL_AGENCIES, "period": period.spec, "mode": period.mode}
     for key, value in wanted.items():
         if st.query_params.get(key) != value:
@@ -254,6 +270,10 @@ def _write_query_params(agency: str, period: Period, meeting: bool) -> None:
         st.query_params["meeting"] = "1"
     elif not meeting and "meeting" in st.query_params:
         del st.query_params["meeting"]
+    if advance and st.query_params.get("advance") != str(advance):
+        st.query_params["advance"] = str(advance)
+    elif not advance and "advance" in st.query_params:
+        del st.query_params["advance"]
 
 
 def agency_names(f: Filters) -> dict[str, str]:

@@ -11,14 +11,13 @@ from typing import Any, Callable, Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
-from .sidebar import Filters
+from .sidebar import ADVANCE_KEY, Filters
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
                  "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "bieu-do-tthc"}}
 NEXT, PREVIOUS = "Sau ▶", "◀ Trước"
 SLIDE_KEY = "meeting_slide"  # the container of the slide; frame.MEETING_CSS sizes it to the window
-AUTO_ADVANCE_KEY = "f_auto_advance"
 
 # A clicker sends → / PageDown / Space for "next" and ← / PageUp for "previous". The listener lives
 # in the page itself (added once) and clicks the deck's own buttons, so the server keeps the slide
@@ -45,8 +44,19 @@ KEYBOARD_JS = """
       if (label && win.__tthcClick(label)) e.preventDefault();
     }, true);
   }
+  // Auto-advance: a slide stays %(seconds)d s once drawn. Counted from the end of the run that drew
+  // it, not by a bare interval: a run slower than the interval would be cut short by the next click
+  // and the deck would never move on.
   clearInterval(win.__tthcDeckTimer);
-  if (%(seconds)d > 0) win.__tthcDeckTimer = setInterval(() => win.__tthcClick('%(next)s'), %(seconds)d * 1000);
+  if (%(seconds)d > 0) {
+    let idleSince = null;
+    win.__tthcDeckTimer = setInterval(function () {
+      const state = doc.querySelector('[data-test-script-state]');
+      if (state && state.getAttribute('data-test-script-state') !== 'notRunning') { idleSince = null; return; }
+      if (idleSince === null) { idleSince = Date.now(); return; }
+      if (Date.now() - idleSince >= %(seconds)d * 1000) { idleSince = null; win.__tthcClick('%(next)s'); }
+    }, 250);
+  }
 })();
 </script>
 """
@@ -90,14 +100,15 @@ def chart_deck(f: Filters, key: str, layout: Sequence[go.Figure | Sequence[go.Fi
     index = st.session_state.get(state_key, 0) % len(slides)
 
     def move(step: int) -> None:
-        st.session_state[state_key] = (index + step) % len(slides)
+        # From the index now, not the one this run drew: two clicks before a slow run ends are two steps.
+        st.session_state[state_key] = (st.session_state.get(state_key, 0) + step) % len(slides)
 
     left, middle, right = st.columns([1, 4, 1], vertical_alignment="center")
     left.button(PREVIOUS, key=f"{key}_prev", on_click=move, args=(-1,), width="stretch")
     middle.markdown(f"<p style='text-align:center'>Màn hình <b>{index + 1}</b> / {len(slides)}</p>",
                     unsafe_allow_html=True)
     right.button(NEXT, key=f"{key}_next", on_click=move, args=(1,), width="stretch")
-    seconds = int(st.session_state.get(AUTO_ADVANCE_KEY) or 0)
+    seconds = int(st.session_state.get(ADVANCE_KEY) or 0)
     st.html(KEYBOARD_JS % {"next": NEXT, "previous": PREVIOUS, "seconds": seconds}, unsafe_allow_javascript=True)
     slide = slides[index]
     with st.container(key=SLIDE_KEY):
