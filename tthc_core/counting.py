@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from .db import bump_data_version, get_engine
+from .formatting import vietnam_today
 from .models import Dossier, Setting, SupplementRound
 from .periods import Period
 from .rules import ALWAYS_ON_TIME, DEADLINE_BASES, STOPPED, WITHDRAWN_RETURNED, CountingSettings
@@ -92,7 +93,7 @@ def overdue_moment(period: Period, as_of: dt.date | None = None) -> dt.datetime:
     """When open dossiers are judged in time or overdue: the cut-off (end of day E), or the end of
     ``as_of`` (default today) for a period still running — a dossier due next week is not overdue now."""
     _, cutoff = bounds(period)
-    today_end = dt.datetime.combine((as_of or dt.date.today()) + dt.timedelta(days=1), dt.time())
+    today_end = dt.datetime.combine((as_of or vietnam_today()) + dt.timedelta(days=1), dt.time())
     return min(cutoff, today_end)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 
 from .db import get_engine
+from .formatting import vietnam_today
 from .reports.demo_facts import seed_demo_report
 from .models import (Agency, Base, Dossier, Field, FrozenReport, Procedure, ReportInput, Setting,
                      SimplificationReview)
@@ -697,7 +698,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 def build_demo(db: str | Engine | None = None, today: dt.date | None = None) -> dict[str, Any]:
     """(Re)create the demo database at ``db`` and return a short summary."""
-    today = today or dt.date.today()
+    today = today or vietnam_today()
     if today < dt.date(2022, 6, 15):
         raise ValueError("Ngày hiện tại của dữ liệu minh họa phải từ 15/06/2022 trở đi.")
     engine = get_engine(db)

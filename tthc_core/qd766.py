@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .auth import Scope, restrict
 from .db import bump_data_version, get_engine
-from .formatting import fmt_decimal, fmt_int
+from .formatting import fmt_decimal, fmt_int, vietnam_today
 from .models import (
     Agency, Dossier, Feedback, Procedure, Qd766Grade, Qd766Input, Qd766Rule, Setting, SupplementRound,
 )
@@ -357,7 +357,7 @@ def set_grades(db: str | Engine | None, valid_from: dt.date | str, bands: Sequen
 def rule_rows(db: str | Engine | None, at: dt.date | None = None) -> dict[str, Any]:
     """The rules as the admin page and ``rules766 list`` show them: in force at ``at`` (default today)
     per indicator with the date it applies from, the grade bands, and every dated row ever written."""
-    at = at or dt.date.today()
+    at = at or vietnam_today()
     engine = get_engine(db)
     _ensure_seeded(engine)
     with engine.connect() as conn:

@@ -41,7 +41,7 @@ from .counting import (
     zero_counts,
 )
 from .db import get_engine
-from .formatting import fmt_int, ratio_percent
+from .formatting import fmt_int, ratio_percent, vietnam_today
 from .models import Agency, Dossier, Field, Procedure
 from .periods import Period, parse_period
 
@@ -284,7 +284,7 @@ def list_procedures(db: str | Engine | None, agency: str | Sequence[str] | None 
                    p.internal_process, p.processing_days, Field.position)
             .select_from(Procedure.__table__.join(Agency.__table__, Agency.id == p.agency_id)
                          .outerjoin(Field.__table__, Field.id == p.field_id))
-            .where(*active_at(at or dt.date.today())))
+            .where(*active_at(at or vietnam_today())))
     codes = _agency_codes(agency)
     if codes is not None:
         stmt = stmt.where(Agency.code.in_(codes))
@@ -335,7 +335,7 @@ def catalogue(db: str | Engine | None, agency: str | Sequence[str] | None = None
     agency = restrict(scope, agency)
     with get_engine(db).connect() as conn:
         ids = _agency_ids(conn, _agency_codes(agency))
-        return catalogue_table(conn, ids, at or dt.date.today(), by)
+        return catalogue_table(conn, ids, at or vietnam_today(), by)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func, select
 from . import counting, stats
 from .auth import Scope, restrict
 from .db import get_engine
+from .formatting import vietnam_today
 from .models import Agency, Dossier, Field, Procedure
 from .periods import Period, parse_period
 from .workdays import load_calendar
@@ -38,7 +39,7 @@ def due_soon_days() -> int:
 def judged_on(period: Period, as_of: dt.date | None = None) -> dt.date:
     """The day a period's open dossiers are judged on: its last day, or ``as_of`` (today) while it
     runs — the same moment as column (13) (:func:`tthc_core.stats.overdue_moment`)."""
-    return min(period.end, as_of or dt.date.today())
+    return min(period.end, as_of or vietnam_today())
 
 
 def _day(at: dt.date) -> Period:

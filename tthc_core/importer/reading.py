@@ -20,7 +20,7 @@ from typing import IO, Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..formatting import fmt_int
+from ..formatting import fmt_int, vietnam_today
 from .columns import HEADER_SEARCH_ROWS, header_score
 
 # The csv module refuses cells over 131.072 characters with an error that would hide the header row;
@@ -63,7 +63,7 @@ class Limits:
     today: dt.date | None = None  # None: the date of the import
 
     def date_window(self) -> tuple[dt.date, dt.date]:
-        today = self.today or dt.date.today()
+        today = self.today or vietnam_today()
         try:
             latest = today.replace(year=today.year + self.years_ahead)
         except ValueError:  # 29 February

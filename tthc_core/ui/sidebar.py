@@ -15,7 +15,7 @@ from .. import charts
 from ..auth import Scope
 from ..db import data_version
 from ..demo import REF_AGENCY
-from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape, vietnam_now
+from ..formatting import fmt_date, fmt_datetime, fmt_int, md_escape, vietnam_now, vietnam_today
 from ..periods import ROMAN, Period, PeriodError, parse_period, period_containing
 from . import queries
 
@@ -181,7 +181,7 @@ def sidebar_filters(url: str, access: Scope) -> Filters:
     version = data_version(url)
     agencies = queries.agencies(url, version, access)
     demo = queries.is_demo_db(url, version)
-    today = dt.date.today()
+    today = vietnam_today()
     if "_spec" not in state:
         _init_state(agencies, demo, today)
     names = {a["code"]: a["name"] for a in agencies}
