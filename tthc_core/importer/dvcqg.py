@@ -30,14 +30,21 @@ import os
 import pickle
 import tempfile
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, Optional, Union
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, select
+
+try:  # the fast reader (typed records decoded in batches); without it the json module reads everything
+    import msgspec
+except ImportError:  # pragma: no cover - requirements.txt installs it
+    msgspec = None
 
 from .. import store
 from ..db import get_engine
@@ -89,6 +96,47 @@ MAX_LENGTH = {"MaHoSo": 128, "MaTTHC": 64, "TenLinhVuc": 255, "MaLinhVuc": 255, 
               "NguoiXuLy": 255, "ChucDanh": 255, "PhongBanXuLy": 255}
 
 TIME_HINT = "dùng 14 chữ số yyyyMMddHHmmss, ví dụ 20220412140000"
+
+
+if msgspec is not None:
+    # What the fast reader decodes (dvcqg-sync.md §3): a scalar is a JSON string, number, boolean or null;
+    # unknown keys are skipped; anything else (a list where a string belongs) refuses the slice, which is
+    # then read as dicts and checked one record at a time. Not tracked by the garbage collector: millions
+    # of them are made and none refers back to another.
+    _Scalar = Union[str, int, float, bool, None]
+    _Unset = msgspec.UnsetType
+
+    class _File(msgspec.Struct, gc=False):
+        IsDeleted: _Scalar = None
+        DuocSoHoa: _Scalar = None
+        DuocTaiSuDung: _Scalar = None
+        DuocLayTuKhoDMQG: _Scalar = None
+
+    class _Fee(msgspec.Struct, gc=False):
+        Gia: _Scalar = None
+
+    class _Result(msgspec.Struct, gc=False):
+        DuongDanTepTinKetQua: _Scalar = None
+        MaGiayToKetQua: _Scalar = None
+
+    class _Database(msgspec.Struct, gc=False):
+        MaCSDL: _Scalar = None
+
+    class _Round(msgspec.Struct, gc=False):
+        NgayBoSung: _Scalar = None
+        NgayTiepNhanBoSung: _Scalar = None
+        NgayHenTraTruoc: _Scalar = None
+        NgayHenTraMoi: _Scalar = None
+
+    # TrangThaiHoSo, NgayTiepNhan and ThoiDiemXuLy tell a dossier from a progress step: UNSET when absent.
+    _KIND_KEYS = ("TrangThaiHoSo", "NgayTiepNhan", "ThoiDiemXuLy")
+    _Record = msgspec.defstruct("_Record", [
+        *((key, _Scalar, None) for key in DOSSIER_SCALARS if key not in _KIND_KEYS),
+        *((key, Union[_Scalar, _Unset], msgspec.UNSET) for key in _KIND_KEYS),
+        ("TaiLieuNop", Optional[list[_File]], None), ("DanhSachLePhi", Optional[list[_Fee]], None),
+        ("DanhSachGiayToKetQua", Optional[list[_Result]], None), ("DSKetNoiCSDL", Optional[list[_Database]], None),
+        ("DanhSachHoSoBoSung", Optional[list[_Round]], None),
+    ], gc=False)
 
 
 class _NotScalar:
@@ -261,6 +309,246 @@ class _JsonStream:
                 return
 
 
+class _Irregular(Exception):
+    """The fast reader met something only the element-by-element reader describes well (broken JSON,
+    a ``data`` that is not an array, …): the import starts again with :class:`_JsonStream`."""
+
+
+# The bytes that make the structure of JSON: , : [ ] { } (outside strings).
+_MARKS = np.array([44, 58, 91, 93, 123, 125], dtype=np.uint8)
+_DEPTH_STEP = np.zeros(256, dtype=np.int64)
+_DEPTH_STEP[[91, 123]], _DEPTH_STEP[[93, 125]] = 1, -1
+_SPACE = b" \t\r\n"
+
+
+def _structure(buffer: bytes, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of the structural bytes of ``buffer`` outside strings, the bytes, and the nesting depth
+    after each, for a buffer that starts outside any string at ``depth``. Vectorised: quotes preceded by
+    an odd run of backslashes are escaped; a byte lies inside a string when an odd number of the other
+    quotes precede it."""
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    quotes = np.flatnonzero(data == 34)
+    if quotes.size:
+        after_backslash = quotes[quotes > 0]
+        after_backslash = after_backslash[data[after_backslash - 1] == 92]
+        if after_backslash.size:
+            keep = np.ones(quotes.size, dtype=bool)
+            for at in after_backslash.tolist():
+                run = at - 1
+                while run >= 0 and data[run] == 92:
+                    run -= 1
+                if (at - 1 - run) % 2:
+                    keep[np.searchsorted(quotes, at)] = False
+            quotes = quotes[keep]
+    marks = np.flatnonzero(np.isin(data, _MARKS, kind="table"))
+    marks = marks[(np.searchsorted(quotes, marks) & 1) == 0]
+    chars = data[marks]
+    return marks, chars, depth + np.cumsum(_DEPTH_STEP[chars])
+
+
+def _json_text(piece: bytes) -> Any:
+    try:
+        return json.loads(piece.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _Irregular from None
+
+
+class _FastStream:
+    """The top-level elements of a national file in slices of many, each decoded by msgspec in one call.
+
+    The file is read in :data:`CHUNK` byte blocks. A slice ends before the last record that starts in the
+    block, found by the bytes that open the first record (``{"MaHoSo"``, learnt from the file), and is
+    decoded as ``[`` + slice + ``]`` into :data:`_Record` structs: a slice that decodes is whole records
+    by construction. When the guess is wrong, or the file has no such opening, the exact structure of
+    the block (:func:`_structure`) gives the cut. Anything else irregular raises :class:`_Irregular`.
+    Same interface as :class:`_JsonStream`; it yields ``("typed", structs)`` or ``("plain", objects)``.
+    """
+
+    def __init__(self, handle: IO[bytes]):
+        self.handle = handle
+        self.buffer = b""
+        self.eof = False
+        self.envelope: dict[str, Any] = {}
+        self.is_envelope = False
+        self.typed = msgspec.json.Decoder(list[_Record])
+        self.plain = msgspec.json.Decoder()
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        data = self.handle.read(CHUNK)
+        if not data:
+            self.eof = True
+            return False
+        self.buffer += data
+        return True
+
+    def _fill(self, size: int) -> None:
+        while len(self.buffer) < size and self._more():
+            pass
+
+    def elements(self) -> Iterator[tuple[str, list]]:
+        self._fill(4)
+        if self.buffer.startswith(codecs.BOM_UTF8):
+            self.buffer = self.buffer[3:]
+        while True:
+            start = len(self.buffer) - len(self.buffer.lstrip(_SPACE))
+            if start < len(self.buffer) or not self._more():
+                break
+        opening = self.buffer[start:start + 1]
+        if opening == b"[":
+            self.buffer = self.buffer[start + 1:]
+            yield from self._array(1)
+            if self.buffer.strip(_SPACE) or self._more():
+                raise _Irregular
+            return
+        if opening != b"{":
+            raise _Irregular
+        self.is_envelope = True
+        self.buffer = self.buffer[start + 1:]
+        self._members(stop_at_data=True)
+        yield from self._array(2)
+        self._members(stop_at_data=False)
+
+    def _members(self, stop_at_data: bool) -> None:
+        """Envelope members (``"key": value``) up to ``"data": [`` (the buffer then starts after ``[``), or,
+        after the data array (a comma first), up to the closing brace and the end of the file."""
+        while True:
+            marks, chars, depths = _structure(self.buffer, 1)
+            if self._parse_members(marks, chars, depths, stop_at_data):
+                return
+            if len(self.buffer) > MAX_RECORD or not self._more():
+                raise _Irregular
+
+    def _parse_members(self, marks: np.ndarray, chars: np.ndarray, depths: np.ndarray, stop_at_data: bool) -> bool:
+        buffer, found = self.buffer, {}
+        state, start, key = ("key" if stop_at_data else "comma"), 0, ""
+        for i in range(len(marks)):
+            mark, char, depth = int(marks[i]), int(chars[i]), int(depths[i])
+            if state == "comma":
+                if buffer[:mark].strip(_SPACE):
+                    raise _Irregular
+                if char == 44 and depth == 1:
+                    state, start = "key", mark + 1
+                    continue
+                if char == 125 and depth == 0:
+                    return self._end(mark + 1, found)
+                raise _Irregular
+            if state == "key":
+                if char != 58 or depth != 1:
+                    raise _Irregular
+                key = _json_text(buffer[start:mark])
+                if not isinstance(key, str):
+                    raise _Irregular
+                state, start = ("data" if key == "data" else "value"), mark + 1
+                continue
+            if state == "data":
+                if not stop_at_data or char != 91 or depth != 2 or buffer[start:mark].strip(_SPACE):
+                    raise _Irregular
+                self.envelope.update(found)
+                self.buffer = buffer[mark + 1:]
+                return True
+            # a value: it ends at the next comma of the envelope or at its closing brace
+            if (char == 44 and depth == 1) or (char == 125 and depth == 0):
+                found[key] = _json_text(buffer[start:mark])
+                if char == 44:
+                    state, start = "key", mark + 1
+                    continue
+                if stop_at_data:
+                    raise _Irregular  # no data array: the reader says so
+                return self._end(mark + 1, found)
+        return False
+
+    def _end(self, after: int, found: dict) -> bool:
+        """The envelope closed at ``after``: only white space may follow, to the end of the file."""
+        while self._more():
+            pass
+        if self.buffer[after:].strip(_SPACE):
+            raise _Irregular
+        self.envelope.update(found)
+        self.buffer = b""
+        return True
+
+    def _array(self, depth: int) -> Iterator[tuple[str, list]]:
+        """The elements of the array whose ``[`` was just consumed; the buffer then holds what follows ``]``."""
+        opening: bytes | None = None  # the bytes that open every record, learnt from the first
+        first = True
+        while True:
+            if not self.eof:
+                self._more()
+            cut = -1
+            if opening is not None and not self.eof:
+                start = self.buffer.rfind(opening, 1)
+                if start > 0:
+                    comma = len(self.buffer[:start].rstrip(_SPACE)) - 1
+                    if comma > 0 and self.buffer[comma] == 44:
+                        cut = comma
+            closed = False
+            decoded = self._decode(self.buffer[:cut], first) if cut > 0 else None
+            if decoded is None:
+                cut, closed = self._exact_cut(depth)
+                if cut < 0:
+                    if self.eof or len(self.buffer) > MAX_RECORD:
+                        raise _Irregular
+                    continue
+                decoded = self._decode(self.buffer[:cut], first)
+                if decoded is None:
+                    raise _Irregular
+            if decoded[1]:
+                if opening is None and decoded[0] == "typed":
+                    opening = self._opening(self.buffer[:cut])
+                first = False
+                yield decoded
+            self.buffer = self.buffer[cut + 1:]
+            if closed:
+                return
+
+    def _decode(self, piece: bytes, first: bool) -> tuple[str, list] | None:
+        """The elements of ``piece`` (between two separators), or None when they are not whole JSON."""
+        if not piece.strip(_SPACE):
+            return ("plain", []) if first else None  # [] is an empty array; [1,,2] is broken
+        body = b"[" + piece + b"]"
+        try:
+            records = self.typed.decode(body)
+            unset = msgspec.UNSET
+            if all(r.TrangThaiHoSo is not unset or r.NgayTiepNhan is not unset for r in records):
+                return "typed", records
+            # progress steps among them: as dicts, whose keys tell the kinds apart
+        except msgspec.ValidationError:
+            pass  # a list where a string belongs, a number as a record…: as dicts, checked one by one
+        except msgspec.DecodeError:
+            return None
+        try:
+            return "plain", self.plain.decode(body)
+        except msgspec.DecodeError:
+            return None
+
+    def _exact_cut(self, depth: int) -> tuple[int, bool]:
+        """The last separator at the array's level in the buffer, or its closing bracket; -1 if none."""
+        marks, chars, depths = _structure(self.buffer, depth)
+        closing = np.flatnonzero((depths == depth - 1) & (chars == 93))
+        if closing.size:
+            return int(marks[closing[0]]), True
+        if np.any(depths < depth):
+            raise _Irregular
+        separators = np.flatnonzero((depths == depth) & (chars == 44))
+        return (int(marks[separators[-1]]), False) if separators.size else (-1, False)
+
+    @staticmethod
+    def _opening(piece: bytes) -> bytes | None:
+        """``{`` and the first key of the first record, as written (``{"MaHoSo"``)."""
+        text = piece.lstrip(_SPACE)
+        if not text.startswith(b"{"):
+            return None
+        quote = len(text) - len(text[1:].lstrip(_SPACE))
+        if text[quote:quote + 1] != b'"':
+            return None
+        end = text.find(b'"', quote + 1)
+        if end < 0 or b"\\" in text[quote:end]:
+            return None
+        return text[:end + 1]
+
+
 def _json_reason(message: str) -> str:
     reasons = {"Expecting value": "thiếu giá trị", "Unterminated string starting at": "chuỗi không được đóng",
                "Expecting ',' delimiter": "thiếu dấu phẩy", "Expecting property name enclosed in double quotes":
@@ -291,10 +579,17 @@ def _text(value: Any) -> Any:
 def parse_times(texts: pd.Series, iso: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``yyyyMMddHHmmss`` local times; returns (datetime64 values, mask of malformed text, mask of
     14 digits that name no moment). With ``iso``, ISO 8601 is accepted too (a HoSoBoSung quirk,
-    dvcqg-sync.md §2)."""
-    given = texts != ""
-    digits = texts.str.fullmatch(r"\d{14}") & given
-    values = pd.to_datetime(texts.where(digits, None), format="%Y%m%d%H%M%S", errors="coerce")
+    dvcqg-sync.md §2).
+
+    The 14 digits are read by arithmetic on their bytes (a national file has millions of them; pandas'
+    strptime took a fifth of the import), with pandas' rules: year 0, a month, day, hour or minute out
+    of range names no moment; seconds 60 and 61 run into the next minute."""
+    given = (texts != "").to_numpy(dtype=bool)
+    digits = texts.str.fullmatch(r"[0-9]{14}").to_numpy(dtype=bool, na_value=False) & given
+    moments = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[us]")
+    if digits.any():
+        moments[digits] = _digit_times(texts[digits])
+    values = pd.Series(moments, index=texts.index)
     if iso:
         other = given & ~digits
         if other.any():
@@ -303,9 +598,44 @@ def parse_times(texts: pd.Series, iso: bool = False) -> tuple[pd.Series, pd.Seri
             if getattr(parsed.dt, "tz", None) is not None:
                 parsed = parsed.dt.tz_localize(None)
             values[other] = parsed
-            digits = digits | (other & parsed.notna())
+            digits[other] = parsed.notna().to_numpy()
     values = values.astype("datetime64[us]")
-    return values, given & ~digits, digits & values.isna()
+    malformed = pd.Series(given & ~digits, index=texts.index)
+    return values, malformed, pd.Series(digits & values.isna().to_numpy(), index=texts.index)
+
+
+def _ascii_grid(texts: pd.Series, width: int) -> np.ndarray:
+    """Texts of exactly ``width`` ASCII characters as a (rows, width) byte matrix, without Python strings."""
+    array = texts.array
+    cells = array._pa_array.combine_chunks() if hasattr(array, "_pa_array") else pa.array(
+        texts.to_numpy(dtype=object), type=pa.string())
+    if cells.null_count:
+        cells = pc.fill_null(cells, "")
+    wide = pa.types.is_large_string(cells.type) or pa.types.is_large_binary(cells.type)
+    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64 if wide else np.int32)[
+        cells.offset:cells.offset + len(cells) + 1]
+    data = np.frombuffer(cells.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return data.reshape(-1, width)
+
+
+def _digit_times(texts: pd.Series) -> np.ndarray:
+    """Texts of exactly 14 ASCII digits → datetime64[us] (NaT where no such moment exists)."""
+    grid = _ascii_grid(texts, 14).astype(np.int64) - 48
+
+    def number(first: int, last: int) -> np.ndarray:
+        return grid[:, first:last] @ (10 ** np.arange(last - first - 1, -1, -1))
+
+    year, month, day = number(0, 4), number(4, 6), number(6, 8)
+    hour, minute, second = number(8, 10), number(10, 12), number(12, 14)
+    ok = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second <= 61)
+    first = (np.where(ok, year, 1970) - 1970) * 12 + np.where(ok, month, 1) - 1
+    start = first.astype("datetime64[M]").astype("datetime64[D]")
+    length = ((first + 1).astype("datetime64[M]").astype("datetime64[D]") - start).astype(np.int64)
+    ok &= day <= length
+    out = (start.astype("datetime64[us]") + ((np.where(ok, day, 1) - 1) * 86400 + hour * 3600 + minute * 60 + second)
+           .astype("timedelta64[s]"))
+    out[~ok] = np.datetime64("NaT")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,10 +677,12 @@ class _Batch:
     """Up to BATCH records of one kind as parsed, with their indexes in the file; the columns are taken
     from them together (a comprehension per field costs a fraction of a loop per record)."""
 
+    typed = False
+
     def __init__(self, keys: tuple[str, ...]) -> None:
         self.keys = keys
         self.index: list[int] = []
-        self.records: list[dict] = []
+        self.records: list = []
 
     def __len__(self) -> int:
         return len(self.index)
@@ -358,6 +690,39 @@ class _Batch:
     def column(self, key: str) -> list:
         """The field's text in every record (:func:`_text`; plain strings, by far the most, as they are)."""
         return [v if v.__class__ is str else _text(v) for v in [r.get(key) for r in self.records]]
+
+    def columns(self) -> dict[str, list]:
+        return {key: self.column(key) for key in self.keys}
+
+    @staticmethod
+    def get(record: Any, key: str) -> Any:
+        return record.get(key)
+
+
+class _TypedBatch(_Batch):
+    """Dossier records decoded by msgspec into :data:`_Record` structs (no dict per record): every scalar
+    is a string, a number, a boolean or null, every list a list of objects, or the decoder refused the
+    slice and it came as dicts (:class:`_Batch`)."""
+
+    typed = True
+
+    def columns(self) -> dict[str, Any]:
+        """Arrow text per field, taken from all records at once; a column holding numbers or booleans
+        goes through :func:`_text` like a dict's."""
+        out: dict[str, Any] = {}
+        values = zip(*map(attrgetter(*self.keys), self.records)) if self.records else [[] for _ in self.keys]
+        for key, column in zip(self.keys, values):
+            try:
+                cells = pa.array(column, type=pa.string())
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                cells = pa.array([v if v.__class__ is str else ("" if v is msgspec.UNSET else _text(v))
+                                  for v in column], type=pa.string())
+            out[key] = pc.fill_null(cells, "") if cells.null_count else cells
+        return out
+
+    @staticmethod
+    def get(record: Any, key: str) -> Any:
+        return getattr(record, key)
 
 
 def _flag(value: Any) -> bool:
@@ -428,6 +793,102 @@ def _nested(records: list[dict], indexes: list[int], problems: _Problems) -> tup
     return out, rounds
 
 
+NESTED_COLUMNS = ("components", "components_digitised", "components_reused", "components_from_store", "fee_lines",
+                  "fee_total", "e_results", "e_result_url", "db_connections")
+
+
+def _flags(values: list) -> np.ndarray:
+    """:func:`_flag` of every value (Arrow when they are all strings)."""
+    try:
+        cells = pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return np.fromiter(map(_flag, values), dtype=bool, count=len(values))
+    return pc.fill_null(pc.equal(cells, "1"), False).to_numpy(zero_copy_only=False)
+
+
+def _texts(values: list) -> pa.Array:
+    """:func:`_text` of every value as Arrow text (never NOT_SCALAR: a typed record holds none)."""
+    try:
+        cells = pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        cells = pa.array([_text(v) for v in values], type=pa.string())
+    return pc.utf8_trim_whitespace(pc.fill_null(cells, "") if cells.null_count else cells)
+
+
+def _nested_typed(records: list, indexes: list[int], problems: _Problems) -> tuple[dict[str, Any], list[tuple]]:
+    """:func:`_nested` for typed records, field by field over the items of the whole batch."""
+    n = len(records)
+    owner_of = lambda lists: np.repeat(np.arange(n), np.fromiter(map(len, lists), dtype=np.int64, count=n))
+
+    def per_record(mask_owner: np.ndarray) -> np.ndarray:
+        return np.bincount(mask_owner, minlength=n).astype(np.int64)
+
+    files = [r.TaiLieuNop or () for r in records]
+    owner = owner_of(files)
+    flat = list(chain.from_iterable(files))
+    if flat:
+        deleted, digitised, reused, from_store = (list(c) for c in zip(*map(attrgetter(
+            "IsDeleted", "DuocSoHoa", "DuocTaiSuDung", "DuocLayTuKhoDMQG"), flat)))
+        kept = ~_flags(deleted)
+        # DuocTaiSuDung "1" and "2" are two modes of re-use (dvcqg-sync.md §3.1)
+        reuse = pc.is_in(_texts(reused), value_set=pa.array(["1", "2"])).to_numpy(zero_copy_only=False)
+        columns = {"components": per_record(owner[kept]),
+                   "components_digitised": per_record(owner[kept & _flags(digitised)]),
+                   "components_reused": per_record(owner[kept & reuse]),
+                   "components_from_store": per_record(owner[kept & _flags(from_store)])}
+    else:
+        columns = {name: np.zeros(n, dtype=np.int64) for name in NESTED_COLUMNS[:4]}
+
+    fee_lines = np.fromiter((len(r.DanhSachLePhi or ()) for r in records), dtype=np.int64, count=n)
+    fee_total: list = [None] * n
+    for position in np.flatnonzero(fee_lines).tolist():
+        total = 0
+        for item in records[position].DanhSachLePhi:
+            amount = _text(item.Gia)
+            try:
+                value = int(amount or "0")
+            except (ValueError, TypeError):
+                value = -1
+            if value < 0:
+                problems.add(indexes[position], _code_of(records[position]), "DanhSachLePhi.Gia",
+                             f"số tiền «{amount}» không phải số nguyên đồng không âm", amount)
+            total += value
+        fee_total[position] = total
+    columns["fee_lines"], columns["fee_total"] = fee_lines, fee_total
+
+    e_results = np.zeros(n, dtype=np.int64)
+    first_link: list = [None] * n
+    for position, record in enumerate(records):
+        if record.DanhSachGiayToKetQua:
+            for item in record.DanhSachGiayToKetQua:
+                link = _text(item.DuongDanTepTinKetQua)
+                # F766 4.1: an electronic result carries a result code and a link
+                if _text(item.MaGiayToKetQua) and link:
+                    e_results[position] += 1
+                    first_link[position] = first_link[position] or link
+    columns["e_results"], columns["e_result_url"] = e_results, first_link
+
+    connections = [r.DSKetNoiCSDL or () for r in records]
+    single = np.fromiter(map(len, connections), dtype=np.int64, count=n) == 1
+    databases = np.full(n, None, dtype=object)
+    if single.any():
+        # the usual case (TD always sends [{"MaCSDL": "7"}])
+        codes = _texts([connections[at][0].MaCSDL for at in np.flatnonzero(single).tolist()])
+        databases[single] = codes.to_numpy(zero_copy_only=False)
+    for position in np.flatnonzero(~single).tolist():
+        databases[position] = ",".join(dict.fromkeys(str(_text(c.MaCSDL)) for c in connections[position]
+                                                     if _text(c.MaCSDL)))
+    lengths = np.fromiter((len(d) if d else 0 for d in databases), dtype=np.int64, count=n)
+    for position in np.flatnonzero(lengths > 255).tolist():
+        problems.add(indexes[position], _code_of(records[position]), "DSKetNoiCSDL",
+                     "danh sách mã CSDL dài quá 255 ký tự", databases[position])
+    columns["db_connections"] = [d or None for d in databases.tolist()]
+
+    rounds = [(position, one) for position, record in enumerate(records) if record.DanhSachHoSoBoSung
+              for one in record.DanhSachHoSoBoSung]
+    return columns, rounds
+
+
 def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogue,
                   spool: IO[bytes], result: NationalImportResult) -> None:
     """Pass 1: read, check and prepare every record; spool the prepared batches while none is refused."""
@@ -461,8 +922,63 @@ def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogu
             _flush(batch, problems, catalogue, spool, result)
 
 
-def _code_of(record: dict) -> str:
-    code = _text(record.get("MaHoSo"))
+def _read_records_fast(stream: _FastStream, problems: _Problems, catalogue: _Catalogue,
+                       spool: IO[bytes], result: NationalImportResult) -> None:
+    """:func:`_read_records` over the slices of :class:`_FastStream`: a slice of typed dossiers goes to
+    the batch whole; a slice as dicts (or holding progress steps) is sorted record by record as before."""
+    dossiers: _Batch = _TypedBatch(DOSSIER_SCALARS)
+    steps = _Batch(STEP_SCALARS)
+    index = 0
+    for kind, records in stream.elements():
+        if kind == "typed":
+            if not dossiers.typed:
+                if len(dossiers):
+                    _flush(dossiers, problems, catalogue, spool, result)
+                dossiers = _TypedBatch(DOSSIER_SCALARS)
+            position = 0
+            while position < len(records):
+                take = min(len(records) - position, BATCH - len(dossiers))
+                dossiers.index.extend(range(index + 1, index + take + 1))
+                dossiers.records.extend(records[position:position + take])
+                index, position = index + take, position + take
+                if len(dossiers) >= BATCH:
+                    _flush(dossiers, problems, catalogue, spool, result)
+                    dossiers = _TypedBatch(DOSSIER_SCALARS)
+            continue
+        for record in records:
+            index += 1
+            if record.__class__ is not dict:
+                problems.add(index, "", "", "bản ghi phải là một đối tượng { … }")
+                continue
+            if "TrangThaiHoSo" in record or "NgayTiepNhan" in record:
+                if dossiers.typed:
+                    if len(dossiers):
+                        _flush(dossiers, problems, catalogue, spool, result)
+                    dossiers = _Batch(DOSSIER_SCALARS)
+                batch = dossiers
+            elif "ThoiDiemXuLy" in record:
+                batch = steps
+            else:
+                problems.add(index, _code_of(record), "", "không nhận ra bản ghi: hồ sơ cần TrangThaiHoSo và "
+                                                          "NgayTiepNhan (DongBoHoSoMC), bước xử lý cần ThoiDiemXuLy "
+                                                          "(CapNhatTienDoHoSoMC)")
+                continue
+            batch.index.append(index)
+            batch.records.append(record)
+            if len(batch.index) >= BATCH:
+                _flush(batch, problems, catalogue, spool, result)
+                if batch is dossiers:
+                    dossiers = _TypedBatch(DOSSIER_SCALARS)
+                else:
+                    steps = _Batch(STEP_SCALARS)
+    result.rows_read = index
+    for batch in (dossiers, steps):
+        if len(batch):
+            _flush(batch, problems, catalogue, spool, result)
+
+
+def _code_of(record: Any) -> str:
+    code = _text(record.get("MaHoSo") if record.__class__ is dict else getattr(record, "MaHoSo", None))
     return code if isinstance(code, str) else ""
 
 
@@ -489,7 +1005,12 @@ class _Columns:
         self.problems = problems
         self.text: dict[str, pd.Series] = {}
         self.bad = np.zeros(len(batch), dtype=bool)
-        columns = {key: batch.column(key) for key in batch.keys}
+        columns = batch.columns()
+        if batch.typed:  # Arrow text already, every value a scalar
+            for key, cells in columns.items():
+                self.text[key] = pd.Series(pd.arrays.ArrowStringArray(pc.utf8_trim_whitespace(cells)), index=self.index)
+            self.codes = self.text["MaHoSo"]
+            return
         self.codes = pd.Series([c if c is not NOT_SCALAR else "" for c in columns["MaHoSo"]], index=self.index,
                                dtype=object)
         for key, values in columns.items():
@@ -590,10 +1111,12 @@ def _check_dossiers(batch: _Batch, problems: _Problems, catalogue: _Catalogue
     c.add(before, "NgayKetThucXuLy",
           lambda v: "kết thúc xử lý trước khi tiếp nhận hồ sơ", values=text["NgayKetThucXuLy"])
 
-    counts, batch_rounds = _nested(batch.records, batch.index, problems)
-    nested = pd.DataFrame(counts, index=c.index, columns=[
-        "components", "components_digitised", "components_reused", "components_from_store", "fee_lines",
-        "fee_total", "e_results", "e_result_url", "db_connections"])
+    if batch.typed:
+        counts, batch_rounds = _nested_typed(batch.records, batch.index, problems)
+    else:
+        rows, batch_rounds = _nested(batch.records, batch.index, problems)
+        counts = dict(zip(NESTED_COLUMNS, map(list, zip(*rows)))) if rows else {k: [] for k in NESTED_COLUMNS}
+    nested = pd.DataFrame(counts, index=c.index, columns=list(NESTED_COLUMNS))
     rounds = _check_rounds(batch, batch_rounds, c)
     ok = ~c.bad & ~np.isin(c.index, list(problems.records))
 
@@ -631,7 +1154,7 @@ def _check_rounds(batch: _Batch, batch_rounds: list[tuple], c: _Columns) -> pd.D
     if not batch_rounds:
         return pd.DataFrame(columns=columns)
     records = [batch.index[position] for position, _ in batch_rounds]
-    raw = {key: [_text(r.get(key)) for _, r in batch_rounds]
+    raw = {key: [_text(batch.get(r, key)) for _, r in batch_rounds]
            for key in ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")}
     out = pd.DataFrame({"record": records})
     bad = np.zeros(len(records), dtype=bool)
@@ -829,8 +1352,7 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
         return result
     with tempfile.TemporaryFile(prefix="tthc-dvcqg-") as spool:
         try:
-            stream = _JsonStream(handle)
-            _read_records(stream, problems, catalogue, spool, result)
+            stream = _read(handle, problems, catalogue, spool, result)
         except _Broken as exc:
             result.problems.append(Problem(1, "", str(exc)))
             return result
@@ -840,6 +1362,7 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
         finally:
             if close:
                 handle.close()
+        problems, catalogue = stream.problems, stream.catalogue
         result.service = str(stream.envelope.get("service") or "")
         if stream.is_envelope and result.service and result.service not in SERVICES:
             result.problems.append(Problem(1, "service", f"dịch vụ «{result.service}» không phải "
@@ -862,6 +1385,36 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
             return result
     result.written = True
     return result
+
+
+def _read(handle: IO[bytes], problems: _Problems, catalogue: _Catalogue, spool: IO[bytes],
+          result: NationalImportResult) -> _JsonStream | _FastStream:
+    """Pass 1 by the fast reader when it can start over (msgspec installed, a file that seeks), else, or
+    when it meets anything irregular, by the element-by-element reader from the start of the file (it
+    names the place of a syntax error and what is wrong there)."""
+    start = None
+    if msgspec is not None:
+        try:
+            start = handle.tell() if handle.seekable() else None
+        except (AttributeError, OSError, ValueError):
+            start = None
+    if start is not None:
+        stream = _FastStream(handle)
+        try:
+            _read_records_fast(stream, problems, catalogue, spool, result)
+            stream.problems, stream.catalogue = problems, catalogue
+            return stream
+        except _Irregular:
+            handle.seek(start)
+            spool.seek(0)
+            spool.truncate()
+            problems, catalogue = _Problems(), _Catalogue()
+            for name in ("rows_read", "rows_valid", "supplement_rounds", "progress_steps"):
+                setattr(result, name, 0)
+    stream = _JsonStream(handle)
+    _read_records(stream, problems, catalogue, spool, result)
+    stream.problems, stream.catalogue = problems, catalogue
+    return stream
 
 
 def _listed(problems: _Problems) -> list[Problem]:
