@@ -71,6 +71,8 @@ STATUS_OF_CODE = {1: ("normal", "not_accepted"), 2: ("normal", "accepted"), 3: (
                   4: ("normal", "accepted"), 5: ("suspended", "accepted"), 6: ("suspended", "accepted"),
                   7: ("withdrawn", "accepted"), 8: ("stopped", "accepted"), 9: ("normal", "accepted"),
                   10: ("normal", "accepted")}
+_STATUS_NAMES = np.array([None, *(STATUS_OF_CODE[n][0] for n in range(1, 11))], dtype=object)
+_INTAKE_NAMES = np.array([None, *(STATUS_OF_CODE[n][1] for n in range(1, 11))], dtype=object)
 # Codes whose dossier has ended at NgayKetThucXuLy (domain.md §4b); 9/10 and 8 cannot lack it, 7 without
 # it is a withdrawal request still pending.
 ENDED = (7, 8, 9, 10)
@@ -1039,10 +1041,13 @@ class _Columns:
     def codes_in(self, key: str, table: dict, what: str) -> pd.Series:
         """The mapped values of a coded field; refuses a code not in ``table``."""
         text = self.text[key]
-        known = text.isin(table.keys()).to_numpy()
+        # Looked up in Arrow (pandas' map and isin walk an Arrow column one Python value at a time).
+        found = pc.index_in(_arrow(text), value_set=pa.array(list(table), type=pa.string()))
+        known = found.is_valid().to_numpy(zero_copy_only=False)
         allowed = ", ".join(f"«{c}»" for c in table if c)
         self.add(~known, key, lambda v: f"{what} «{v}» không hợp lệ (dùng {allowed})")
-        return text.map(table).where(known, None)
+        values = np.array([*table.values(), None], dtype=object)
+        return pd.Series(values[pc.fill_null(found, len(table)).to_numpy(zero_copy_only=False)], index=text.index)
 
     def times(self, keys: tuple[str, ...], iso: bool = False) -> dict[str, pd.Series]:
         out = {}
@@ -1060,10 +1065,19 @@ class _Columns:
                          lambda v, limit=limit: f"dài {len(v)} ký tự, quá {limit} ký tự cho phép")
 
 
+def _arrow(text: pd.Series) -> pa.Array:
+    """The Arrow array behind a text column (built when the column is not Arrow-backed)."""
+    if hasattr(text.array, "_pa_array"):
+        return text.array._pa_array.combine_chunks()
+    return pa.array(text.to_numpy(dtype=object), type=pa.string())
+
+
 def _agency_key(codes: pd.Series) -> pd.Series:
     """The MaHoSo prefix that names the agency (``000.00.99.H00-220404-00101`` → ``000.00.99.H00``)."""
-    prefix = codes.str.partition("-")[0]
-    return prefix.where(codes.str.contains("-", regex=False), "")
+    cells = _arrow(codes)
+    prefix = pc.list_element(pc.split_pattern(cells, pattern="-", max_splits=1), 0)
+    prefix = pc.if_else(pc.match_substring(cells, "-"), prefix, "")
+    return pd.Series(pd.arrays.ArrowStringArray(prefix.cast(cells.type)), index=codes.index)
 
 
 def _check_dossiers(batch: _Batch, problems: _Problems, catalogue: _Catalogue
@@ -1093,9 +1107,9 @@ def _check_dossiers(batch: _Batch, problems: _Problems, catalogue: _Catalogue
     no_end = end.isna().to_numpy() & (text["NgayKetThucXuLy"] == "").to_numpy()
     c.add(status_code.isin(END_REQUIRED).to_numpy() & no_end, "NgayKetThucXuLy",
           lambda v: "trạng thái 8, 9 hoặc 10 (đã kết thúc) cần thời điểm kết thúc xử lý")
-    status_and_intake = status_code.map(STATUS_OF_CODE)
-    status = status_and_intake.str[0]
-    intake = status_and_intake.str[1]
+    code = status_code.to_numpy()
+    status = pd.Series(_STATUS_NAMES[code], index=c.index)
+    intake = pd.Series(_INTAKE_NAMES[code], index=c.index)
     withdrawal_requested = (status_code == 7).to_numpy() & no_end
     status = status.where(~withdrawal_requested, "normal")
     accepted = (intake == "accepted").to_numpy()
