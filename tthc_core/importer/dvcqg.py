@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - requirements.txt installs it
     msgspec = None
 
 from .. import store
-from ..db import get_engine
+from ..db import bump_data_version, get_engine
 from ..formatting import fmt_int
 from ..models import Agency, Field, Procedure
 from ..problems import RECORD, Problem
@@ -1268,6 +1268,19 @@ def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, en
     field_of = _resolve_fields(conn, catalogue, result)
     procedure_of = _resolve_procedures(conn, catalogue, agency_of, result)
     calendar = load_calendar(conn)
+    if result.rows_valid:
+        # First: it opens SQLite's write transaction before any index is set aside (and the dossier
+        # writes move it anyway).
+        bump_data_version(conn, dossiers=True)
+    with store.dossier_indexes_set_aside(conn, result.rows_valid):
+        _write_spooled(conn, spool, agency_of, field_of, procedure_of, calendar, problems, result)
+    if problems:
+        raise _Refused
+    result.added = result.rows_valid - result.updated
+
+
+def _write_spooled(conn, spool: IO[bytes], agency_of: dict, field_of: dict, procedure_of: dict, calendar,
+                   problems: _Problems, result: NationalImportResult) -> None:
     for kind, prepared in _spooled(spool):
         if kind == "dossiers":
             frame, rounds = prepared
@@ -1283,9 +1296,6 @@ def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, en
             for index, code in missing:
                 problems.add(index, code, "MaHoSo", "không có hồ sơ mã này trong cơ sở dữ liệu hay trong tệp "
                                                      "(bước xử lý cần hồ sơ của nó)", code)
-    if problems:
-        raise _Refused
-    result.added = result.rows_valid - result.updated
 
 
 def _resolve_agencies(conn, catalogue: _Catalogue, agency: str | None, envelope_agency: str | None,
