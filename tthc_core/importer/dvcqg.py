@@ -53,7 +53,7 @@ from ..models import Agency, Field, Procedure
 from ..problems import RECORD, Problem
 from ..workdays import load_calendar
 from . import Format, ImportResult, register_format
-from .resolve import _procedure_ids
+from .resolve import FOREIGN_CODE, _procedure_ids
 
 FORMAT = "dvcqg"
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
@@ -1263,8 +1263,8 @@ def _spooled(spool: IO[bytes]) -> Iterator[tuple[str, Any]]:
 
 
 def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, envelope_agency: str | None,
-           problems: _Problems, result: NationalImportResult) -> None:
-    agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result)
+           problems: _Problems, result: NationalImportResult, fallback: str | None = None) -> None:
+    agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result, fallback)
     field_of = _resolve_fields(conn, catalogue, result)
     procedure_of = _resolve_procedures(conn, catalogue, agency_of, result)
     calendar = load_calendar(conn)
@@ -1298,15 +1298,50 @@ def _write_spooled(conn, spool: IO[bytes], agency_of: dict, field_of: dict, proc
                                                      "(bước xử lý cần hồ sơ của nó)", code)
 
 
+def _scope_problems(conn, spool: IO[bytes], scope: Any, fixed: str | None, chosen: bool, problems: _Problems) -> None:
+    """Refuse, record by record, what an account limited to some agencies may not write (as
+    ``resolve.check_scoped_rows`` does for a table): a dossier of an agency outside the scope, or of an
+    agency not stored yet (an admin creates it first), or without an agency when the account has several;
+    a dossier or progress step whose code is stored for another agency (upserts go by code)."""
+    allowed = {code.casefold() for code in scope.agencies}
+    stored = {code.casefold() for code in conn.execute(select(Agency.code)).scalars()}
+    own = [found for found in store.agency_ids(conn, scope.agencies, create=False).values() if found is not None]
+    field_of_fixed = "" if chosen else "madonvi"
+    for kind, prepared in _spooled(spool):
+        frame = prepared[0] if kind == "dossiers" else prepared
+        if kind == "dossiers":
+            named = pd.Series(fixed, index=frame.index, dtype=object) if fixed else frame["agency_key"].astype(object)
+            column = field_of_fixed if fixed else "MaHoSo"
+            for index, code, name in zip(frame.index, frame["code"], named):
+                if not name:
+                    if len(scope.agencies) != 1:
+                        problems.add(index, code, "MaHoSo", "chưa rõ cơ quan của hồ sơ (không có madonvi, mã hồ sơ "
+                                                            "không có tiền tố cơ quan): chọn cơ quan trước khi nhập")
+                elif name.casefold() not in allowed:
+                    problems.add(index, code, column, f"cơ quan «{name}» ngoài phạm vi của tài khoản «{scope.username}»: "
+                                                      "không được nhập dữ liệu của đơn vị khác", name)
+                elif name.casefold() not in stored:
+                    problems.add(index, code, column, f"cơ quan «{name}» chưa có trong cơ sở dữ liệu: quản trị viên cần "
+                                                      "tạo cơ quan này trước (trang Quản trị hoặc lệnh user add --agency)",
+                                 name)
+        codes = frame["code"].astype(object)
+        foreign = store.existing_dossier_codes(conn, codes[codes != ""], not_of=own)
+        if foreign:
+            for index, code in zip(frame.index, codes):
+                if code in foreign:
+                    problems.add(index, code, "MaHoSo", FOREIGN_CODE.format(code), code)
+
+
 def _resolve_agencies(conn, catalogue: _Catalogue, agency: str | None, envelope_agency: str | None,
-                      result: NationalImportResult) -> dict[str, int]:
-    """MaHoSo prefix → agency id: ``--agency``, else the envelope's ``madonvi``, else the prefix, else the
-    default agency; an agency not yet stored is created with the record's DonViXuLy as its name."""
+                      result: NationalImportResult, fallback: str | None = None) -> dict[str, int]:
+    """MaHoSo prefix → agency id: ``--agency``, else the envelope's ``madonvi``, else the prefix, else
+    ``fallback`` (an officer's only agency), else the default agency; an agency not yet stored is created
+    with the record's DonViXuLy as its name."""
     stored = set(conn.execute(select(Agency.code)).scalars())
     fixed = agency or envelope_agency
     out: dict[str, int] = {}
     for key, unit in catalogue.agency_names.items():
-        code = fixed or key
+        code = fixed or key or fallback
         if not code:
             out[key] = store.default_agency_id(conn)
             continue
@@ -1359,12 +1394,16 @@ def _open(file: str | os.PathLike | bytes | IO[bytes]) -> tuple[IO[bytes], bool]
 
 
 def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
-                    agency: str | None = None, dry_run: bool = False) -> NationalImportResult:
+                    agency: str | None = None, dry_run: bool = False, scope: Any = None) -> NationalImportResult:
     """Import a ``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC`` file (envelope or bare array) into ``db``.
 
     ``agency`` (the CLI's ``--agency``) names the agency of every record; without it the envelope's
     ``madonvi``, else each ``MaHoSo``'s prefix, else the default agency. Nothing is written when any
     record is refused; ``dry_run`` checks the whole file and writes nothing.
+
+    ``scope`` (an ``auth.Scope`` limited to some agencies) refuses every record whose agency is outside
+    it or not yet stored, and every dossier code stored for another agency, each with its index and
+    ``MaHoSo``; a record naming no agency goes to the account's only agency.
     """
     result = NationalImportResult(kind="dossiers", dry_run=dry_run)
     problems = _Problems()
@@ -1396,12 +1435,21 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
         if envelope_agency is NOT_SCALAR:
             envelope_agency = None
         agency = (agency or "").strip() or None
+        scoped = scope is not None and scope.agencies is not None
+        fallback = scope.agencies[0] if scoped and len(scope.agencies) == 1 else None
+        if scoped and not problems:
+            with get_engine(db).connect() as conn:
+                _scope_problems(conn, spool, scope, agency or envelope_agency, bool(agency), problems)
         result.problems = _listed(problems)
         if problems or dry_run or (result.rows_valid == 0 and result.progress_steps == 0):
             return result
         try:
             with get_engine(db).begin() as conn:
-                _write(conn, spool, catalogue, agency, envelope_agency, problems, result)
+                if scoped:  # again inside the transaction: another import may have written a code since
+                    _scope_problems(conn, spool, scope, agency or envelope_agency, bool(agency), problems)
+                    if problems:
+                        raise _Refused
+                _write(conn, spool, catalogue, agency, envelope_agency, problems, result, fallback)
         except _Refused:
             result.problems = _listed(problems)
             result.added = result.updated = 0
@@ -1460,15 +1508,13 @@ def _imports(db, file, filename: str, *, kind: str | None = None, agency: str | 
         return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ được nhập trọn vẹn hoặc không "
                                                              "nhập gì: không dùng --skip-invalid")])
     if scope is not None and scope.agencies is not None:
-        # An account limited to some agencies imports into the one it chooses (or its only one), whatever
-        # the records say: their madonvi and MaHoSo prefixes are national codes, not ours.
+        # An account limited to some agencies writes only theirs: its chosen agency must be one of them
+        # (AccessDenied), and each record's agency (the chosen one, else the envelope's madonvi, else the
+        # MaHoSo prefix, else the account's only agency) is checked record by record (_scope_problems).
         if agency:
+            agency = next((code for code in scope.agencies if code.casefold() == agency.casefold()), agency)
             scope.restrict(agency)  # AccessDenied: not the account's agency
-        elif len(scope.agencies) == 1:
-            agency = scope.agencies[0]
-        else:
-            return NationalImportResult(problems=[Problem(1, "", "Chọn cơ quan của dữ liệu trước khi nhập tệp JSON "
-                                                                 "(tài khoản có nhiều cơ quan)")])
+        return import_national(db, file, agency=agency, dry_run=dry_run, scope=scope)
     return import_national(db, file, agency=agency, dry_run=dry_run)
 
 
