@@ -94,3 +94,19 @@ def test_a_large_import_sets_the_indexes_aside_and_builds_them_again(sqlite_url,
     with get_engine(sqlite_url).connect() as conn:
         names = {ix["name"] for ix in inspect(conn).get_indexes("dossiers")}
     assert names == {ix.name for ix in store.Dossier.__table__.indexes}
+
+
+@pytest.mark.parametrize("case", ["envelope", "madonvi after data", "second sender", "bad records",
+                                  "dossiers and steps", "unknown dossier of a step", "quirks 3"])
+def test_a_large_file_read_in_a_process_of_its_own_imports_the_same(tmp_path, monkeypatch, case):
+    """Above PARALLEL_FROM a reader process checks the records while this one writes: same answer."""
+    path = tmp_path / "ho-so.json"
+    path.write_bytes(json.dumps(CASES[case](), ensure_ascii=False).encode())
+    out = []
+    for limit in (0, 1 << 62):
+        monkeypatch.setattr(dvcqg, "PARALLEL_FROM", limit)
+        db = tmp_path / f"{limit}.db"
+        result = import_file(f"sqlite:///{db}", path)
+        out.append(([p.text() for p in result.problems], result.summary(), result.rows_read, result.rows_valid,
+                    result.written, {table: rows for table, rows in _rows(db).items() if rows}))
+    assert out[0] == out[1]

@@ -24,7 +24,9 @@ A later record for the same ``MaHoSo`` replaces the earlier one, within a file a
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
+import multiprocessing
 import json
 import os
 import pickle
@@ -63,6 +65,9 @@ BATCH = 25_000
 # Text read from the file at a time; a single record longer than MAX_RECORD characters is refused.
 CHUNK = 4 << 20
 MAX_RECORD = 64 << 20
+# A file at least this large (a path, not an upload held in memory) is read and checked in a process of
+# its own while this one writes the batches it sends: the two halves of the import on two cores.
+PARALLEL_FROM = 256 << 20
 # Refused records listed at most (a broken export of millions of records must not fill the memory).
 MAX_PROBLEMS = 1000
 
@@ -996,7 +1001,10 @@ def _flush(batch, problems: _Problems, catalogue: _Catalogue, spool: IO[bytes],
         result.progress_steps += len(prepared)
         kind = "steps"
     if not problems:  # once anything is refused nothing is written: no need to keep the rows
-        pickle.dump((kind, prepared), spool, protocol=pickle.HIGHEST_PROTOCOL)
+        if isinstance(spool, _Pipe):
+            spool.put(kind, prepared, catalogue)
+        else:
+            pickle.dump((kind, prepared), spool, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _Columns:
@@ -1282,20 +1290,25 @@ def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, en
 def _write_spooled(conn, spool: IO[bytes], agency_of: dict, field_of: dict, procedure_of: dict, calendar,
                    problems: _Problems, result: NationalImportResult) -> None:
     for kind, prepared in _spooled(spool):
-        if kind == "dossiers":
-            frame, rounds = prepared
-            frame = frame.assign(
-                agency_id=frame["agency_key"].map(agency_of).astype("int64"),
-                field_id=frame["field"].map(field_of),
-                procedure_id=pd.Series(list(zip(frame["agency_key"], frame["procedure_code"])),
-                                       index=frame.index, dtype=object).map(procedure_of),
-            )
-            result.updated += store.write_national_dossiers(conn, frame, rounds, calendar)
-        else:
-            missing = store.write_progress_steps(conn, prepared)
-            for index, code in missing:
-                problems.add(index, code, "MaHoSo", "không có hồ sơ mã này trong cơ sở dữ liệu hay trong tệp "
-                                                     "(bước xử lý cần hồ sơ của nó)", code)
+        _write_one(conn, kind, prepared, agency_of, field_of, procedure_of, calendar, problems, result)
+
+
+def _write_one(conn, kind: str, prepared: Any, agency_of: dict, field_of: dict, procedure_of: dict, calendar,
+               problems: _Problems, result: NationalImportResult) -> None:
+    if kind == "dossiers":
+        frame, rounds = prepared
+        frame = frame.assign(
+            agency_id=frame["agency_key"].map(agency_of).astype("int64"),
+            field_id=frame["field"].map(field_of),
+            procedure_id=pd.Series(list(zip(frame["agency_key"], frame["procedure_code"])),
+                                   index=frame.index, dtype=object).map(procedure_of),
+        )
+        result.updated += store.write_national_dossiers(conn, frame, rounds, calendar)
+    else:
+        missing = store.write_progress_steps(conn, prepared)
+        for index, code in missing:
+            problems.add(index, code, "MaHoSo", "không có hồ sơ mã này trong cơ sở dữ liệu hay trong tệp "
+                                                 "(bước xử lý cần hồ sơ của nó)", code)
 
 
 def _scope_problems(conn, spool: IO[bytes], scope: Any, fixed: str | None, chosen: bool, problems: _Problems) -> None:
@@ -1385,6 +1398,13 @@ def _resolve_procedures(conn, catalogue: _Catalogue, agency_of: dict[str, int],
 # The entry point
 # --------------------------------------------------------------------------------------------
 
+def _size(path: str | os.PathLike) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
+
+
 def _open(file: str | os.PathLike | bytes | IO[bytes]) -> tuple[IO[bytes], bool]:
     if isinstance(file, (bytes, bytearray, memoryview)):
         return io.BytesIO(bytes(file)), True
@@ -1408,6 +1428,12 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
     result = NationalImportResult(kind="dossiers", dry_run=dry_run)
     problems = _Problems()
     catalogue = _Catalogue()
+    if (msgspec is not None and not dry_run and scope is None and isinstance(file, (str, os.PathLike))
+            and _size(file) >= PARALLEL_FROM):
+        done = _import_parallel(db, Path(file), (agency or "").strip() or None, result)
+        if done is not None:
+            return done
+        result = NationalImportResult(kind="dossiers", dry_run=dry_run)
     try:
         handle, close = _open(file)
     except OSError as exc:
@@ -1487,6 +1513,142 @@ def _read(handle: IO[bytes], problems: _Problems, catalogue: _Catalogue, spool: 
     _read_records(stream, problems, catalogue, spool, result)
     stream.problems, stream.catalogue = problems, catalogue
     return stream
+
+
+class _Pipe:
+    """Pass 1's spool in the reader process: each prepared batch goes to the writing process, with the
+    catalogue and the envelope as known so far."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.stream: _FastStream | None = None
+
+    def put(self, kind: str, prepared: Any, catalogue: _Catalogue) -> None:
+        envelope = dict(self.stream.envelope) if self.stream is not None else {}
+        self.connection.send(("batch", kind, prepared, catalogue, envelope,
+                              self.stream is not None and self.stream.is_envelope))
+
+
+def _reader_process(path: str, connection: Any) -> None:
+    """Pass 1 of :func:`_import_parallel`, in a process of its own."""
+    try:
+        problems, catalogue = _Problems(), _Catalogue()
+        result = NationalImportResult(kind="dossiers")
+        pipe = _Pipe(connection)
+        with open(path, "rb") as handle:
+            stream = pipe.stream = _FastStream(handle)
+            _read_records_fast(stream, problems, catalogue, pipe, result)
+        counts = {name: getattr(result, name) for name in ("rows_read", "rows_valid", "supplement_rounds",
+                                                             "progress_steps")}
+        connection.send(("end", problems, catalogue, stream.envelope, stream.is_envelope, counts))
+    except _Irregular:
+        connection.send(("irregular",))
+    except BaseException as exc:  # noqa: BLE001 - the writing process imports the file itself instead
+        connection.send(("failed", repr(exc)))
+    finally:
+        connection.close()
+
+
+class _Serial(Exception):
+    """The parallel import gave up (an irregular file, the reader failed): roll back, import in-process."""
+
+
+def _import_parallel(db: str | Engine | None, path: Path, agency: str | None,
+                     result: NationalImportResult) -> NationalImportResult | None:
+    """:func:`import_national` for a large file: a reader process does pass 1 while this process writes
+    each batch it sends, in ONE transaction that is rolled back when any record is refused (the reader
+    stops sending then, and reports every refused record at the end). Batches wait in a spool while the
+    records' agency is not settled (an envelope whose madonvi may come after its data). None when the
+    file must be imported in-process after all (nothing is written then)."""
+    context = multiprocessing.get_context("spawn")  # never fork a process that may run server threads
+    receive, send = context.Pipe(duplex=False)
+    reader = context.Process(target=_reader_process, args=(str(path), send), daemon=True)
+    reader.start()
+    send.close()
+    problems = _Problems()
+    try:
+        with tempfile.TemporaryFile(prefix="tthc-dvcqg-") as waiting, contextlib.ExitStack() as writing:
+            conn = writing.enter_context(get_engine(db).begin())
+            state: dict[str, Any] = {"started": False, "waiting": 0, "calendar": None}
+
+            def write(kind: str, prepared: Any, catalogue: _Catalogue, envelope_agency: str | None) -> None:
+                if not state["started"]:
+                    state["started"], state["calendar"] = True, load_calendar(conn)
+                    bump_data_version(conn, dossiers=True)  # opens SQLite's write transaction first
+                    # the number of records is not known yet: about one a kilobyte
+                    writing.enter_context(store.dossier_indexes_set_aside(conn, path.stat().st_size // 1024))
+                agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result)
+                field_of = _resolve_fields(conn, catalogue, result)
+                procedure_of = _resolve_procedures(conn, catalogue, agency_of, result)
+                _write_one(conn, kind, prepared, agency_of, field_of, procedure_of, state["calendar"], problems,
+                           result)
+
+            def settled(envelope: dict, is_envelope: bool) -> tuple[bool, str | None]:
+                found = _text(envelope.get("madonvi")) or None
+                found = None if found is NOT_SCALAR else found
+                return bool(agency or found or not is_envelope), found
+
+            while True:
+                message = receive.recv()
+                if message[0] != "batch":
+                    break
+                _, kind, prepared, catalogue, envelope, is_envelope = message
+                ready, envelope_agency = settled(envelope, is_envelope)
+                if problems or not ready:
+                    if not problems:
+                        pickle.dump((kind, prepared), waiting, protocol=pickle.HIGHEST_PROTOCOL)
+                        state["waiting"] += 1
+                    continue
+                write(kind, prepared, catalogue, envelope_agency)
+            if message[0] != "end":
+                raise _Serial
+            _, found, catalogue, envelope, is_envelope, counts = message
+            for name, value in counts.items():
+                setattr(result, name, value)
+            result.service = str(envelope.get("service") or "")
+            if is_envelope and result.service and result.service not in SERVICES:
+                result.problems.append(Problem(1, "service", f"dịch vụ «{result.service}» không phải "
+                                                             "DongBoHoSoMC hay CapNhatTienDoHoSoMC"))
+                raise _Refused
+            found.items += problems.items
+            found.records |= problems.records
+            problems = found
+            if not problems and state["waiting"]:
+                _, envelope_agency = settled(envelope, is_envelope)
+                for kind, prepared in _spooled(waiting):
+                    write(kind, prepared, catalogue, envelope_agency)
+            if problems:
+                raise _Refused
+            if state["started"]:
+                _name_created_agencies(conn, catalogue, result)
+            result.added = result.rows_valid - result.updated
+    except _Refused:
+        result.problems = result.problems or _listed(problems)
+        result.added = result.updated = 0
+        result.created_agencies, result.created_fields, result.created_procedures = [], [], []
+        return result
+    except (_Serial, EOFError):
+        return None
+    finally:
+        receive.close()
+        reader.join(timeout=5)
+        if reader.is_alive():
+            reader.terminate()
+    result.problems = []
+    result.written = result.rows_valid > 0 or result.progress_steps > 0
+    return result
+
+
+def _name_created_agencies(conn, catalogue: _Catalogue, result: NationalImportResult) -> None:
+    """An agency created before a later batch gave its DonViXuLy takes that name (as when the whole file
+    is read first: the first name the file gives)."""
+    for position, label in enumerate(result.created_agencies):
+        if " (" in label:
+            continue
+        name = catalogue.agency_names.get(label)
+        if name:
+            store.ensure_agency(conn, label, name)
+            result.created_agencies[position] = f"{label} ({name})"
 
 
 def _listed(problems: _Problems) -> list[Problem]:
