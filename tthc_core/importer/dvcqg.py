@@ -26,13 +26,15 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
-import multiprocessing
 import json
 import os
 import pickle
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from itertools import chain
+from multiprocessing.connection import Connection
 from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any, Iterator, Optional, Union
@@ -825,14 +827,18 @@ def _texts(values: list) -> pa.Array:
 def _nested_typed(records: list, indexes: list[int], problems: _Problems) -> tuple[dict[str, Any], list[tuple]]:
     """:func:`_nested` for typed records, field by field over the items of the whole batch."""
     n = len(records)
-    owner_of = lambda lists: np.repeat(np.arange(n), np.fromiter(map(len, lists), dtype=np.int64, count=n))
+    lists = zip(*map(attrgetter("TaiLieuNop", "DanhSachLePhi", "DanhSachGiayToKetQua", "DSKetNoiCSDL",
+                                "DanhSachHoSoBoSung"), records)) if n else [()] * 5
+    files, fees, results, connections, rounds_of = (list(column) for column in lists)
 
-    def per_record(mask_owner: np.ndarray) -> np.ndarray:
-        return np.bincount(mask_owner, minlength=n).astype(np.int64)
+    def sizes(column: list) -> np.ndarray:
+        return np.fromiter([len(x) if x else 0 for x in column], dtype=np.int64, count=n)
 
-    files = [r.TaiLieuNop or () for r in records]
-    owner = owner_of(files)
-    flat = list(chain.from_iterable(files))
+    def per_record(owners: np.ndarray) -> np.ndarray:
+        return np.bincount(owners, minlength=n).astype(np.int64)
+
+    owner = np.repeat(np.arange(n), sizes(files))
+    flat = list(chain.from_iterable(x for x in files if x))
     if flat:
         deleted, digitised, reused, from_store = (list(c) for c in zip(*map(attrgetter(
             "IsDeleted", "DuocSoHoa", "DuocTaiSuDung", "DuocLayTuKhoDMQG"), flat)))
@@ -846,11 +852,11 @@ def _nested_typed(records: list, indexes: list[int], problems: _Problems) -> tup
     else:
         columns = {name: np.zeros(n, dtype=np.int64) for name in NESTED_COLUMNS[:4]}
 
-    fee_lines = np.fromiter((len(r.DanhSachLePhi or ()) for r in records), dtype=np.int64, count=n)
+    fee_lines = sizes(fees)
     fee_total: list = [None] * n
     for position in np.flatnonzero(fee_lines).tolist():
         total = 0
-        for item in records[position].DanhSachLePhi:
+        for item in fees[position]:
             amount = _text(item.Gia)
             try:
                 value = int(amount or "0")
@@ -865,34 +871,36 @@ def _nested_typed(records: list, indexes: list[int], problems: _Problems) -> tup
 
     e_results = np.zeros(n, dtype=np.int64)
     first_link: list = [None] * n
-    for position, record in enumerate(records):
-        if record.DanhSachGiayToKetQua:
-            for item in record.DanhSachGiayToKetQua:
-                link = _text(item.DuongDanTepTinKetQua)
-                # F766 4.1: an electronic result carries a result code and a link
-                if _text(item.MaGiayToKetQua) and link:
-                    e_results[position] += 1
-                    first_link[position] = first_link[position] or link
+    for position in [at for at, x in enumerate(results) if x]:
+        for item in results[position]:
+            link = _text(item.DuongDanTepTinKetQua)
+            # F766 4.1: an electronic result carries a result code and a link
+            if _text(item.MaGiayToKetQua) and link:
+                e_results[position] += 1
+                first_link[position] = first_link[position] or link
     columns["e_results"], columns["e_result_url"] = e_results, first_link
 
-    connections = [r.DSKetNoiCSDL or () for r in records]
-    single = np.fromiter(map(len, connections), dtype=np.int64, count=n) == 1
+    single = sizes(connections) == 1
     databases = np.full(n, None, dtype=object)
+    too_long = np.zeros(n, dtype=bool)
     if single.any():
         # the usual case (TD always sends [{"MaCSDL": "7"}])
-        codes = _texts([connections[at][0].MaCSDL for at in np.flatnonzero(single).tolist()])
-        databases[single] = codes.to_numpy(zero_copy_only=False)
+        at = np.flatnonzero(single)
+        codes = _texts([connections[position][0].MaCSDL for position in at.tolist()])
+        databases[at] = codes.to_numpy(zero_copy_only=False)
+        too_long[at] = pc.greater(pc.utf8_length(codes), 255).to_numpy(zero_copy_only=False)
     for position in np.flatnonzero(~single).tolist():
-        databases[position] = ",".join(dict.fromkeys(str(_text(c.MaCSDL)) for c in connections[position]
+        databases[position] = ",".join(dict.fromkeys(str(_text(c.MaCSDL)) for c in connections[position] or ()
                                                      if _text(c.MaCSDL)))
-    lengths = np.fromiter((len(d) if d else 0 for d in databases), dtype=np.int64, count=n)
-    for position in np.flatnonzero(lengths > 255).tolist():
+        too_long[position] = len(databases[position]) > 255
+    for position in np.flatnonzero(too_long).tolist():
         problems.add(indexes[position], _code_of(records[position]), "DSKetNoiCSDL",
                      "danh sách mã CSDL dài quá 255 ký tự", databases[position])
-    columns["db_connections"] = [d or None for d in databases.tolist()]
+    databases[databases == ""] = None
+    columns["db_connections"] = databases
 
-    rounds = [(position, one) for position, record in enumerate(records) if record.DanhSachHoSoBoSung
-              for one in record.DanhSachHoSoBoSung]
+    rounds = [(position, one) for position in [at for at, x in enumerate(rounds_of) if x]
+              for one in rounds_of[position]]
     return columns, rounds
 
 
@@ -1180,7 +1188,7 @@ def _check_rounds(batch: _Batch, batch_rounds: list[tuple], c: _Columns) -> pd.D
            for key in ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")}
     out = pd.DataFrame({"record": records})
     bad = np.zeros(len(records), dtype=bool)
-    code_of = dict(zip(c.index, c.codes))
+    code_of = dict(zip(records, c.codes.iloc[[position for position, _ in batch_rounds]].tolist()))
     names = {"NgayBoSung": "requested_at", "NgayTiepNhanBoSung": "supplied_at", "NgayHenTraTruoc": "due_before",
              "NgayHenTraMoi": "due_after"}
     for key, name in names.items():
@@ -1549,6 +1557,11 @@ def _reader_process(path: str, connection: Any) -> None:
         connection.close()
 
 
+_READER = ("import sys\nfrom multiprocessing.connection import Connection\n"
+           "from tthc_core.importer.dvcqg import _reader_process\n"
+           "_reader_process(sys.argv[1], Connection(int(sys.argv[2]), readable=False))\n")
+
+
 class _Serial(Exception):
     """The parallel import gave up (an irregular file, the reader failed): roll back, import in-process."""
 
@@ -1560,11 +1573,20 @@ def _import_parallel(db: str | Engine | None, path: Path, agency: str | None,
     stops sending then, and reports every refused record at the end). Batches wait in a spool while the
     records' agency is not settled (an envelope whose madonvi may come after its data). None when the
     file must be imported in-process after all (nothing is written then)."""
-    context = multiprocessing.get_context("spawn")  # never fork a process that may run server threads
-    receive, send = context.Pipe(duplex=False)
-    reader = context.Process(target=_reader_process, args=(str(path), send), daemon=True)
-    reader.start()
-    send.close()
+    # A new interpreter (never a fork of a process that may run server threads, nor multiprocessing's
+    # spawn, which imports the caller's main script again), talking over a pipe.
+    read_end, write_end = os.pipe()
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    try:
+        reader = subprocess.Popen([sys.executable, "-c", _READER, str(path), str(write_end)], pass_fds=(write_end,),
+                                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    except OSError:
+        os.close(read_end)
+        return None
+    finally:
+        os.close(write_end)
+    receive = Connection(read_end, writable=False)
     problems = _Problems()
     try:
         with tempfile.TemporaryFile(prefix="tthc-dvcqg-") as waiting, contextlib.ExitStack() as writing:
@@ -1631,9 +1653,11 @@ def _import_parallel(db: str | Engine | None, path: Path, agency: str | None,
         return None
     finally:
         receive.close()
-        reader.join(timeout=5)
-        if reader.is_alive():
-            reader.terminate()
+        try:
+            reader.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            reader.wait()
     result.problems = []
     result.written = result.rows_valid > 0 or result.progress_steps > 0
     return result
