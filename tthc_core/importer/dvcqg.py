@@ -1422,7 +1422,8 @@ def _open(file: str | os.PathLike | bytes | IO[bytes]) -> tuple[IO[bytes], bool]
 
 
 def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
-                    agency: str | None = None, dry_run: bool = False, scope: Any = None) -> NationalImportResult:
+                    agency: str | None = None, dry_run: bool = False, scope: Any = None,
+                    within: Any = None) -> NationalImportResult:
     """Import a ``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC`` file (envelope or bare array) into ``db``.
 
     ``agency`` (the CLI's ``--agency``) names the agency of every record; without it the envelope's
@@ -1432,13 +1433,16 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
     ``scope`` (an ``auth.Scope`` limited to some agencies) refuses every record whose agency is outside
     it or not yet stored, and every dossier code stored for another agency, each with its index and
     ``MaHoSo``; a record naming no agency goes to the account's only agency.
+
+    ``within(conn, result)`` runs in the writing transaction once everything is written
+    (:func:`tthc_core.importer.import_file`).
     """
     result = NationalImportResult(kind="dossiers", dry_run=dry_run)
     problems = _Problems()
     catalogue = _Catalogue()
     if (msgspec is not None and not dry_run and scope is None and isinstance(file, (str, os.PathLike))
             and _size(file) >= PARALLEL_FROM):
-        done = _import_parallel(db, Path(file), (agency or "").strip() or None, result)
+        done = _import_parallel(db, Path(file), (agency or "").strip() or None, result, within)
         if done is not None:
             return done
         result = NationalImportResult(kind="dossiers", dry_run=dry_run)
@@ -1484,6 +1488,9 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
                     if problems:
                         raise _Refused
                 _write(conn, spool, catalogue, agency, envelope_agency, problems, result, fallback)
+                if within is not None:
+                    result.written = True
+                    within(conn, result)
         except _Refused:
             result.problems = _listed(problems)
             result.added = result.updated = 0
@@ -1566,8 +1573,8 @@ class _Serial(Exception):
     """The parallel import gave up (an irregular file, the reader failed): roll back, import in-process."""
 
 
-def _import_parallel(db: str | Engine | None, path: Path, agency: str | None,
-                     result: NationalImportResult) -> NationalImportResult | None:
+def _import_parallel(db: str | Engine | None, path: Path, agency: str | None, result: NationalImportResult,
+                     within: Any = None) -> NationalImportResult | None:
     """:func:`import_national` for a large file: a reader process does pass 1 while this process writes
     each batch it sends, in ONE transaction that is rolled back when any record is refused (the reader
     stops sending then, and reports every refused record at the end). Batches wait in a spool while the
@@ -1644,6 +1651,9 @@ def _import_parallel(db: str | Engine | None, path: Path, agency: str | None,
             if state["started"]:
                 _name_created_agencies(conn, catalogue, result)
             result.added = result.rows_valid - result.updated
+            if within is not None and (result.rows_valid or result.progress_steps):
+                result.written = True
+                within(conn, result)
     except _Refused:
         result.problems = result.problems or _listed(problems)
         result.added = result.updated = 0
@@ -1685,7 +1695,8 @@ def _listed(problems: _Problems) -> list[Problem]:
 
 
 def _imports(db, file, filename: str, *, kind: str | None = None, agency: str | None = None,
-             skip_invalid: bool = False, dry_run: bool = False, scope: Any = None) -> ImportResult:
+             skip_invalid: bool = False, dry_run: bool = False, scope: Any = None,
+             within: Any = None) -> ImportResult:
     """The :class:`~tthc_core.importer.Format` entry: every national record is all or nothing."""
     if kind == "procedures":
         return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ (DongBoHoSoMC) không phải "
@@ -1700,8 +1711,8 @@ def _imports(db, file, filename: str, *, kind: str | None = None, agency: str | 
         if agency:
             agency = next((code for code in scope.agencies if code.casefold() == agency.casefold()), agency)
             scope.restrict(agency)  # AccessDenied: not the account's agency
-        return import_national(db, file, agency=agency, dry_run=dry_run, scope=scope)
-    return import_national(db, file, agency=agency, dry_run=dry_run)
+        return import_national(db, file, agency=agency, dry_run=dry_run, scope=scope, within=within)
+    return import_national(db, file, agency=agency, dry_run=dry_run, within=within)
 
 
 register_format(Format(FORMAT, lambda head, name: looks_like_json(head), _imports))
