@@ -8,14 +8,23 @@ record in one array (each record is recognised by its keys).
 
 Like every import it is all or nothing, and it streams: a province's yearly file is gigabytes.
 
-1. Pass 1 reads the file element by element (``json.JSONDecoder.raw_decode`` over a sliding text
-   buffer, so memory does not grow with the file), checks every record and prepares its row by batch,
-   column-wise; the prepared batches are spooled to a temporary file. Every refused record is a
+1. Pass 1 reads the file, checks every record and prepares its row by batch, column-wise; the prepared
+   batches are spooled to a temporary file. Every refused record is a
    :class:`~tthc_core.problems.Problem` naming its index (1 = the first record of the array), its
-   ``MaHoSo``, the field and the reason.
+   ``MaHoSo``, the field and the reason. The fast reader (:class:`_FastStream`) cuts the bytes into
+   slices of whole records and msgspec decodes each slice in one call into typed structs
+   (:data:`_Record`; a slice it refuses comes as dicts); anything irregular (broken JSON, an odd
+   envelope) sends the import back to the start with the element-by-element reader
+   (:class:`_JsonStream`, ``json.JSONDecoder.raw_decode`` over a sliding text buffer), which names the
+   place and the reason. Memory does not grow with the file either way.
 2. Only when no record was refused, pass 2 writes the spooled batches in ONE transaction: agencies,
    fields and procedures met for the first time (listed in the summary), dossiers with their
    lifecycle columns, supplement rounds, progress steps and each dossier's current handling unit.
+   A large file (:data:`PARALLEL_FROM`, given by its path) runs both passes at once on two cores: a
+   reader process does pass 1 and sends each prepared batch to this process, which writes it in the
+   one transaction, rolled back when any record is refused (:func:`_import_parallel`).
+
+An account limited to some agencies has each record's agency checked (:func:`_scope_problems`).
 
 A later record for the same ``MaHoSo`` replaces the earlier one, within a file and across imports
 (the sender's ``isUpdating``); its supplement rounds are replaced with it. Progress steps accumulate
