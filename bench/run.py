@@ -41,6 +41,7 @@ from tthc_core.db import PROJECT_ROOT, dispose_engine, get_engine
 from tthc_core.models import Agency, Base, Dossier, Setting
 from tthc_core.store import ensure_agency
 
+from . import national
 from .synthetic import agencies, generate, write_csv
 
 QUARTER = "2026-Q2"  # the last full report quarter of the synthetic history (it ends on 30/06/2026)
@@ -327,6 +328,7 @@ def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_ye
         log(f"  xuất Excel: {json.dumps(results['exports'])}")
         results["apptest"] = _apptest(url3, runs)
         log(f"  AppTest: {json.dumps(results['apptest'])}")
+        results["national"] = national.step(dossiers, work / "national", log)
         if long_years:
             n_long = dossiers * long_years // 3
             results["long_years"] = long_years

@@ -338,10 +338,17 @@ def test_sample_files_import_and_give_their_quarter(db_url):
 
 def test_an_officer_imports_into_their_own_agency(sqlite_url):
     from tthc_core.auth import AccessDenied, Scope
+    from tthc_core.store import ensure_agency
 
+    with get_engine(sqlite_url).begin() as conn:
+        ensure_agency(conn, "SLDTBXH", "Sở Lao động")  # an admin creates it (never on an officer's behalf)
     officer = Scope("canbo", "officer", ("SLDTBXH",))
-    result = import_file(sqlite_url, EXAMPLE, scope=officer)
-    assert result.written and result.created_agencies == ["SLDTBXH (Sở ví dụ tỉnh X)"]
+    # the records' own agency (madonvi 000.00.99.H00) is another unit's: each refused (tests/test_dvcqg_scope.py)
+    refused = import_file(sqlite_url, EXAMPLE, scope=officer)
+    assert not refused.written and refused.rejected == 5 and count(sqlite_url, Dossier) == 0
+    # chosen explicitly (--agency), the account's agency names every record
+    result = import_file(sqlite_url, EXAMPLE, scope=officer, agency="SLDTBXH")
+    assert result.written and result.created_agencies == []
     with pytest.raises(AccessDenied):
         import_file(sqlite_url, EXAMPLE, scope=officer, agency="STP")
     assert count(sqlite_url, Dossier) == 5

@@ -556,15 +556,21 @@ def log_import(db: str | Engine | None, scope: Scope | str | None, filename: str
                agency: str | None = None) -> None:
     """Record an import (or a refused one) in the import log and the audit trail, in one transaction."""
     with get_engine(db).begin() as conn:
-        conn.execute(ImportLog.__table__.insert().values(
-            at=_now(), username=_actor(scope), filename=filename[:512],
-            sha256=sha256, kind=result.kind or "", rows_read=result.rows_read,
-            added=result.added if result.written else 0, updated=result.updated if result.written else 0,
-            rejected=len({p.line for p in result.problems}), written=bool(result.written),
-            summary=result.summary(), agency_code=agency or None,
-        ))
-        _audit(conn, _actor(scope), "import" if result.written else "import_refused", agency,
-               f"{filename[:200]}: {result.summary()}")
+        record_import(conn, scope, filename, sha256, result, agency)
+
+
+def record_import(conn: Any, scope: Scope | str | None, filename: str, sha256: str, result: Any,
+                  agency: str | None = None) -> None:
+    """:func:`log_import` inside the caller's transaction (the live feed: with the batch it logs)."""
+    conn.execute(ImportLog.__table__.insert().values(
+        at=_now(), username=_actor(scope), filename=filename[:512],
+        sha256=sha256, kind=result.kind or "", rows_read=result.rows_read,
+        added=result.added if result.written else 0, updated=result.updated if result.written else 0,
+        rejected=len({p.line for p in result.problems}), written=bool(result.written),
+        summary=result.summary(), agency_code=agency or None,
+    ))
+    _audit(conn, _actor(scope), "import" if result.written else "import_refused", agency,
+           f"{filename[:200]}: {result.summary()}")
 
 
 def import_log(db: str | Engine | None, limit: int = 50, scope: Scope | None = None) -> list[dict[str, Any]]:

@@ -428,8 +428,9 @@ def _datetime_texts(values: np.ndarray) -> list[str | None]:
 
 
 @contextlib.contextmanager
-def _indexes_set_aside(conn: Connection, new_rows: int) -> Iterator[None]:
-    """SQLite: for a large insert, drop the dossiers' indexes and build them again afterwards.
+def _indexes_set_aside(conn: Connection, new_rows: int, keep: Sequence[str] = ()) -> Iterator[None]:
+    """SQLite: for a large insert, drop the dossiers' indexes (but those named in ``keep``) and build them
+    again afterwards.
 
     Inside the caller's transaction, like the insert: a failure or a kill rolls the drop back, and
     readers (WAL) keep their snapshot with its indexes meanwhile. A unique index built again over a
@@ -440,7 +441,7 @@ def _indexes_set_aside(conn: Connection, new_rows: int) -> Iterator[None]:
                 and new_rows * REBUILD_INDEXES_SHARE >= (conn.scalar(select(func.max(table.c.id))) or 0)
                 and conn.connection.driver_connection.in_transaction)
     present = {ix["name"] for ix in inspect(conn).get_indexes(table.name)} if worth_it else set()
-    indexes = [ix for ix in sorted(table.indexes, key=lambda ix: ix.name) if ix.name in present]
+    indexes = [ix for ix in sorted(table.indexes, key=lambda ix: ix.name) if ix.name in present and ix.name not in keep]
     for index in indexes:
         index.drop(conn)
     try:
@@ -471,6 +472,12 @@ _CHECKED_HERE = {
 
 def _all(rows: pd.DataFrame) -> pd.Series:
     return pd.Series(True, index=rows.index)
+
+
+def dossier_indexes_set_aside(conn: Connection, new_rows: int) -> contextlib.AbstractContextManager:
+    """:func:`_indexes_set_aside` around a write of ``new_rows`` dossiers in many batches (the national
+    import): the unique index on the code stays, for the batches' upserts and lookups by code."""
+    return _indexes_set_aside(conn, new_rows, keep=("uq_dossiers_code",))
 
 
 @contextlib.contextmanager

@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import get_engine
@@ -269,22 +270,32 @@ def _batch_name(url: str, content_type: str) -> str:
 # Batches and state
 # --------------------------------------------------------------------------------------------
 
-def _import(db: str | Engine | None, name: str, batch: Path, sha256: str, agency: str | None):
+def _import(db: str | Engine | None, name: str, batch: Path, sha256: str, agency: str | None,
+            also: Callable[[Connection], None] | None = None):
     """Import the batch in the file ``batch`` and log it; ``None`` when these exact bytes were written before.
 
-    A refused batch is logged once per content, so a source retried every few minutes with the same bad
-    batch does not fill the import log.
+    A written batch, its import-log row and ``also(conn)`` (the source's new watermark) are committed in
+    ONE transaction: a crash between them cannot leave a batch written but not logged (imported again
+    next time) or a watermark moved past a batch that was not written. A refused batch is logged once
+    per content, so a source retried every few minutes with the same bad batch does not fill the log.
     """
-    from .auth import Scope, log_import
+    from .auth import Scope, log_import, record_import
     from .importer import import_file
 
     with get_engine(db).connect() as conn:
         seen = set(conn.scalars(select(ImportLog.written).where(ImportLog.sha256 == sha256)))
     if True in seen:
         return None
-    result = import_file(db, batch, agency=agency, filename=name)
-    if result.written or False not in seen:
-        log_import(db, Scope(ACTOR, "admin", None), name, sha256, result, agency)
+    actor = Scope(ACTOR, "admin", None)
+
+    def with_the_batch(conn: Connection, result: Any) -> None:
+        record_import(conn, actor, name, sha256, result, agency)
+        if also is not None:
+            also(conn)
+
+    result = import_file(db, batch, agency=agency, filename=name, within=with_the_batch)
+    if not result.written and False not in seen:
+        log_import(db, actor, name, sha256, result, agency)
     return result
 
 
@@ -309,18 +320,23 @@ def load_state(db: str | Engine | None, source: str) -> dict[str, Any]:
 
 def _save_state(db: str | Engine | None, source: str, *, error: str | None, **values: Any) -> None:
     """Record an attempt: a success (``error=None``) resets the failure count, a failure adds one."""
+    with get_engine(db).begin() as conn:
+        _save_state_in(conn, source, error=error, **values)
+
+
+def _save_state_in(conn: Connection, source: str, *, error: str | None, **values: Any) -> None:
+    """:func:`_save_state` inside the caller's transaction."""
     now = _now()
     table = SyncState.__table__
-    with get_engine(db).begin() as conn:
-        failures = conn.scalar(select(SyncState.consecutive_failures).where(SyncState.source == source))
-        values |= {"last_attempt_at": now, "last_error": error,
-                   "consecutive_failures": 0 if error is None else (failures or 0) + 1}
-        if error is None:
-            values["last_success_at"] = now
-        if failures is None:
-            conn.execute(insert(table).values(source=source, **values))
-        else:
-            conn.execute(update(table).where(SyncState.source == source).values(**values))
+    failures = conn.scalar(select(SyncState.consecutive_failures).where(SyncState.source == source))
+    values |= {"last_attempt_at": now, "last_error": error,
+               "consecutive_failures": 0 if error is None else (failures or 0) + 1}
+    if error is None:
+        values["last_success_at"] = now
+    if failures is None:
+        conn.execute(insert(table).values(source=source, **values))
+    else:
+        conn.execute(update(table).where(SyncState.source == source).values(**values))
 
 
 def _refusal(name: str, result: Any) -> str:
@@ -367,8 +383,10 @@ def _sync_page(db: str | Engine | None, url: str, batch: Path, outcome: Outcome,
         _save_state(db, source, error=None, **validators)
         return False
     name = _batch_name(url, answer.content_type)
+    # The new watermark is saved with the batch it follows, in the import's transaction.
+    moved = lambda conn: _save_state_in(conn, source, error=None, batch_sha256=answer.sha256, **validators)
     try:
-        result = _import(db, name, batch, answer.sha256, agency)
+        result = _import(db, name, batch, answer.sha256, agency, also=moved)
     except SQLAlchemyError as exc:
         _failed(db, outcome, _database_error(exc))
         return False

@@ -161,7 +161,8 @@ def register_format(fmt: Format) -> None:
 def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
                 kind: str | None = None, agency: str | None = None, skip_invalid: bool = False,
                 dry_run: bool = False, filename: str | None = None, scope: Any = None,
-                limits: Limits | None = None, format: str | None = None) -> ImportResult:
+                limits: Limits | None = None, format: str | None = None,
+                within: Callable[[Any, ImportResult], None] | None = None) -> ImportResult:
     """Import a dossier or procedure file (CSV or XLSX) into the database at ``db``.
 
     ``file`` is a path, the file's bytes (give ``filename`` so ``.xlsx`` is recognised) or a binary
@@ -176,6 +177,9 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
     ``scope`` (an ``auth.Scope``) imports on behalf of an account: a role that may not import raises
     ``auth.AccessDenied``; rows of agencies outside the scope are refused, each with its line.
     ``limits`` bounds what the file may cost (:class:`Limits`: size, unzipped size, cells, time).
+
+    ``within(conn, result)`` runs inside the writing transaction once the rows are written (``result``
+    says so): what must be committed with them or not at all (the live feed's import log and watermark).
     """
     if scope is not None:
         scope.require("import")
@@ -192,7 +196,7 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
             if fmt.name == format or (format is None and fmt.detects(head, name)):
                 # A registered format streams the file itself (a national file is gigabytes).
                 return fmt.imports(db, file, name, kind=kind, agency=agency, skip_invalid=skip_invalid,
-                                   dry_run=dry_run, scope=scope)
+                                   dry_run=dry_run, scope=scope, **({"within": within} if within else {}))
         if kind is not None and kind not in KINDS:
             result.problems.append(Problem(1, "", f"Loại tệp «{kind}» không hợp lệ (dùng dossiers hoặc procedures)"))
             return result
@@ -201,11 +205,13 @@ def import_file(db: str | Engine | None, file: str | os.PathLike | bytes | IO[by
     except FileProblem as exc:
         result.problems.append(Problem(1, exc.column, exc.message))
         return result
-    return _import_table(db, table, result, kind=kind, agency=agency, skip_invalid=skip_invalid, scope=scope)
+    return _import_table(db, table, result, kind=kind, agency=agency, skip_invalid=skip_invalid, scope=scope,
+                         within=within)
 
 
 def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *, kind: str | None,
-                  agency: str | None, skip_invalid: bool, scope: Any) -> ImportResult:
+                  agency: str | None, skip_invalid: bool, scope: Any,
+                  within: Callable[[Any, ImportResult], None] | None = None) -> ImportResult:
     mappings = {k: map_headers(table.headers, table.header_line, ALIASES[k], LABELS[k]) for k in KINDS}
     if kind is None:
         if "received_at" in mappings["dossiers"][0]:
@@ -254,12 +260,17 @@ def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *
     try:
         with engine.begin() as conn:
             result.added, result.updated = resolve.write(conn, kind, valid, agency, columns, scope)
+            if within is not None:
+                result.written = True
+                within(conn, result)
     except (DataError, IntegrityError) as exc:
         # A value the checks let through and the database refused: said, never a traceback on screen.
+        result.written = False
         result.problems.append(Problem(table.header_line, "", "Cơ sở dữ liệu từ chối dữ liệu của tệp, không ghi gì "
                                        f"({exc.orig.__class__.__name__}): hãy gửi tệp cho quản trị viên"))
         return result
     except resolve.ForeignCodes:
+        result.written = False
         result.problems.append(Problem(table.header_line, "", "Trong lúc nhập, một mã hồ sơ của tệp đã được ghi "
                                        "cho cơ quan khác: hãy kiểm tra lại tệp rồi nhập lại"))
         return result

@@ -8,14 +8,23 @@ record in one array (each record is recognised by its keys).
 
 Like every import it is all or nothing, and it streams: a province's yearly file is gigabytes.
 
-1. Pass 1 reads the file element by element (``json.JSONDecoder.raw_decode`` over a sliding text
-   buffer, so memory does not grow with the file), checks every record and prepares its row by batch,
-   column-wise; the prepared batches are spooled to a temporary file. Every refused record is a
+1. Pass 1 reads the file, checks every record and prepares its row by batch, column-wise; the prepared
+   batches are spooled to a temporary file. Every refused record is a
    :class:`~tthc_core.problems.Problem` naming its index (1 = the first record of the array), its
-   ``MaHoSo``, the field and the reason.
+   ``MaHoSo``, the field and the reason. The fast reader (:class:`_FastStream`) cuts the bytes into
+   slices of whole records and msgspec decodes each slice in one call into typed structs
+   (:data:`_Record`; a slice it refuses comes as dicts); anything irregular (broken JSON, an odd
+   envelope) sends the import back to the start with the element-by-element reader
+   (:class:`_JsonStream`, ``json.JSONDecoder.raw_decode`` over a sliding text buffer), which names the
+   place and the reason. Memory does not grow with the file either way.
 2. Only when no record was refused, pass 2 writes the spooled batches in ONE transaction: agencies,
    fields and procedures met for the first time (listed in the summary), dossiers with their
    lifecycle columns, supplement rounds, progress steps and each dossier's current handling unit.
+   A large file (:data:`PARALLEL_FROM`, given by its path) runs both passes at once on two cores: a
+   reader process does pass 1 and sends each prepared batch to this process, which writes it in the
+   one transaction, rolled back when any record is refused (:func:`_import_parallel`).
+
+An account limited to some agencies has each record's agency checked (:func:`_scope_problems`).
 
 A later record for the same ``MaHoSo`` replaces the earlier one, within a file and across imports
 (the sender's ``isUpdating``); its supplement rounds are replaced with it. Progress steps accumulate
@@ -24,14 +33,20 @@ A later record for the same ``MaHoSo`` replaces the earlier one, within a file a
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import json
 import os
 import pickle
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
+from itertools import chain
+from multiprocessing.connection import Connection
+from operator import attrgetter
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -39,14 +54,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, select
 
+try:  # the fast reader (typed records decoded in batches); without it the json module reads everything
+    import msgspec
+except ImportError:  # pragma: no cover - requirements.txt installs it
+    msgspec = None
+
 from .. import store
-from ..db import get_engine
+from ..db import bump_data_version, get_engine
 from ..formatting import fmt_int
 from ..models import Agency, Field, Procedure
 from ..problems import RECORD, Problem
 from ..workdays import load_calendar
 from . import Format, ImportResult, register_format
-from .resolve import _procedure_ids
+from .resolve import FOREIGN_CODE, _procedure_ids
 
 FORMAT = "dvcqg"
 SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC")
@@ -56,6 +76,9 @@ BATCH = 25_000
 # Text read from the file at a time; a single record longer than MAX_RECORD characters is refused.
 CHUNK = 4 << 20
 MAX_RECORD = 64 << 20
+# A file at least this large (a path, not an upload held in memory) is read and checked in a process of
+# its own while this one writes the batches it sends: the two halves of the import on two cores.
+PARALLEL_FROM = 256 << 20
 # Refused records listed at most (a broken export of millions of records must not fill the memory).
 MAX_PROBLEMS = 1000
 
@@ -64,6 +87,8 @@ STATUS_OF_CODE = {1: ("normal", "not_accepted"), 2: ("normal", "accepted"), 3: (
                   4: ("normal", "accepted"), 5: ("suspended", "accepted"), 6: ("suspended", "accepted"),
                   7: ("withdrawn", "accepted"), 8: ("stopped", "accepted"), 9: ("normal", "accepted"),
                   10: ("normal", "accepted")}
+_STATUS_NAMES = np.array([None, *(STATUS_OF_CODE[n][0] for n in range(1, 11))], dtype=object)
+_INTAKE_NAMES = np.array([None, *(STATUS_OF_CODE[n][1] for n in range(1, 11))], dtype=object)
 # Codes whose dossier has ended at NgayKetThucXuLy (domain.md §4b); 9/10 and 8 cannot lack it, 7 without
 # it is a withdrawal request still pending.
 ENDED = (7, 8, 9, 10)
@@ -89,6 +114,47 @@ MAX_LENGTH = {"MaHoSo": 128, "MaTTHC": 64, "TenLinhVuc": 255, "MaLinhVuc": 255, 
               "NguoiXuLy": 255, "ChucDanh": 255, "PhongBanXuLy": 255}
 
 TIME_HINT = "dùng 14 chữ số yyyyMMddHHmmss, ví dụ 20220412140000"
+
+
+if msgspec is not None:
+    # What the fast reader decodes (dvcqg-sync.md §3): a scalar is a JSON string, number, boolean or null;
+    # unknown keys are skipped; anything else (a list where a string belongs) refuses the slice, which is
+    # then read as dicts and checked one record at a time. Not tracked by the garbage collector: millions
+    # of them are made and none refers back to another.
+    _Scalar = Union[str, int, float, bool, None]
+    _Unset = msgspec.UnsetType
+
+    class _File(msgspec.Struct, gc=False):
+        IsDeleted: _Scalar = None
+        DuocSoHoa: _Scalar = None
+        DuocTaiSuDung: _Scalar = None
+        DuocLayTuKhoDMQG: _Scalar = None
+
+    class _Fee(msgspec.Struct, gc=False):
+        Gia: _Scalar = None
+
+    class _Result(msgspec.Struct, gc=False):
+        DuongDanTepTinKetQua: _Scalar = None
+        MaGiayToKetQua: _Scalar = None
+
+    class _Database(msgspec.Struct, gc=False):
+        MaCSDL: _Scalar = None
+
+    class _Round(msgspec.Struct, gc=False):
+        NgayBoSung: _Scalar = None
+        NgayTiepNhanBoSung: _Scalar = None
+        NgayHenTraTruoc: _Scalar = None
+        NgayHenTraMoi: _Scalar = None
+
+    # TrangThaiHoSo, NgayTiepNhan and ThoiDiemXuLy tell a dossier from a progress step: UNSET when absent.
+    _KIND_KEYS = ("TrangThaiHoSo", "NgayTiepNhan", "ThoiDiemXuLy")
+    _Record = msgspec.defstruct("_Record", [
+        *((key, _Scalar, None) for key in DOSSIER_SCALARS if key not in _KIND_KEYS),
+        *((key, Union[_Scalar, _Unset], msgspec.UNSET) for key in _KIND_KEYS),
+        ("TaiLieuNop", Optional[list[_File]], None), ("DanhSachLePhi", Optional[list[_Fee]], None),
+        ("DanhSachGiayToKetQua", Optional[list[_Result]], None), ("DSKetNoiCSDL", Optional[list[_Database]], None),
+        ("DanhSachHoSoBoSung", Optional[list[_Round]], None),
+    ], gc=False)
 
 
 class _NotScalar:
@@ -261,6 +327,246 @@ class _JsonStream:
                 return
 
 
+class _Irregular(Exception):
+    """The fast reader met something only the element-by-element reader describes well (broken JSON,
+    a ``data`` that is not an array, …): the import starts again with :class:`_JsonStream`."""
+
+
+# The bytes that make the structure of JSON: , : [ ] { } (outside strings).
+_MARKS = np.array([44, 58, 91, 93, 123, 125], dtype=np.uint8)
+_DEPTH_STEP = np.zeros(256, dtype=np.int64)
+_DEPTH_STEP[[91, 123]], _DEPTH_STEP[[93, 125]] = 1, -1
+_SPACE = b" \t\r\n"
+
+
+def _structure(buffer: bytes, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of the structural bytes of ``buffer`` outside strings, the bytes, and the nesting depth
+    after each, for a buffer that starts outside any string at ``depth``. Vectorised: quotes preceded by
+    an odd run of backslashes are escaped; a byte lies inside a string when an odd number of the other
+    quotes precede it."""
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    quotes = np.flatnonzero(data == 34)
+    if quotes.size:
+        after_backslash = quotes[quotes > 0]
+        after_backslash = after_backslash[data[after_backslash - 1] == 92]
+        if after_backslash.size:
+            keep = np.ones(quotes.size, dtype=bool)
+            for at in after_backslash.tolist():
+                run = at - 1
+                while run >= 0 and data[run] == 92:
+                    run -= 1
+                if (at - 1 - run) % 2:
+                    keep[np.searchsorted(quotes, at)] = False
+            quotes = quotes[keep]
+    marks = np.flatnonzero(np.isin(data, _MARKS, kind="table"))
+    marks = marks[(np.searchsorted(quotes, marks) & 1) == 0]
+    chars = data[marks]
+    return marks, chars, depth + np.cumsum(_DEPTH_STEP[chars])
+
+
+def _json_text(piece: bytes) -> Any:
+    try:
+        return json.loads(piece.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _Irregular from None
+
+
+class _FastStream:
+    """The top-level elements of a national file in slices of many, each decoded by msgspec in one call.
+
+    The file is read in :data:`CHUNK` byte blocks. A slice ends before the last record that starts in the
+    block, found by the bytes that open the first record (``{"MaHoSo"``, learnt from the file), and is
+    decoded as ``[`` + slice + ``]`` into :data:`_Record` structs: a slice that decodes is whole records
+    by construction. When the guess is wrong, or the file has no such opening, the exact structure of
+    the block (:func:`_structure`) gives the cut. Anything else irregular raises :class:`_Irregular`.
+    Same interface as :class:`_JsonStream`; it yields ``("typed", structs)`` or ``("plain", objects)``.
+    """
+
+    def __init__(self, handle: IO[bytes]):
+        self.handle = handle
+        self.buffer = b""
+        self.eof = False
+        self.envelope: dict[str, Any] = {}
+        self.is_envelope = False
+        self.typed = msgspec.json.Decoder(list[_Record])
+        self.plain = msgspec.json.Decoder()
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        data = self.handle.read(CHUNK)
+        if not data:
+            self.eof = True
+            return False
+        self.buffer += data
+        return True
+
+    def _fill(self, size: int) -> None:
+        while len(self.buffer) < size and self._more():
+            pass
+
+    def elements(self) -> Iterator[tuple[str, list]]:
+        self._fill(4)
+        if self.buffer.startswith(codecs.BOM_UTF8):
+            self.buffer = self.buffer[3:]
+        while True:
+            start = len(self.buffer) - len(self.buffer.lstrip(_SPACE))
+            if start < len(self.buffer) or not self._more():
+                break
+        opening = self.buffer[start:start + 1]
+        if opening == b"[":
+            self.buffer = self.buffer[start + 1:]
+            yield from self._array(1)
+            if self.buffer.strip(_SPACE) or self._more():
+                raise _Irregular
+            return
+        if opening != b"{":
+            raise _Irregular
+        self.is_envelope = True
+        self.buffer = self.buffer[start + 1:]
+        self._members(stop_at_data=True)
+        yield from self._array(2)
+        self._members(stop_at_data=False)
+
+    def _members(self, stop_at_data: bool) -> None:
+        """Envelope members (``"key": value``) up to ``"data": [`` (the buffer then starts after ``[``), or,
+        after the data array (a comma first), up to the closing brace and the end of the file."""
+        while True:
+            marks, chars, depths = _structure(self.buffer, 1)
+            if self._parse_members(marks, chars, depths, stop_at_data):
+                return
+            if len(self.buffer) > MAX_RECORD or not self._more():
+                raise _Irregular
+
+    def _parse_members(self, marks: np.ndarray, chars: np.ndarray, depths: np.ndarray, stop_at_data: bool) -> bool:
+        buffer, found = self.buffer, {}
+        state, start, key = ("key" if stop_at_data else "comma"), 0, ""
+        for i in range(len(marks)):
+            mark, char, depth = int(marks[i]), int(chars[i]), int(depths[i])
+            if state == "comma":
+                if buffer[:mark].strip(_SPACE):
+                    raise _Irregular
+                if char == 44 and depth == 1:
+                    state, start = "key", mark + 1
+                    continue
+                if char == 125 and depth == 0:
+                    return self._end(mark + 1, found)
+                raise _Irregular
+            if state == "key":
+                if char != 58 or depth != 1:
+                    raise _Irregular
+                key = _json_text(buffer[start:mark])
+                if not isinstance(key, str):
+                    raise _Irregular
+                state, start = ("data" if key == "data" else "value"), mark + 1
+                continue
+            if state == "data":
+                if not stop_at_data or char != 91 or depth != 2 or buffer[start:mark].strip(_SPACE):
+                    raise _Irregular
+                self.envelope.update(found)
+                self.buffer = buffer[mark + 1:]
+                return True
+            # a value: it ends at the next comma of the envelope or at its closing brace
+            if (char == 44 and depth == 1) or (char == 125 and depth == 0):
+                found[key] = _json_text(buffer[start:mark])
+                if char == 44:
+                    state, start = "key", mark + 1
+                    continue
+                if stop_at_data:
+                    raise _Irregular  # no data array: the reader says so
+                return self._end(mark + 1, found)
+        return False
+
+    def _end(self, after: int, found: dict) -> bool:
+        """The envelope closed at ``after``: only white space may follow, to the end of the file."""
+        while self._more():
+            pass
+        if self.buffer[after:].strip(_SPACE):
+            raise _Irregular
+        self.envelope.update(found)
+        self.buffer = b""
+        return True
+
+    def _array(self, depth: int) -> Iterator[tuple[str, list]]:
+        """The elements of the array whose ``[`` was just consumed; the buffer then holds what follows ``]``."""
+        opening: bytes | None = None  # the bytes that open every record, learnt from the first
+        first = True
+        while True:
+            if not self.eof:
+                self._more()
+            cut = -1
+            if opening is not None and not self.eof:
+                start = self.buffer.rfind(opening, 1)
+                if start > 0:
+                    comma = len(self.buffer[:start].rstrip(_SPACE)) - 1
+                    if comma > 0 and self.buffer[comma] == 44:
+                        cut = comma
+            closed = False
+            decoded = self._decode(self.buffer[:cut], first) if cut > 0 else None
+            if decoded is None:
+                cut, closed = self._exact_cut(depth)
+                if cut < 0:
+                    if self.eof or len(self.buffer) > MAX_RECORD:
+                        raise _Irregular
+                    continue
+                decoded = self._decode(self.buffer[:cut], first)
+                if decoded is None:
+                    raise _Irregular
+            if decoded[1]:
+                if opening is None and decoded[0] == "typed":
+                    opening = self._opening(self.buffer[:cut])
+                first = False
+                yield decoded
+            self.buffer = self.buffer[cut + 1:]
+            if closed:
+                return
+
+    def _decode(self, piece: bytes, first: bool) -> tuple[str, list] | None:
+        """The elements of ``piece`` (between two separators), or None when they are not whole JSON."""
+        if not piece.strip(_SPACE):
+            return ("plain", []) if first else None  # [] is an empty array; [1,,2] is broken
+        body = b"[" + piece + b"]"
+        try:
+            records = self.typed.decode(body)
+            unset = msgspec.UNSET
+            if all(r.TrangThaiHoSo is not unset or r.NgayTiepNhan is not unset for r in records):
+                return "typed", records
+            # progress steps among them: as dicts, whose keys tell the kinds apart
+        except msgspec.ValidationError:
+            pass  # a list where a string belongs, a number as a record…: as dicts, checked one by one
+        except msgspec.DecodeError:
+            return None
+        try:
+            return "plain", self.plain.decode(body)
+        except msgspec.DecodeError:
+            return None
+
+    def _exact_cut(self, depth: int) -> tuple[int, bool]:
+        """The last separator at the array's level in the buffer, or its closing bracket; -1 if none."""
+        marks, chars, depths = _structure(self.buffer, depth)
+        closing = np.flatnonzero((depths == depth - 1) & (chars == 93))
+        if closing.size:
+            return int(marks[closing[0]]), True
+        if np.any(depths < depth):
+            raise _Irregular
+        separators = np.flatnonzero((depths == depth) & (chars == 44))
+        return (int(marks[separators[-1]]), False) if separators.size else (-1, False)
+
+    @staticmethod
+    def _opening(piece: bytes) -> bytes | None:
+        """``{`` and the first key of the first record, as written (``{"MaHoSo"``)."""
+        text = piece.lstrip(_SPACE)
+        if not text.startswith(b"{"):
+            return None
+        quote = len(text) - len(text[1:].lstrip(_SPACE))
+        if text[quote:quote + 1] != b'"':
+            return None
+        end = text.find(b'"', quote + 1)
+        if end < 0 or b"\\" in text[quote:end]:
+            return None
+        return text[:end + 1]
+
+
 def _json_reason(message: str) -> str:
     reasons = {"Expecting value": "thiếu giá trị", "Unterminated string starting at": "chuỗi không được đóng",
                "Expecting ',' delimiter": "thiếu dấu phẩy", "Expecting property name enclosed in double quotes":
@@ -291,10 +597,17 @@ def _text(value: Any) -> Any:
 def parse_times(texts: pd.Series, iso: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``yyyyMMddHHmmss`` local times; returns (datetime64 values, mask of malformed text, mask of
     14 digits that name no moment). With ``iso``, ISO 8601 is accepted too (a HoSoBoSung quirk,
-    dvcqg-sync.md §2)."""
-    given = texts != ""
-    digits = texts.str.fullmatch(r"\d{14}") & given
-    values = pd.to_datetime(texts.where(digits, None), format="%Y%m%d%H%M%S", errors="coerce")
+    dvcqg-sync.md §2).
+
+    The 14 digits are read by arithmetic on their bytes (a national file has millions of them; pandas'
+    strptime took a fifth of the import), with pandas' rules: year 0, a month, day, hour or minute out
+    of range names no moment; seconds 60 and 61 run into the next minute."""
+    given = (texts != "").to_numpy(dtype=bool)
+    digits = texts.str.fullmatch(r"[0-9]{14}").to_numpy(dtype=bool, na_value=False) & given
+    moments = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[us]")
+    if digits.any():
+        moments[digits] = _digit_times(texts[digits])
+    values = pd.Series(moments, index=texts.index)
     if iso:
         other = given & ~digits
         if other.any():
@@ -303,9 +616,44 @@ def parse_times(texts: pd.Series, iso: bool = False) -> tuple[pd.Series, pd.Seri
             if getattr(parsed.dt, "tz", None) is not None:
                 parsed = parsed.dt.tz_localize(None)
             values[other] = parsed
-            digits = digits | (other & parsed.notna())
+            digits[other] = parsed.notna().to_numpy()
     values = values.astype("datetime64[us]")
-    return values, given & ~digits, digits & values.isna()
+    malformed = pd.Series(given & ~digits, index=texts.index)
+    return values, malformed, pd.Series(digits & values.isna().to_numpy(), index=texts.index)
+
+
+def _ascii_grid(texts: pd.Series, width: int) -> np.ndarray:
+    """Texts of exactly ``width`` ASCII characters as a (rows, width) byte matrix, without Python strings."""
+    array = texts.array
+    cells = array._pa_array.combine_chunks() if hasattr(array, "_pa_array") else pa.array(
+        texts.to_numpy(dtype=object), type=pa.string())
+    if cells.null_count:
+        cells = pc.fill_null(cells, "")
+    wide = pa.types.is_large_string(cells.type) or pa.types.is_large_binary(cells.type)
+    offsets = np.frombuffer(cells.buffers()[1], dtype=np.int64 if wide else np.int32)[
+        cells.offset:cells.offset + len(cells) + 1]
+    data = np.frombuffer(cells.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return data.reshape(-1, width)
+
+
+def _digit_times(texts: pd.Series) -> np.ndarray:
+    """Texts of exactly 14 ASCII digits → datetime64[us] (NaT where no such moment exists)."""
+    grid = _ascii_grid(texts, 14).astype(np.int64) - 48
+
+    def number(first: int, last: int) -> np.ndarray:
+        return grid[:, first:last] @ (10 ** np.arange(last - first - 1, -1, -1))
+
+    year, month, day = number(0, 4), number(4, 6), number(6, 8)
+    hour, minute, second = number(8, 10), number(10, 12), number(12, 14)
+    ok = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second <= 61)
+    first = (np.where(ok, year, 1970) - 1970) * 12 + np.where(ok, month, 1) - 1
+    start = first.astype("datetime64[M]").astype("datetime64[D]")
+    length = ((first + 1).astype("datetime64[M]").astype("datetime64[D]") - start).astype(np.int64)
+    ok &= day <= length
+    out = (start.astype("datetime64[us]") + ((np.where(ok, day, 1) - 1) * 86400 + hour * 3600 + minute * 60 + second)
+           .astype("timedelta64[s]"))
+    out[~ok] = np.datetime64("NaT")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,10 +695,12 @@ class _Batch:
     """Up to BATCH records of one kind as parsed, with their indexes in the file; the columns are taken
     from them together (a comprehension per field costs a fraction of a loop per record)."""
 
+    typed = False
+
     def __init__(self, keys: tuple[str, ...]) -> None:
         self.keys = keys
         self.index: list[int] = []
-        self.records: list[dict] = []
+        self.records: list = []
 
     def __len__(self) -> int:
         return len(self.index)
@@ -358,6 +708,39 @@ class _Batch:
     def column(self, key: str) -> list:
         """The field's text in every record (:func:`_text`; plain strings, by far the most, as they are)."""
         return [v if v.__class__ is str else _text(v) for v in [r.get(key) for r in self.records]]
+
+    def columns(self) -> dict[str, list]:
+        return {key: self.column(key) for key in self.keys}
+
+    @staticmethod
+    def get(record: Any, key: str) -> Any:
+        return record.get(key)
+
+
+class _TypedBatch(_Batch):
+    """Dossier records decoded by msgspec into :data:`_Record` structs (no dict per record): every scalar
+    is a string, a number, a boolean or null, every list a list of objects, or the decoder refused the
+    slice and it came as dicts (:class:`_Batch`)."""
+
+    typed = True
+
+    def columns(self) -> dict[str, Any]:
+        """Arrow text per field, taken from all records at once; a column holding numbers or booleans
+        goes through :func:`_text` like a dict's."""
+        out: dict[str, Any] = {}
+        values = zip(*map(attrgetter(*self.keys), self.records)) if self.records else [[] for _ in self.keys]
+        for key, column in zip(self.keys, values):
+            try:
+                cells = pa.array(column, type=pa.string())
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                cells = pa.array([v if v.__class__ is str else ("" if v is msgspec.UNSET else _text(v))
+                                  for v in column], type=pa.string())
+            out[key] = pc.fill_null(cells, "") if cells.null_count else cells
+        return out
+
+    @staticmethod
+    def get(record: Any, key: str) -> Any:
+        return getattr(record, key)
 
 
 def _flag(value: Any) -> bool:
@@ -428,6 +811,108 @@ def _nested(records: list[dict], indexes: list[int], problems: _Problems) -> tup
     return out, rounds
 
 
+NESTED_COLUMNS = ("components", "components_digitised", "components_reused", "components_from_store", "fee_lines",
+                  "fee_total", "e_results", "e_result_url", "db_connections")
+
+
+def _flags(values: list) -> np.ndarray:
+    """:func:`_flag` of every value (Arrow when they are all strings)."""
+    try:
+        cells = pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return np.fromiter(map(_flag, values), dtype=bool, count=len(values))
+    return pc.fill_null(pc.equal(cells, "1"), False).to_numpy(zero_copy_only=False)
+
+
+def _texts(values: list) -> pa.Array:
+    """:func:`_text` of every value as Arrow text (never NOT_SCALAR: a typed record holds none)."""
+    try:
+        cells = pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        cells = pa.array([_text(v) for v in values], type=pa.string())
+    return pc.utf8_trim_whitespace(pc.fill_null(cells, "") if cells.null_count else cells)
+
+
+def _nested_typed(records: list, indexes: list[int], problems: _Problems) -> tuple[dict[str, Any], list[tuple]]:
+    """:func:`_nested` for typed records, field by field over the items of the whole batch."""
+    n = len(records)
+    lists = zip(*map(attrgetter("TaiLieuNop", "DanhSachLePhi", "DanhSachGiayToKetQua", "DSKetNoiCSDL",
+                                "DanhSachHoSoBoSung"), records)) if n else [()] * 5
+    files, fees, results, connections, rounds_of = (list(column) for column in lists)
+
+    def sizes(column: list) -> np.ndarray:
+        return np.fromiter([len(x) if x else 0 for x in column], dtype=np.int64, count=n)
+
+    def per_record(owners: np.ndarray) -> np.ndarray:
+        return np.bincount(owners, minlength=n).astype(np.int64)
+
+    owner = np.repeat(np.arange(n), sizes(files))
+    flat = list(chain.from_iterable(x for x in files if x))
+    if flat:
+        deleted, digitised, reused, from_store = (list(c) for c in zip(*map(attrgetter(
+            "IsDeleted", "DuocSoHoa", "DuocTaiSuDung", "DuocLayTuKhoDMQG"), flat)))
+        kept = ~_flags(deleted)
+        # DuocTaiSuDung "1" and "2" are two modes of re-use (dvcqg-sync.md §3.1)
+        reuse = pc.is_in(_texts(reused), value_set=pa.array(["1", "2"])).to_numpy(zero_copy_only=False)
+        columns = {"components": per_record(owner[kept]),
+                   "components_digitised": per_record(owner[kept & _flags(digitised)]),
+                   "components_reused": per_record(owner[kept & reuse]),
+                   "components_from_store": per_record(owner[kept & _flags(from_store)])}
+    else:
+        columns = {name: np.zeros(n, dtype=np.int64) for name in NESTED_COLUMNS[:4]}
+
+    fee_lines = sizes(fees)
+    fee_total: list = [None] * n
+    for position in np.flatnonzero(fee_lines).tolist():
+        total = 0
+        for item in fees[position]:
+            amount = _text(item.Gia)
+            try:
+                value = int(amount or "0")
+            except (ValueError, TypeError):
+                value = -1
+            if value < 0:
+                problems.add(indexes[position], _code_of(records[position]), "DanhSachLePhi.Gia",
+                             f"số tiền «{amount}» không phải số nguyên đồng không âm", amount)
+            total += value
+        fee_total[position] = total
+    columns["fee_lines"], columns["fee_total"] = fee_lines, fee_total
+
+    e_results = np.zeros(n, dtype=np.int64)
+    first_link: list = [None] * n
+    for position in [at for at, x in enumerate(results) if x]:
+        for item in results[position]:
+            link = _text(item.DuongDanTepTinKetQua)
+            # F766 4.1: an electronic result carries a result code and a link
+            if _text(item.MaGiayToKetQua) and link:
+                e_results[position] += 1
+                first_link[position] = first_link[position] or link
+    columns["e_results"], columns["e_result_url"] = e_results, first_link
+
+    single = sizes(connections) == 1
+    databases = np.full(n, None, dtype=object)
+    too_long = np.zeros(n, dtype=bool)
+    if single.any():
+        # the usual case (TD always sends [{"MaCSDL": "7"}])
+        at = np.flatnonzero(single)
+        codes = _texts([connections[position][0].MaCSDL for position in at.tolist()])
+        databases[at] = codes.to_numpy(zero_copy_only=False)
+        too_long[at] = pc.greater(pc.utf8_length(codes), 255).to_numpy(zero_copy_only=False)
+    for position in np.flatnonzero(~single).tolist():
+        databases[position] = ",".join(dict.fromkeys(str(_text(c.MaCSDL)) for c in connections[position] or ()
+                                                     if _text(c.MaCSDL)))
+        too_long[position] = len(databases[position]) > 255
+    for position in np.flatnonzero(too_long).tolist():
+        problems.add(indexes[position], _code_of(records[position]), "DSKetNoiCSDL",
+                     "danh sách mã CSDL dài quá 255 ký tự", databases[position])
+    databases[databases == ""] = None
+    columns["db_connections"] = databases
+
+    rounds = [(position, one) for position in [at for at, x in enumerate(rounds_of) if x]
+              for one in rounds_of[position]]
+    return columns, rounds
+
+
 def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogue,
                   spool: IO[bytes], result: NationalImportResult) -> None:
     """Pass 1: read, check and prepare every record; spool the prepared batches while none is refused."""
@@ -461,8 +946,63 @@ def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogu
             _flush(batch, problems, catalogue, spool, result)
 
 
-def _code_of(record: dict) -> str:
-    code = _text(record.get("MaHoSo"))
+def _read_records_fast(stream: _FastStream, problems: _Problems, catalogue: _Catalogue,
+                       spool: IO[bytes], result: NationalImportResult) -> None:
+    """:func:`_read_records` over the slices of :class:`_FastStream`: a slice of typed dossiers goes to
+    the batch whole; a slice as dicts (or holding progress steps) is sorted record by record as before."""
+    dossiers: _Batch = _TypedBatch(DOSSIER_SCALARS)
+    steps = _Batch(STEP_SCALARS)
+    index = 0
+    for kind, records in stream.elements():
+        if kind == "typed":
+            if not dossiers.typed:
+                if len(dossiers):
+                    _flush(dossiers, problems, catalogue, spool, result)
+                dossiers = _TypedBatch(DOSSIER_SCALARS)
+            position = 0
+            while position < len(records):
+                take = min(len(records) - position, BATCH - len(dossiers))
+                dossiers.index.extend(range(index + 1, index + take + 1))
+                dossiers.records.extend(records[position:position + take])
+                index, position = index + take, position + take
+                if len(dossiers) >= BATCH:
+                    _flush(dossiers, problems, catalogue, spool, result)
+                    dossiers = _TypedBatch(DOSSIER_SCALARS)
+            continue
+        for record in records:
+            index += 1
+            if record.__class__ is not dict:
+                problems.add(index, "", "", "bản ghi phải là một đối tượng { … }")
+                continue
+            if "TrangThaiHoSo" in record or "NgayTiepNhan" in record:
+                if dossiers.typed:
+                    if len(dossiers):
+                        _flush(dossiers, problems, catalogue, spool, result)
+                    dossiers = _Batch(DOSSIER_SCALARS)
+                batch = dossiers
+            elif "ThoiDiemXuLy" in record:
+                batch = steps
+            else:
+                problems.add(index, _code_of(record), "", "không nhận ra bản ghi: hồ sơ cần TrangThaiHoSo và "
+                                                          "NgayTiepNhan (DongBoHoSoMC), bước xử lý cần ThoiDiemXuLy "
+                                                          "(CapNhatTienDoHoSoMC)")
+                continue
+            batch.index.append(index)
+            batch.records.append(record)
+            if len(batch.index) >= BATCH:
+                _flush(batch, problems, catalogue, spool, result)
+                if batch is dossiers:
+                    dossiers = _TypedBatch(DOSSIER_SCALARS)
+                else:
+                    steps = _Batch(STEP_SCALARS)
+    result.rows_read = index
+    for batch in (dossiers, steps):
+        if len(batch):
+            _flush(batch, problems, catalogue, spool, result)
+
+
+def _code_of(record: Any) -> str:
+    code = _text(record.get("MaHoSo") if record.__class__ is dict else getattr(record, "MaHoSo", None))
     return code if isinstance(code, str) else ""
 
 
@@ -478,7 +1018,10 @@ def _flush(batch, problems: _Problems, catalogue: _Catalogue, spool: IO[bytes],
         result.progress_steps += len(prepared)
         kind = "steps"
     if not problems:  # once anything is refused nothing is written: no need to keep the rows
-        pickle.dump((kind, prepared), spool, protocol=pickle.HIGHEST_PROTOCOL)
+        if isinstance(spool, _Pipe):
+            spool.put(kind, prepared, catalogue)
+        else:
+            pickle.dump((kind, prepared), spool, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _Columns:
@@ -489,7 +1032,12 @@ class _Columns:
         self.problems = problems
         self.text: dict[str, pd.Series] = {}
         self.bad = np.zeros(len(batch), dtype=bool)
-        columns = {key: batch.column(key) for key in batch.keys}
+        columns = batch.columns()
+        if batch.typed:  # Arrow text already, every value a scalar
+            for key, cells in columns.items():
+                self.text[key] = pd.Series(pd.arrays.ArrowStringArray(pc.utf8_trim_whitespace(cells)), index=self.index)
+            self.codes = self.text["MaHoSo"]
+            return
         self.codes = pd.Series([c if c is not NOT_SCALAR else "" for c in columns["MaHoSo"]], index=self.index,
                                dtype=object)
         for key, values in columns.items():
@@ -518,10 +1066,13 @@ class _Columns:
     def codes_in(self, key: str, table: dict, what: str) -> pd.Series:
         """The mapped values of a coded field; refuses a code not in ``table``."""
         text = self.text[key]
-        known = text.isin(table.keys()).to_numpy()
+        # Looked up in Arrow (pandas' map and isin walk an Arrow column one Python value at a time).
+        found = pc.index_in(_arrow(text), value_set=pa.array(list(table), type=pa.string()))
+        known = found.is_valid().to_numpy(zero_copy_only=False)
         allowed = ", ".join(f"«{c}»" for c in table if c)
         self.add(~known, key, lambda v: f"{what} «{v}» không hợp lệ (dùng {allowed})")
-        return text.map(table).where(known, None)
+        values = np.array([*table.values(), None], dtype=object)
+        return pd.Series(values[pc.fill_null(found, len(table)).to_numpy(zero_copy_only=False)], index=text.index)
 
     def times(self, keys: tuple[str, ...], iso: bool = False) -> dict[str, pd.Series]:
         out = {}
@@ -539,10 +1090,19 @@ class _Columns:
                          lambda v, limit=limit: f"dài {len(v)} ký tự, quá {limit} ký tự cho phép")
 
 
+def _arrow(text: pd.Series) -> pa.Array:
+    """The Arrow array behind a text column (built when the column is not Arrow-backed)."""
+    if hasattr(text.array, "_pa_array"):
+        return text.array._pa_array.combine_chunks()
+    return pa.array(text.to_numpy(dtype=object), type=pa.string())
+
+
 def _agency_key(codes: pd.Series) -> pd.Series:
     """The MaHoSo prefix that names the agency (``000.00.99.H00-220404-00101`` → ``000.00.99.H00``)."""
-    prefix = codes.str.partition("-")[0]
-    return prefix.where(codes.str.contains("-", regex=False), "")
+    cells = _arrow(codes)
+    prefix = pc.list_element(pc.split_pattern(cells, pattern="-", max_splits=1), 0)
+    prefix = pc.if_else(pc.match_substring(cells, "-"), prefix, "")
+    return pd.Series(pd.arrays.ArrowStringArray(prefix.cast(cells.type)), index=codes.index)
 
 
 def _check_dossiers(batch: _Batch, problems: _Problems, catalogue: _Catalogue
@@ -572,9 +1132,9 @@ def _check_dossiers(batch: _Batch, problems: _Problems, catalogue: _Catalogue
     no_end = end.isna().to_numpy() & (text["NgayKetThucXuLy"] == "").to_numpy()
     c.add(status_code.isin(END_REQUIRED).to_numpy() & no_end, "NgayKetThucXuLy",
           lambda v: "trạng thái 8, 9 hoặc 10 (đã kết thúc) cần thời điểm kết thúc xử lý")
-    status_and_intake = status_code.map(STATUS_OF_CODE)
-    status = status_and_intake.str[0]
-    intake = status_and_intake.str[1]
+    code = status_code.to_numpy()
+    status = pd.Series(_STATUS_NAMES[code], index=c.index)
+    intake = pd.Series(_INTAKE_NAMES[code], index=c.index)
     withdrawal_requested = (status_code == 7).to_numpy() & no_end
     status = status.where(~withdrawal_requested, "normal")
     accepted = (intake == "accepted").to_numpy()
@@ -590,10 +1150,12 @@ def _check_dossiers(batch: _Batch, problems: _Problems, catalogue: _Catalogue
     c.add(before, "NgayKetThucXuLy",
           lambda v: "kết thúc xử lý trước khi tiếp nhận hồ sơ", values=text["NgayKetThucXuLy"])
 
-    counts, batch_rounds = _nested(batch.records, batch.index, problems)
-    nested = pd.DataFrame(counts, index=c.index, columns=[
-        "components", "components_digitised", "components_reused", "components_from_store", "fee_lines",
-        "fee_total", "e_results", "e_result_url", "db_connections"])
+    if batch.typed:
+        counts, batch_rounds = _nested_typed(batch.records, batch.index, problems)
+    else:
+        rows, batch_rounds = _nested(batch.records, batch.index, problems)
+        counts = dict(zip(NESTED_COLUMNS, map(list, zip(*rows)))) if rows else {k: [] for k in NESTED_COLUMNS}
+    nested = pd.DataFrame(counts, index=c.index, columns=list(NESTED_COLUMNS))
     rounds = _check_rounds(batch, batch_rounds, c)
     ok = ~c.bad & ~np.isin(c.index, list(problems.records))
 
@@ -631,11 +1193,11 @@ def _check_rounds(batch: _Batch, batch_rounds: list[tuple], c: _Columns) -> pd.D
     if not batch_rounds:
         return pd.DataFrame(columns=columns)
     records = [batch.index[position] for position, _ in batch_rounds]
-    raw = {key: [_text(r.get(key)) for _, r in batch_rounds]
+    raw = {key: [_text(batch.get(r, key)) for _, r in batch_rounds]
            for key in ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")}
     out = pd.DataFrame({"record": records})
     bad = np.zeros(len(records), dtype=bool)
-    code_of = dict(zip(c.index, c.codes))
+    code_of = dict(zip(records, c.codes.iloc[[position for position, _ in batch_rounds]].tolist()))
     names = {"NgayBoSung": "requested_at", "NgayTiepNhanBoSung": "supplied_at", "NgayHenTraTruoc": "due_before",
              "NgayHenTraMoi": "due_after"}
     for key, name in names.items():
@@ -726,40 +1288,90 @@ def _spooled(spool: IO[bytes]) -> Iterator[tuple[str, Any]]:
 
 
 def _write(conn, spool: IO[bytes], catalogue: _Catalogue, agency: str | None, envelope_agency: str | None,
-           problems: _Problems, result: NationalImportResult) -> None:
-    agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result)
+           problems: _Problems, result: NationalImportResult, fallback: str | None = None) -> None:
+    agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result, fallback)
     field_of = _resolve_fields(conn, catalogue, result)
     procedure_of = _resolve_procedures(conn, catalogue, agency_of, result)
     calendar = load_calendar(conn)
-    for kind, prepared in _spooled(spool):
-        if kind == "dossiers":
-            frame, rounds = prepared
-            frame = frame.assign(
-                agency_id=frame["agency_key"].map(agency_of).astype("int64"),
-                field_id=frame["field"].map(field_of),
-                procedure_id=pd.Series(list(zip(frame["agency_key"], frame["procedure_code"])),
-                                       index=frame.index, dtype=object).map(procedure_of),
-            )
-            result.updated += store.write_national_dossiers(conn, frame, rounds, calendar)
-        else:
-            missing = store.write_progress_steps(conn, prepared)
-            for index, code in missing:
-                problems.add(index, code, "MaHoSo", "không có hồ sơ mã này trong cơ sở dữ liệu hay trong tệp "
-                                                     "(bước xử lý cần hồ sơ của nó)", code)
+    if result.rows_valid:
+        # First: it opens SQLite's write transaction before any index is set aside (and the dossier
+        # writes move it anyway).
+        bump_data_version(conn, dossiers=True)
+    with store.dossier_indexes_set_aside(conn, result.rows_valid):
+        _write_spooled(conn, spool, agency_of, field_of, procedure_of, calendar, problems, result)
     if problems:
         raise _Refused
     result.added = result.rows_valid - result.updated
 
 
+def _write_spooled(conn, spool: IO[bytes], agency_of: dict, field_of: dict, procedure_of: dict, calendar,
+                   problems: _Problems, result: NationalImportResult) -> None:
+    for kind, prepared in _spooled(spool):
+        _write_one(conn, kind, prepared, agency_of, field_of, procedure_of, calendar, problems, result)
+
+
+def _write_one(conn, kind: str, prepared: Any, agency_of: dict, field_of: dict, procedure_of: dict, calendar,
+               problems: _Problems, result: NationalImportResult) -> None:
+    if kind == "dossiers":
+        frame, rounds = prepared
+        frame = frame.assign(
+            agency_id=frame["agency_key"].map(agency_of).astype("int64"),
+            field_id=frame["field"].map(field_of),
+            procedure_id=pd.Series(list(zip(frame["agency_key"], frame["procedure_code"])),
+                                   index=frame.index, dtype=object).map(procedure_of),
+        )
+        result.updated += store.write_national_dossiers(conn, frame, rounds, calendar)
+    else:
+        missing = store.write_progress_steps(conn, prepared)
+        for index, code in missing:
+            problems.add(index, code, "MaHoSo", "không có hồ sơ mã này trong cơ sở dữ liệu hay trong tệp "
+                                                 "(bước xử lý cần hồ sơ của nó)", code)
+
+
+def _scope_problems(conn, spool: IO[bytes], scope: Any, fixed: str | None, chosen: bool, problems: _Problems) -> None:
+    """Refuse, record by record, what an account limited to some agencies may not write (as
+    ``resolve.check_scoped_rows`` does for a table): a dossier of an agency outside the scope, or of an
+    agency not stored yet (an admin creates it first), or without an agency when the account has several;
+    a dossier or progress step whose code is stored for another agency (upserts go by code)."""
+    allowed = {code.casefold() for code in scope.agencies}
+    stored = {code.casefold() for code in conn.execute(select(Agency.code)).scalars()}
+    own = [found for found in store.agency_ids(conn, scope.agencies, create=False).values() if found is not None]
+    field_of_fixed = "" if chosen else "madonvi"
+    for kind, prepared in _spooled(spool):
+        frame = prepared[0] if kind == "dossiers" else prepared
+        if kind == "dossiers":
+            named = pd.Series(fixed, index=frame.index, dtype=object) if fixed else frame["agency_key"].astype(object)
+            column = field_of_fixed if fixed else "MaHoSo"
+            for index, code, name in zip(frame.index, frame["code"], named):
+                if not name:
+                    if len(scope.agencies) != 1:
+                        problems.add(index, code, "MaHoSo", "chưa rõ cơ quan của hồ sơ (không có madonvi, mã hồ sơ "
+                                                            "không có tiền tố cơ quan): chọn cơ quan trước khi nhập")
+                elif name.casefold() not in allowed:
+                    problems.add(index, code, column, f"cơ quan «{name}» ngoài phạm vi của tài khoản «{scope.username}»: "
+                                                      "không được nhập dữ liệu của đơn vị khác", name)
+                elif name.casefold() not in stored:
+                    problems.add(index, code, column, f"cơ quan «{name}» chưa có trong cơ sở dữ liệu: quản trị viên cần "
+                                                      "tạo cơ quan này trước (trang Quản trị hoặc lệnh user add --agency)",
+                                 name)
+        codes = frame["code"].astype(object)
+        foreign = store.existing_dossier_codes(conn, codes[codes != ""], not_of=own)
+        if foreign:
+            for index, code in zip(frame.index, codes):
+                if code in foreign:
+                    problems.add(index, code, "MaHoSo", FOREIGN_CODE.format(code), code)
+
+
 def _resolve_agencies(conn, catalogue: _Catalogue, agency: str | None, envelope_agency: str | None,
-                      result: NationalImportResult) -> dict[str, int]:
-    """MaHoSo prefix → agency id: ``--agency``, else the envelope's ``madonvi``, else the prefix, else the
-    default agency; an agency not yet stored is created with the record's DonViXuLy as its name."""
+                      result: NationalImportResult, fallback: str | None = None) -> dict[str, int]:
+    """MaHoSo prefix → agency id: ``--agency``, else the envelope's ``madonvi``, else the prefix, else
+    ``fallback`` (an officer's only agency), else the default agency; an agency not yet stored is created
+    with the record's DonViXuLy as its name."""
     stored = set(conn.execute(select(Agency.code)).scalars())
     fixed = agency or envelope_agency
     out: dict[str, int] = {}
     for key, unit in catalogue.agency_names.items():
-        code = fixed or key
+        code = fixed or key or fallback
         if not code:
             out[key] = store.default_agency_id(conn)
             continue
@@ -803,6 +1415,13 @@ def _resolve_procedures(conn, catalogue: _Catalogue, agency_of: dict[str, int],
 # The entry point
 # --------------------------------------------------------------------------------------------
 
+def _size(path: str | os.PathLike) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
+
+
 def _open(file: str | os.PathLike | bytes | IO[bytes]) -> tuple[IO[bytes], bool]:
     if isinstance(file, (bytes, bytearray, memoryview)):
         return io.BytesIO(bytes(file)), True
@@ -812,16 +1431,30 @@ def _open(file: str | os.PathLike | bytes | IO[bytes]) -> tuple[IO[bytes], bool]
 
 
 def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | IO[bytes], *,
-                    agency: str | None = None, dry_run: bool = False) -> NationalImportResult:
+                    agency: str | None = None, dry_run: bool = False, scope: Any = None,
+                    within: Any = None) -> NationalImportResult:
     """Import a ``DongBoHoSoMC`` / ``CapNhatTienDoHoSoMC`` file (envelope or bare array) into ``db``.
 
     ``agency`` (the CLI's ``--agency``) names the agency of every record; without it the envelope's
     ``madonvi``, else each ``MaHoSo``'s prefix, else the default agency. Nothing is written when any
     record is refused; ``dry_run`` checks the whole file and writes nothing.
+
+    ``scope`` (an ``auth.Scope`` limited to some agencies) refuses every record whose agency is outside
+    it or not yet stored, and every dossier code stored for another agency, each with its index and
+    ``MaHoSo``; a record naming no agency goes to the account's only agency.
+
+    ``within(conn, result)`` runs in the writing transaction once everything is written
+    (:func:`tthc_core.importer.import_file`).
     """
     result = NationalImportResult(kind="dossiers", dry_run=dry_run)
     problems = _Problems()
     catalogue = _Catalogue()
+    if (msgspec is not None and not dry_run and scope is None and isinstance(file, (str, os.PathLike))
+            and _size(file) >= PARALLEL_FROM):
+        done = _import_parallel(db, Path(file), (agency or "").strip() or None, result, within)
+        if done is not None:
+            return done
+        result = NationalImportResult(kind="dossiers", dry_run=dry_run)
     try:
         handle, close = _open(file)
     except OSError as exc:
@@ -829,8 +1462,7 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
         return result
     with tempfile.TemporaryFile(prefix="tthc-dvcqg-") as spool:
         try:
-            stream = _JsonStream(handle)
-            _read_records(stream, problems, catalogue, spool, result)
+            stream = _read(handle, problems, catalogue, spool, result)
         except _Broken as exc:
             result.problems.append(Problem(1, "", str(exc)))
             return result
@@ -840,6 +1472,7 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
         finally:
             if close:
                 handle.close()
+        problems, catalogue = stream.problems, stream.catalogue
         result.service = str(stream.envelope.get("service") or "")
         if stream.is_envelope and result.service and result.service not in SERVICES:
             result.problems.append(Problem(1, "service", f"dịch vụ «{result.service}» không phải "
@@ -849,12 +1482,24 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
         if envelope_agency is NOT_SCALAR:
             envelope_agency = None
         agency = (agency or "").strip() or None
+        scoped = scope is not None and scope.agencies is not None
+        fallback = scope.agencies[0] if scoped and len(scope.agencies) == 1 else None
+        if scoped and not problems:
+            with get_engine(db).connect() as conn:
+                _scope_problems(conn, spool, scope, agency or envelope_agency, bool(agency), problems)
         result.problems = _listed(problems)
         if problems or dry_run or (result.rows_valid == 0 and result.progress_steps == 0):
             return result
         try:
             with get_engine(db).begin() as conn:
-                _write(conn, spool, catalogue, agency, envelope_agency, problems, result)
+                if scoped:  # again inside the transaction: another import may have written a code since
+                    _scope_problems(conn, spool, scope, agency or envelope_agency, bool(agency), problems)
+                    if problems:
+                        raise _Refused
+                _write(conn, spool, catalogue, agency, envelope_agency, problems, result, fallback)
+                if within is not None:
+                    result.written = True
+                    within(conn, result)
         except _Refused:
             result.problems = _listed(problems)
             result.added = result.updated = 0
@@ -862,6 +1507,191 @@ def import_national(db: str | Engine | None, file: str | os.PathLike | bytes | I
             return result
     result.written = True
     return result
+
+
+def _read(handle: IO[bytes], problems: _Problems, catalogue: _Catalogue, spool: IO[bytes],
+          result: NationalImportResult) -> _JsonStream | _FastStream:
+    """Pass 1 by the fast reader when it can start over (msgspec installed, a file that seeks), else, or
+    when it meets anything irregular, by the element-by-element reader from the start of the file (it
+    names the place of a syntax error and what is wrong there)."""
+    start = None
+    if msgspec is not None:
+        try:
+            start = handle.tell() if handle.seekable() else None
+        except (AttributeError, OSError, ValueError):
+            start = None
+    if start is not None:
+        stream = _FastStream(handle)
+        try:
+            _read_records_fast(stream, problems, catalogue, spool, result)
+            stream.problems, stream.catalogue = problems, catalogue
+            return stream
+        except _Irregular:
+            handle.seek(start)
+            spool.seek(0)
+            spool.truncate()
+            problems, catalogue = _Problems(), _Catalogue()
+            for name in ("rows_read", "rows_valid", "supplement_rounds", "progress_steps"):
+                setattr(result, name, 0)
+    stream = _JsonStream(handle)
+    _read_records(stream, problems, catalogue, spool, result)
+    stream.problems, stream.catalogue = problems, catalogue
+    return stream
+
+
+class _Pipe:
+    """Pass 1's spool in the reader process: each prepared batch goes to the writing process, with the
+    catalogue and the envelope as known so far."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.stream: _FastStream | None = None
+
+    def put(self, kind: str, prepared: Any, catalogue: _Catalogue) -> None:
+        envelope = dict(self.stream.envelope) if self.stream is not None else {}
+        self.connection.send(("batch", kind, prepared, catalogue, envelope,
+                              self.stream is not None and self.stream.is_envelope))
+
+
+def _reader_process(path: str, connection: Any) -> None:
+    """Pass 1 of :func:`_import_parallel`, in a process of its own."""
+    try:
+        problems, catalogue = _Problems(), _Catalogue()
+        result = NationalImportResult(kind="dossiers")
+        pipe = _Pipe(connection)
+        with open(path, "rb") as handle:
+            stream = pipe.stream = _FastStream(handle)
+            _read_records_fast(stream, problems, catalogue, pipe, result)
+        counts = {name: getattr(result, name) for name in ("rows_read", "rows_valid", "supplement_rounds",
+                                                             "progress_steps")}
+        connection.send(("end", problems, catalogue, stream.envelope, stream.is_envelope, counts))
+    except _Irregular:
+        connection.send(("irregular",))
+    except BaseException as exc:  # noqa: BLE001 - the writing process imports the file itself instead
+        connection.send(("failed", repr(exc)))
+    finally:
+        connection.close()
+
+
+_READER = ("import sys\nfrom multiprocessing.connection import Connection\n"
+           "from tthc_core.importer.dvcqg import _reader_process\n"
+           "_reader_process(sys.argv[1], Connection(int(sys.argv[2]), readable=False))\n")
+
+
+class _Serial(Exception):
+    """The parallel import gave up (an irregular file, the reader failed): roll back, import in-process."""
+
+
+def _import_parallel(db: str | Engine | None, path: Path, agency: str | None, result: NationalImportResult,
+                     within: Any = None) -> NationalImportResult | None:
+    """:func:`import_national` for a large file: a reader process does pass 1 while this process writes
+    each batch it sends, in ONE transaction that is rolled back when any record is refused (the reader
+    stops sending then, and reports every refused record at the end). Batches wait in a spool while the
+    records' agency is not settled (an envelope whose madonvi may come after its data). None when the
+    file must be imported in-process after all (nothing is written then)."""
+    # A new interpreter (never a fork of a process that may run server threads, nor multiprocessing's
+    # spawn, which imports the caller's main script again), talking over a pipe.
+    read_end, write_end = os.pipe()
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    try:
+        reader = subprocess.Popen([sys.executable, "-c", _READER, str(path), str(write_end)], pass_fds=(write_end,),
+                                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    except OSError:
+        os.close(read_end)
+        return None
+    finally:
+        os.close(write_end)
+    receive = Connection(read_end, writable=False)
+    problems = _Problems()
+    try:
+        with tempfile.TemporaryFile(prefix="tthc-dvcqg-") as waiting, contextlib.ExitStack() as writing:
+            conn = writing.enter_context(get_engine(db).begin())
+            state: dict[str, Any] = {"started": False, "waiting": 0, "calendar": None}
+
+            def write(kind: str, prepared: Any, catalogue: _Catalogue, envelope_agency: str | None) -> None:
+                if not state["started"]:
+                    state["started"], state["calendar"] = True, load_calendar(conn)
+                    bump_data_version(conn, dossiers=True)  # opens SQLite's write transaction first
+                    # the number of records is not known yet: about one a kilobyte
+                    writing.enter_context(store.dossier_indexes_set_aside(conn, path.stat().st_size // 1024))
+                agency_of = _resolve_agencies(conn, catalogue, agency, envelope_agency, result)
+                field_of = _resolve_fields(conn, catalogue, result)
+                procedure_of = _resolve_procedures(conn, catalogue, agency_of, result)
+                _write_one(conn, kind, prepared, agency_of, field_of, procedure_of, state["calendar"], problems,
+                           result)
+
+            def settled(envelope: dict, is_envelope: bool) -> tuple[bool, str | None]:
+                found = _text(envelope.get("madonvi")) or None
+                found = None if found is NOT_SCALAR else found
+                return bool(agency or found or not is_envelope), found
+
+            while True:
+                message = receive.recv()
+                if message[0] != "batch":
+                    break
+                _, kind, prepared, catalogue, envelope, is_envelope = message
+                ready, envelope_agency = settled(envelope, is_envelope)
+                if problems or not ready:
+                    if not problems:
+                        pickle.dump((kind, prepared), waiting, protocol=pickle.HIGHEST_PROTOCOL)
+                        state["waiting"] += 1
+                    continue
+                write(kind, prepared, catalogue, envelope_agency)
+            if message[0] != "end":
+                raise _Serial
+            _, found, catalogue, envelope, is_envelope, counts = message
+            for name, value in counts.items():
+                setattr(result, name, value)
+            result.service = str(envelope.get("service") or "")
+            if is_envelope and result.service and result.service not in SERVICES:
+                result.problems.append(Problem(1, "service", f"dịch vụ «{result.service}» không phải "
+                                                             "DongBoHoSoMC hay CapNhatTienDoHoSoMC"))
+                raise _Refused
+            found.items += problems.items
+            found.records |= problems.records
+            problems = found
+            if not problems and state["waiting"]:
+                _, envelope_agency = settled(envelope, is_envelope)
+                for kind, prepared in _spooled(waiting):
+                    write(kind, prepared, catalogue, envelope_agency)
+            if problems:
+                raise _Refused
+            if state["started"]:
+                _name_created_agencies(conn, catalogue, result)
+            result.added = result.rows_valid - result.updated
+            if within is not None and (result.rows_valid or result.progress_steps):
+                result.written = True
+                within(conn, result)
+    except _Refused:
+        result.problems = result.problems or _listed(problems)
+        result.added = result.updated = 0
+        result.created_agencies, result.created_fields, result.created_procedures = [], [], []
+        return result
+    except (_Serial, EOFError):
+        return None
+    finally:
+        receive.close()
+        try:
+            reader.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            reader.wait()
+    result.problems = []
+    result.written = result.rows_valid > 0 or result.progress_steps > 0
+    return result
+
+
+def _name_created_agencies(conn, catalogue: _Catalogue, result: NationalImportResult) -> None:
+    """An agency created before a later batch gave its DonViXuLy takes that name (as when the whole file
+    is read first: the first name the file gives)."""
+    for position, label in enumerate(result.created_agencies):
+        if " (" in label:
+            continue
+        name = catalogue.agency_names.get(label)
+        if name:
+            store.ensure_agency(conn, label, name)
+            result.created_agencies[position] = f"{label} ({name})"
 
 
 def _listed(problems: _Problems) -> list[Problem]:
@@ -874,7 +1704,8 @@ def _listed(problems: _Problems) -> list[Problem]:
 
 
 def _imports(db, file, filename: str, *, kind: str | None = None, agency: str | None = None,
-             skip_invalid: bool = False, dry_run: bool = False, scope: Any = None) -> ImportResult:
+             skip_invalid: bool = False, dry_run: bool = False, scope: Any = None,
+             within: Any = None) -> ImportResult:
     """The :class:`~tthc_core.importer.Format` entry: every national record is all or nothing."""
     if kind == "procedures":
         return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ (DongBoHoSoMC) không phải "
@@ -883,16 +1714,14 @@ def _imports(db, file, filename: str, *, kind: str | None = None, agency: str | 
         return NationalImportResult(problems=[Problem(1, "", "Tệp JSON đồng bộ hồ sơ được nhập trọn vẹn hoặc không "
                                                              "nhập gì: không dùng --skip-invalid")])
     if scope is not None and scope.agencies is not None:
-        # An account limited to some agencies imports into the one it chooses (or its only one), whatever
-        # the records say: their madonvi and MaHoSo prefixes are national codes, not ours.
+        # An account limited to some agencies writes only theirs: its chosen agency must be one of them
+        # (AccessDenied), and each record's agency (the chosen one, else the envelope's madonvi, else the
+        # MaHoSo prefix, else the account's only agency) is checked record by record (_scope_problems).
         if agency:
+            agency = next((code for code in scope.agencies if code.casefold() == agency.casefold()), agency)
             scope.restrict(agency)  # AccessDenied: not the account's agency
-        elif len(scope.agencies) == 1:
-            agency = scope.agencies[0]
-        else:
-            return NationalImportResult(problems=[Problem(1, "", "Chọn cơ quan của dữ liệu trước khi nhập tệp JSON "
-                                                                 "(tài khoản có nhiều cơ quan)")])
-    return import_national(db, file, agency=agency, dry_run=dry_run)
+        return import_national(db, file, agency=agency, dry_run=dry_run, scope=scope, within=within)
+    return import_national(db, file, agency=agency, dry_run=dry_run, within=within)
 
 
 register_format(Format(FORMAT, lambda head, name: looks_like_json(head), _imports))
