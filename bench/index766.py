@@ -121,3 +121,239 @@ def enrich(url: str | Engine, seed_note: str = "") -> dict[str, int]:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
     return {"rounds": len(rounds), "dossiers_with_rounds": len(counts), "feedback": len(feedback)}
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+
+_COLD = """
+import sys, time, json
+start = time.perf_counter()
+from tthc_core import columnar, qd766
+url, period = sys.argv[1], sys.argv[2]
+imported = time.perf_counter()
+columnar.use_fast_path(url, build=False)  # as the CLI: a valid sidecar is read by this first call
+result = qd766.compute_index(url, period, "calendar", ranking=False)
+print(json.dumps({"seconds": time.perf_counter() - imported, "total": str(result["total"])}))
+"""
+
+
+def _cold_process(url: str) -> float:
+    """The first call in a new process (engine, rules, calendar, copy or SQL), timed inside it."""
+    out = subprocess.run([sys.executable, "-c", _COLD, url, PERIOD], capture_output=True, text=True,
+                         cwd=PROJECT_ROOT, check=True)
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+
+
+def _median(fn: Callable[[], Any], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _duckdb(url: str, runs: int) -> tuple[float, dict[int, dict[str, float]]]:
+    """The index's dossier aggregation in DuckDB over the same rows in memory: one GROUP BY agency with
+    every numerator and denominator of ``qd766._dossier_conditions`` (2.1 with its supplement rounds
+    judged in SQL, qd766.md §3, due basis "current"), and the GROUP BY procedure of 3.2 / 3.5 / 3.5b /
+    4.5a. The catalogue walk and the PAKN verdicts (hundreds of rows, Python in ours) are not in it."""
+    import duckdb
+    import pandas as pd
+
+    from tthc_core import qd766_columns
+    from tthc_core.counting import NEVER, to_us
+    from tthc_core.periods import parse_period
+
+    engine = get_engine(url)
+    p, r = Procedure.__table__.c, SupplementRound.__table__.c
+    with engine.connect() as conn:
+        snap = qd766_columns.fast_copy(conn, wait=True)
+        catalogue = pd.DataFrame(conn.execute(select(p.id, func.coalesce(p.requires_paper_result, False),
+                                                     func.coalesce(p.has_fee, False))).all(),
+                                 columns=["id", "paper", "fee"])
+        rounds = pd.DataFrame(conn.execute(select(r.dossier_id, r.requested_at, r.supplied_at, r.due_before)).all(),
+                              columns=["dossier", "requested", "supplied", "due_before"])
+        pakn = pd.DataFrame({"id": qd766_columns._pakn_ids(conn)})
+    frame = pd.DataFrame({k: getattr(snap, k) for k in ("id", "received", "resolved", "due", "deadline", "returned",
+                                                        "refused", "agency", "procedure", "rounds", "flags")})
+    for column in ("requested", "supplied", "due_before"):
+        rounds[column] = pd.to_datetime(rounds[column]).to_numpy(dtype="datetime64[us]").astype("int64")
+        rounds.loc[pd.isna(pd.to_datetime(rounds[column])) | (rounds[column] < -2 ** 62), column] = NEVER
+    con = duckdb.connect()
+    stamps = ", ".join(f"NULLIF({k}, {NEVER}) AS {k}" for k in ("received", "resolved", "due", "deadline",
+                                                              "returned", "refused"))
+    for name, df in (("frame", frame), ("rounds_frame", rounds), ("catalogue", catalogue), ("pakn_frame", pakn)):
+        con.register(name, df)
+    con.execute(f"CREATE TABLE d AS SELECT id, {stamps}, agency, procedure, rounds, flags FROM frame")
+    con.execute(f"CREATE TABLE r AS SELECT dossier, requested, NULLIF(supplied, {NEVER}) AS supplied, "
+                f"NULLIF(due_before, {NEVER}) AS due_before FROM rounds_frame")
+    con.execute("CREATE TABLE p AS SELECT * FROM catalogue")
+    con.execute("CREATE TABLE k AS SELECT * FROM pakn_frame")
+    for name in ("frame", "rounds_frame", "catalogue", "pakn_frame"):
+        con.unregister(name)
+    b = qd766._bounds(parse_period(PERIOD, "calendar"), None)
+    s, c, cutoff, day = to_us(b.start), to_us(b.c), to_us(b.cutoff), 86_400_000_000
+    bit = {k: f"(flags & {v} <> 0)" for k, v in qd766_columns.BITS.items()}
+    recv = f"received >= {s}"
+    paper, fee = "coalesce(p.paper, false)", "coalesce(p.fee, false)"
+    fee_den = f"{recv} AND {fee} AND NOT {bit['fee_all_zero']}"
+    digit = f"CASE WHEN {bit['portal_filed']} THEN {bit['digitised']} ELSE {bit['digit_true']} END"
+    # 2.1 (§3): T, the supplement time and the due date in force at C; a 00:00 due date is the day's end
+    on21 = (f"(CASE WHEN NOT ended AND n_open > 0 AND n_req > 1 THEN false "
+            f"ELSE (t - sup <= due_now OR (due_now % {day} = 0 AND t - sup < due_now + {day})) END)")
+    conditions = {
+        "recv": recv, "records": f"{recv} AND {bit['records']}", "sync_known": f"{recv} AND {bit['sync_known']}",
+        "synced": f"{recv} AND {bit['synced']}",
+        "online_ok": f"{recv} AND {bit['online']} AND (NOT {paper} OR {bit['eres']})",
+        "online_no_eres": f"{recv} AND {bit['online']} AND {paper} AND NOT {bit['eres']}",
+        "fee_den": fee_den, "paid": f"{fee_den} AND {bit['paid']}", "paper": f"{recv} AND {paper}",
+        "paper_eres": f"{recv} AND {paper} AND {bit['eres']}",
+        "comp_ok": f"{recv} AND {bit['components']} AND (NOT {paper} OR {bit['eres']})",
+        "digit_den": f"{recv} AND ({bit['digit_known']} OR {bit['portal_filed']})", "digit": f"{recv} AND {digit}",
+        "store": f"{recv} AND {bit['store']}", "pop": f"{recv} AND {bit['pop']}", "den21": "true",
+        "simple21": "rounds = 0 AND due IS NOT NULL", "on21": f"due_now IS NOT NULL AND {on21}",
+        "at_risk21": f"rounds = 0 AND due IS NOT NULL AND {on21} AND NOT ended AND deadline <= {cutoff}",
+        "pakn54": "d.id IN (SELECT id FROM k)",
+        "ended22": f"{recv} AND {bit['normal']} AND resolved IS NOT NULL AND resolved <= {c}",
+    }
+    counts = ",\n".join(f"count(*) FILTER ({cond}) AS {key}" for key, cond in conditions.items())
+    main = f"""
+        WITH rr AS (
+            SELECT dossier, count(*) AS n_req,
+                   count(*) FILTER (supplied IS NULL OR supplied > {c}) AS n_open,
+                   coalesce(sum(supplied - requested) FILTER (supplied <= {c}), 0) AS sup,
+                   min(requested) FILTER (supplied IS NULL OR supplied > {c}) AS open_at,
+                   arg_min(due_before, requested) FILTER (supplied IS NULL OR supplied > {c}) AS open_due
+            FROM r WHERE requested <= {c} GROUP BY dossier),
+        base AS (
+            SELECT d.*, coalesce(resolved, returned, refused) AS end_at FROM d
+            WHERE received <= {c} AND (coalesce(resolved, returned, refused) IS NULL
+                                       OR coalesce(resolved, returned, refused) >= {s})),
+        judged AS (
+            SELECT base.*, end_at IS NOT NULL AND end_at <= {c} AS ended,
+                   coalesce(n_req, 0) AS n_req, coalesce(n_open, 0) AS n_open, coalesce(sup, 0) AS sup,
+                   CASE WHEN end_at IS NOT NULL AND end_at <= {c} THEN end_at
+                        WHEN coalesce(n_open, 0) > 0 THEN open_at ELSE {c} END AS t,
+                   CASE WHEN coalesce(n_open, 0) > 0 AND open_due IS NOT NULL THEN open_due ELSE due END AS due_now
+            FROM base LEFT JOIN rr ON rr.dossier = base.id)
+        SELECT agency, {counts},
+               coalesce(sum((resolved - received) / {day}::DOUBLE) FILTER ({conditions['ended22']}), 0) AS days22
+        FROM judged d LEFT JOIN p ON p.id = d.procedure GROUP BY agency"""
+    usage = f"""
+        SELECT procedure, count(*), bool_or({bit['online']}), bool_or({bit['fee_positive']}),
+               bool_or({bit['paid']}), bool_or({bit['pop']})
+        FROM d WHERE received >= {s} AND received <= {c} AND procedure >= 0 GROUP BY procedure"""
+
+    def query() -> list:
+        con.execute(usage).fetchall()
+        return con.execute(main).fetchall()
+
+    names = [*conditions, "days22"]
+    found = {row[0]: dict(zip(names, row[1:])) for row in query()}
+    return _median(query, runs), found
+
+
+def measure(url: str, runs: int = 5, log: Callable[[str], None] = print, enriched: bool = False) -> dict[str, Any]:
+    """Cold, warm, DuckDB and the ratio for the whole province's quarter index on the database at ``url``
+    (the synthetic province of bench.run; enriched here unless ``enriched``)."""
+    from tthc_core import columnar, qd766_columns
+
+    out: dict[str, Any] = {"period": PERIOD}
+    if not enriched:
+        start = time.perf_counter()
+        out["enrich"] = enrich(url)
+        out["enrich_s"] = time.perf_counter() - start
+    engine = columnar.use_fast_path(url, enabled=False)
+    # The SQL path (no copy yet: right after an import, or a library call).
+    start = time.perf_counter()
+    sql_result = qd766.compute_index(url, PERIOD, "calendar", ranking=False)
+    out["sql_first_s"] = time.perf_counter() - start
+    out["sql_s"] = _median(lambda: qd766.compute_index(url, PERIOD, "calendar", ranking=False), runs)
+    # The copy, built once (the dashboard builds it in the background after an import).
+    columnar.use_fast_path(engine, build=True)
+    qd766_columns.CACHE.forget(engine)
+    sidecar = qd766_columns.sidecar_path(engine)
+    if sidecar is not None:
+        sidecar.unlink(missing_ok=True)
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        snap = qd766_columns.fast_copy(conn, wait=True)
+    out["copy_build_s"] = time.perf_counter() - start
+    fast_result = qd766.compute_index(url, PERIOD, "calendar", ranking=False)
+    if fast_result != sql_result:
+        raise RuntimeError("the column form and the SQL form of the 766 index disagree")
+    out["total"] = str(sql_result["total"])
+    out["cold_s"] = statistics.median(_cold_process(url) for _ in range(runs))
+    out["warm_s"] = _median(lambda: qd766.compute_index(url, PERIOD, "calendar", ranking=False), runs)
+    out["duckdb_s"], theirs = _duckdb(url, runs)
+    with engine.connect() as conn:
+        facts = qd766.gather(conn, qd766._as_calendar(PERIOD, "calendar"), None, None)
+    for agency_id, counts in facts.dossiers.items():
+        for key in (*qd766.DOSSIER_KEYS,):
+            if counts[key] != theirs.get(agency_id, {}).get(key, 0):
+                raise RuntimeError(f"DuckDB and tthc_core disagree on {key} for agency {agency_id}: "
+                                   f"{theirs.get(agency_id, {}).get(key)} against {counts[key]}")
+    out["ratio"] = out["warm_s"] / out["duckdb_s"]
+    out["rows"] = len(snap) if snap is not None else None
+    log(f"  chỉ số 766: {json.dumps(out, default=str)}")
+    return out
+
+
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """The results table's rows: (measure, result, target, met)."""
+    x = r.get("index766")
+    if not x:
+        return []
+    sqlite = r.get("engine") == "sqlite"
+
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:,.0f} ms"
+
+    return [
+        (f"766 index, province, {x['period']} (calendar), cold: first call in a new process "
+         + ("(the columnar sidecar)" if sqlite else "(no sidecar for a server: the SQL path)"),
+         ms(x["cold_s"]), "< 1 s", x["cold_s"] < COLD_TARGET_S),
+        ("766 index, province, warm", ms(x["warm_s"]), f"≤ 2 × DuckDB ({ms(WARM_RATIO_TARGET * x['duckdb_s'])})",
+         x["warm_s"] <= WARM_RATIO_TARGET * x["duckdb_s"]),
+        ("766 index, DuckDB, the same dossier aggregation", ms(x["duckdb_s"]), "", None),
+        ("766 index, ratio ours / DuckDB", f"{x['ratio']:.2f}", "≤ 2", x["ratio"] <= WARM_RATIO_TARGET),
+        ("766 index, SQL path (before the copy exists), first / repeated", f"{ms(x['sql_first_s'])} / {ms(x['sql_s'])}",
+         "", None),
+        ("766 index, building its columnar copy (one run)", f"{x['copy_build_s']:.1f} s", "", None),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.index766 [--db URL] [--dossiers N] [--runs N]``: this step alone."""
+    import argparse
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from . import run as bench_run
+
+    parser = argparse.ArgumentParser(prog="python -m bench.index766")
+    parser.add_argument("--db")
+    parser.add_argument("--dossiers", type=int, default=300_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="reuse the database at --db as it is (already built)")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="tthc-bench766-"))
+    url = args.db or f"sqlite:///{work}/bench-766.db"
+    try:
+        if not args.keep:
+            bench_run._load(url, args.dossiers, 3, work / "csv", imports=1)
+        result = {"engine": get_engine(url).dialect.name, "dossiers": args.dossiers,
+                  "index766": measure(url, args.runs, enriched=args.keep)}
+        for name, value, target, met in rows(result):
+            print(f"| {name} | {value} | {target} | {'—' if met is None else ('yes' if met else 'no')} |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
