@@ -199,7 +199,7 @@ def _duckdb(url: str, runs: int) -> tuple[float, dict[int, dict[str, float]]]:
     bit = {k: f"(flags & {v} <> 0)" for k, v in qd766_columns.BITS.items()}
     recv = f"received >= {s}"
     paper, fee = "coalesce(p.paper, false)", "coalesce(p.fee, false)"
-    fee_den = f"{recv} AND {fee} AND NOT {bit['fee_all_zero']}"
+    fee_den = f"{recv} AND {fee} AND NOT {bit['fee_out']}"
     digit = f"CASE WHEN {bit['portal_filed']} THEN {bit['digitised']} ELSE {bit['digit_true']} END"
     # 2.1 (§3): T, the supplement time and the due date in force at C; a 00:00 due date is the day's end
     on21 = (f"(CASE WHEN NOT ended AND n_open > 0 AND n_req > 1 THEN false "

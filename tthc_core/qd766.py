@@ -534,7 +534,7 @@ def gather(conn: Connection, period: Period, ids: set[int] | None, now: dt.datet
 def _gather_columns(conn: Connection, snap: Any, period: Period, b: Bounds, ids: set[int] | None,
                     tree: AgencyTree, cal: WorkCalendar, rules: Rules, keys: tuple[str, ...]) -> Facts:
     """:func:`gather` from the columnar copy (qd766_columns): same counts, same Python for the rest."""
-    counts, special_ids = qd766_columns.dossier_counts(conn, snap, b, ids, keys)
+    counts, special_ids = qd766_columns.dossier_counts(conn, snap, b, ids, keys, due_basis_setting(conn))
     dossiers: dict[int, Counter] = {}
     for agency_id, row in counts.items():
         c = Counter({k: row[k] for k in keys})
@@ -668,11 +668,25 @@ def pakn_verdict(k: Any, c: dt.datetime, cal: WorkCalendar) -> bool:
 
 def _feedback_facts(conn: Connection, b: Bounds, ids: set[int] | None, cal: WorkCalendar) -> list[dict[str, Any]]:
     f = Feedback.__table__.c
-    where = [f.sent_at <= literal(b.c, DateTime())]
+    c, start = literal(b.c, DateTime()), literal(b.start, DateTime())
+    where = [f.sent_at <= c]
     if ids is not None:
         where.append(f.agency_id.in_(sorted(ids)))
-    rows = []
-    for k in conn.execute(select(Feedback.__table__).where(*where)):
+    # Only the PAKN of the period (handled in it, or first received in it: in52 / in53) are read and
+    # judged; every other agency with PAKN sent by C gets one empty row (in nothing), so a scope's
+    # "no PAKN at all" note stays what it was when every PAKN of the history was read.
+    relevant = or_(and_(f.handled_at >= start, f.handled_at <= c),
+                   and_(func.coalesce(f.first_received_at, f.sent_at) >= start,
+                        func.coalesce(f.first_received_at, f.sent_at) <= c))
+    rows: list[dict[str, Any]] = []
+    found = conn.execute(select(Feedback.__table__).where(*where, relevant)).all()
+    seen = {k.agency_id for k in found}
+    for (agency_id,) in conn.execute(select(f.agency_id).where(*where).group_by(f.agency_id)):
+        if agency_id not in seen:
+            rows.append({"code": None, "agency_id": agency_id, "classification": "", "in52": False, "on_time": False,
+                         "in53": False, "unhappy": False, "handled": False, "first_received_at": None,
+                         "handled_at": None})
+    for k in found:
         first = k.first_received_at or k.sent_at
         handled_in = k.handled_at is not None and b.start <= k.handled_at <= b.c
         processing = b.start <= first <= b.c and not (k.handled_at is not None and k.handled_at <= b.c)

@@ -26,18 +26,20 @@ from sqlalchemy import Engine, String, and_, case, func, or_, select, true, type
 
 from . import columnar
 from .counting import ACCEPTED, NEVER, to_us
-from .models import Dossier, Feedback, Procedure
+from .models import Dossier, Feedback, Procedure, SupplementRound
 
 # Bits of ``flags``: what a dossier's national record says, independent of the period.
 BITS = {
-    "online": 1 << 0, "normal": 1 << 1, "eres": 1 << 2, "fee_all_zero": 1 << 3, "fee_positive": 1 << 4,
+    "online": 1 << 0, "normal": 1 << 1, "eres": 1 << 2, "fee_out": 1 << 3, "fee_positive": 1 << 4,
     "paid": 1 << 5, "components": 1 << 6, "digit_known": 1 << 7, "digit_true": 1 << 8, "portal_filed": 1 << 9,
     "digitised": 1 << 10, "store": 1 << 11, "pop": 1 << 12, "sync_known": 1 << 13, "synced": 1 << 14,
     "records": 1 << 15,
 }
-_STAMPS = ("received", "resolved", "due", "deadline", "returned", "refused")
-_ARRAYS = ("id", *_STAMPS, "agency", "procedure", "rounds", "flags")
-_MAGIC = b"TTHC-COLUMNS-766 1\n"
+_STAMPS = ("received", "resolved", "due", "deadline", "end")
+_ROUNDS = ("round_row", "round_requested", "round_supplied", "round_due_before")
+_ARRAYS = ("id", *_STAMPS, "agency", "procedure", "rounds", "flags", *_ROUNDS)
+_MAGIC = b"TTHC-COLUMNS-766 3\n"
+DAY_US = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,16 @@ class Columns766:
     resolved: np.ndarray
     due: np.ndarray
     deadline: np.ndarray
-    returned: np.ndarray
-    refused: np.ndarray
+    end: np.ndarray  # processed, else result returned, else refused (qd766._end_expr)
     agency: np.ndarray
     procedure: np.ndarray  # -1: none
     rounds: np.ndarray  # supplement_rounds
     flags: np.ndarray
+    # The supplement rounds, by the dossier's row above, then request time, then id (qd766._rounds_of's order).
+    round_row: np.ndarray
+    round_requested: np.ndarray
+    round_supplied: np.ndarray
+    round_due_before: np.ndarray
 
     def __len__(self) -> int:
         return len(self.received)
@@ -65,17 +71,17 @@ def _flags_expr():
               and_(d.db_connections.is_not(None), d.db_connections != ""))
     facts = {
         "online": d.channel == "online", "normal": d.status == "normal", "eres": d.e_results > 0,
-        "fee_all_zero": and_(d.fee_lines > 0, d.fee_total == 0), "fee_positive": d.fee_total > 0,
+        "fee_positive": d.fee_total > 0,
         "paid": d.paid_online_via.is_not(None), "components": d.components > 0,
         "digit_known": d.has_digitised_components.is_not(None), "digit_true": d.has_digitised_components == true(),
         "portal_filed": d.filed_on_national_portal == true(), "digitised": d.components_digitised > 0,
         "store": d.components_from_store > 0, "pop": pop, "sync_known": d.synced_to_portal.is_not(None),
         "synced": d.synced_to_portal == true(), "records": d.source_status.is_not(None),
     }
-    total = None
+    # 3.6 keeps a dossier only where NOT (fee lines, all Gia 0) is true: NULL (lines, no total) is out too
+    total = case((~and_(d.fee_lines > 0, d.fee_total == 0), 0), else_=BITS["fee_out"])
     for key, cond in facts.items():
-        term = case((cond, BITS[key]), else_=0)
-        total = term if total is None else total + term
+        total = total + case((cond, BITS[key]), else_=0)
     return total
 
 
@@ -87,8 +93,8 @@ def load(engine: Engine, chunk: int = 100_000) -> Columns766:
     parts: dict[str, list[np.ndarray]] = {k: [] for k in _ARRAYS}
     with engine.connect() as conn:
         version = columnar.dossiers_version(conn)
-        stmt = select(d.id, *(stamp(c) for c in (d.received_at, d.resolved_at, d.due_at, d.deadline_at,
-                                                 d.result_returned_at, d.refused_at)),
+        end = func.coalesce(d.resolved_at, d.result_returned_at, d.refused_at)
+        stmt = select(d.id, *(stamp(c) for c in (d.received_at, d.resolved_at, d.due_at, d.deadline_at, end)),
                       d.agency_id, func.coalesce(d.procedure_id, -1), d.supplement_rounds, _flags_expr()
                       ).where(ACCEPTED).order_by(d.id)
         for rows in columnar._partitions(conn, stmt, chunk):
@@ -96,14 +102,40 @@ def load(engine: Engine, chunk: int = 100_000) -> Columns766:
             parts["id"].append(np.array(cols[0], dtype=np.int64))
             for n, key in enumerate(_STAMPS, 1):
                 parts[key].append(columnar._timestamps(cols[n], sqlite))
-            for n, key in ((7, "agency"), (8, "procedure")):
+            for n, key in ((6, "agency"), (7, "procedure")):
                 parts[key].append(np.array(cols[n], dtype=np.int64))
-            parts["rounds"].append(np.array(cols[9], dtype=np.int32))
-            parts["flags"].append(np.array(cols[10], dtype=np.int32))
-    dtypes = {"rounds": np.int32, "flags": np.int32}
-    arrays = {k: np.concatenate(v) if v else np.zeros(0, dtype=dtypes.get(k, np.int64)) for k, v in parts.items()}
-    order = np.argsort(arrays["received"], kind="stable")
-    return Columns766(version=version, **{k: v[order] for k, v in arrays.items()})
+            parts["rounds"].append(np.array(cols[8], dtype=np.int32))
+            parts["flags"].append(np.array(cols[9], dtype=np.int32))
+        dtypes = {"rounds": np.int32, "flags": np.int32}
+        arrays = {k: np.concatenate(v) if v else np.zeros(0, dtype=dtypes.get(k, np.int64))
+                  for k, v in parts.items() if k not in _ROUNDS}
+        ids_by_load = arrays["id"]  # ascending: the statement's order
+        order = np.argsort(arrays["received"], kind="stable")
+        arrays = {k: v[order] for k, v in arrays.items()}
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))  # a dossier's row in the sorted arrays, by load order
+        rounds = _load_rounds(conn, sqlite, ids_by_load, position)
+    return Columns766(version=version, **arrays, **rounds)
+
+
+def _load_rounds(conn, sqlite: bool, ids: np.ndarray, position: np.ndarray) -> dict[str, np.ndarray]:
+    """The rounds of the loaded dossiers (``ids`` ascending, ``position`` their rows in the copy)."""
+    r = SupplementRound.__table__.c
+    stamp = (lambda col: type_coerce(col, String)) if sqlite else (lambda col: col)
+    rows = conn.execute(select(r.dossier_id, stamp(r.requested_at), stamp(r.supplied_at), stamp(r.due_before),
+                               r.id)).all()
+    empty = np.zeros(0, dtype=np.int64)
+    if not rows or not len(ids):
+        return {k: empty for k in _ROUNDS}
+    dossier, requested, supplied, due_before, round_id = zip(*rows)
+    dossier = np.array(dossier, dtype=np.int64)
+    k = np.minimum(np.searchsorted(ids, dossier), len(ids) - 1)
+    loaded = ids[k] == dossier  # rounds of a dossier not accepted: out
+    arrays = {"round_row": position[k[loaded]], "round_requested": columnar._timestamps(requested, sqlite)[loaded],
+              "round_supplied": columnar._timestamps(supplied, sqlite)[loaded],
+              "round_due_before": columnar._timestamps(due_before, sqlite)[loaded]}
+    order = np.lexsort((np.array(round_id, dtype=np.int64)[loaded], arrays["round_requested"], arrays["round_row"]))
+    return {k: v[order] for k, v in arrays.items()}
 
 
 def sidecar_path(engine: Engine) -> Path | None:
@@ -231,20 +263,20 @@ def _pakn_ids(conn) -> np.ndarray:
     return np.array(sorted(conn.scalars(select(d.id).where(d.code.in_(codes))).all()), dtype=np.int64)
 
 
-def dossier_counts(conn, snap: Columns766, b: Any, ids: set[int] | None, keys: tuple[str, ...]
-                   ) -> tuple[dict[int, dict[str, float]], np.ndarray]:
-    """Per agency: each key of ``qd766.DOSSIER_KEYS`` (on21 for the simple dossiers only), ``days22``
-    and ``special21``; and the ids of the dossiers 2.1 must judge one by one."""
+def dossier_counts(conn, snap: Columns766, b: Any, ids: set[int] | None, keys: tuple[str, ...],
+                   due_basis: str = "current") -> tuple[dict[int, dict[str, float]], np.ndarray]:
+    """Per agency: each key of ``qd766.DOSSIER_KEYS``, ``days22`` and ``special21``; on21 counts every
+    dossier judged here (no round: SQL's simple form; rounds and a due date: :func:`judge_rounds`).
+    Also the ids of the dossiers without a due date, which 2.1 judges one by one in Python (their
+    procedure's maximum time on the working-day calendar) and which on21 does not count yet."""
     s, c, cutoff = to_us(b.start), to_us(b.c), to_us(b.cutoff)
     last = int(np.searchsorted(snap.received, c, side="right"))  # received ≤ C: a prefix
-    resolved, refused, returned = snap.resolved[:last], snap.refused[:last], snap.returned[:last]
-    end = np.where(resolved != NEVER, resolved, np.where(returned != NEVER, returned, refused))
-    base = ((resolved == NEVER) | (resolved >= s)) & ((end == NEVER) | (end >= s))
+    # not ended before S; NEVER (a missing end) is the largest value, so one comparison says both
+    base = snap.end[:last] >= s
     if ids is not None:
         base &= np.isin(snap.agency[:last], np.fromiter(ids, dtype=np.int64))
     rows = np.flatnonzero(base)
-    end = end[rows]
-    received, due, deadline = snap.received[rows], snap.due[rows], snap.deadline[rows]
+    end, received, due, deadline = snap.end[rows], snap.received[rows], snap.due[rows], snap.deadline[rows]
     flags, agency = snap.flags[rows], snap.agency[rows]
     proc = snap.procedure[rows]
     paper_of, fee_of = _catalogue(conn, int(snap.procedure.max(initial=0)) + 1)
@@ -256,16 +288,20 @@ def dossier_counts(conn, snap: Columns766, b: Any, ids: set[int] | None, keys: t
 
     recv = received >= s
     online, eres = bit("online"), bit("eres")
-    fee_den = recv & has_fee & ~bit("fee_all_zero")
+    fee_den = recv & has_fee & ~bit("fee_out")
     portal = bit("portal_filed")
-    ended = (end != NEVER) & (end <= c)
+    ended = end <= c  # NEVER is never ≤ C
     t = np.where(ended, end, c)
     has_due = due != NEVER
     simple = (snap.rounds[rows] == 0) & has_due
     has_deadline = deadline != NEVER
-    on_time = simple & ((t <= due) | (has_deadline & (deadline > due) & (t < deadline)))
-    resolved_rows = snap.resolved[rows]
-    ended22 = recv & bit("normal") & (resolved_rows != NEVER) & (resolved_rows <= c)
+    # qd766._simple_21: deadline_at > due_at only for a date-only due date (its deadline, the next midnight)
+    on_simple = simple & ((t <= due) | (has_deadline & (deadline > due) & (t < deadline)))
+    with_rounds = ~simple & has_due
+    on21 = on_simple.copy()
+    on21[with_rounds] = judge_rounds(snap, rows[with_rounds], c, due_basis)
+    resolved = snap.resolved[rows]
+    ended22 = recv & bit("normal") & (resolved <= c)
     masks = {
         "recv": recv, "records": recv & bit("records"), "sync_known": recv & bit("sync_known"),
         "synced": recv & bit("synced"),
@@ -275,23 +311,60 @@ def dossier_counts(conn, snap: Columns766, b: Any, ids: set[int] | None, keys: t
         "digit_den": recv & (bit("digit_known") | portal),
         "digit": recv & np.where(portal, bit("digitised"), bit("digit_true")),
         "store": recv & bit("store"), "pop": recv & bit("pop"), "den21": np.ones(len(rows), dtype=bool),
-        "simple21": simple, "on21": on_time,
-        "at_risk21": on_time & ~ended & has_deadline & (deadline <= cutoff),
+        "simple21": simple, "on21": on21,
+        "at_risk21": on_simple & ~ended & has_deadline & (deadline <= cutoff),
         "pakn54": np.isin(snap.id[rows], _pakn_ids(conn)), "ended22": ended22,
     }
     agencies, index = np.unique(agency, return_inverse=True)
-    out: dict[int, dict[str, float]] = {int(a): {} for a in agencies}
     width = len(agencies)
+    out: dict[int, dict[str, float]] = {int(a): {} for a in agencies}
     for key in keys:
-        counts = np.bincount(index, weights=masks[key], minlength=width)
-        for a, n in zip(agencies, counts):
+        for a, n in zip(agencies, np.bincount(index, weights=masks[key], minlength=width)):
             out[int(a)][key] = int(n)
-    days = np.where(ended22, (resolved_rows - received) / 86_400_000_000, 0.0)
+    days = np.where(ended22, (resolved - received) / DAY_US, 0.0)
     for a, n in zip(agencies, np.bincount(index, weights=days, minlength=width)):
         out[int(a)]["days22"] = float(n)
     for a, n in zip(agencies, np.bincount(index, weights=~simple, minlength=width)):
         out[int(a)]["special21"] = int(n)
-    return out, snap.id[rows[~simple]]
+    return out, snap.id[rows[~has_due]]
+
+
+def judge_rounds(snap: Columns766, rows: np.ndarray, c: int, due_basis: str = "current") -> np.ndarray:
+    """qd766.on_time_21 for dossiers with a due date, over the copy's rounds: ``rows`` (ascending) on
+    time at C. Rounds requested after C do not exist yet; one unanswered request at C sets T to its
+    request time, more than one makes the dossier late; answered rounds' time is subtracted; the due
+    date in force is the first open round's due_before (``original``: the first round's)."""
+    n = len(rows)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    k = np.searchsorted(rows, snap.round_row)
+    k = np.minimum(k, n - 1)
+    mine = (rows[k] == snap.round_row) & (snap.round_requested <= c)
+    k = k[mine]
+    requested, supplied, due_before = (snap.round_requested[mine], snap.round_supplied[mine],
+                                       snap.round_due_before[mine])
+    answered = supplied <= c
+    n_req = np.bincount(k, minlength=n)
+    n_open = np.bincount(k[~answered], minlength=n)
+    sup = np.zeros(n, dtype=np.int64)
+    np.add.at(sup, k[answered], supplied[answered] - requested[answered])
+    end, due = snap.end[rows], snap.due[rows].copy()
+    open_k, first_open = np.unique(k[~answered], return_index=True)  # rounds are in request order per row
+    open_at = np.full(n, c, dtype=np.int64)
+    open_at[open_k] = requested[~answered][first_open]
+    open_due = due_before[~answered][first_open]
+    known = open_due != NEVER
+    due[open_k[known]] = open_due[known]
+    if due_basis == "original":
+        first_k, first = np.unique(k, return_index=True)
+        first_due = due_before[first]
+        due[first_k[first_due != NEVER]] = first_due[first_due != NEVER]
+    ended = end <= c
+    t = np.where(ended, end, np.where(n_open > 0, open_at, c))
+    moment = t - sup
+    midnight = due % DAY_US == 0  # a due date at 00:00 means the end of that day
+    within = np.where(midnight, moment < due + DAY_US, moment <= due)
+    return within & ~(~ended & (n_open > 0) & (n_req > 1))
 
 
 def procedure_usage(snap: Columns766, b: Any, ids: set[int] | None) -> dict[int, dict[str, int]]:
