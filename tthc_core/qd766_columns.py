@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ from sqlalchemy import Engine, String, and_, case, func, or_, select, true, type
 
 from . import columnar
 from .counting import ACCEPTED, NEVER, to_us
+from .db import PROJECT_ROOT
 from .models import Dossier, Feedback, Procedure, SupplementRound
 
 # Bits of ``flags``: what a dossier's national record says, independent of the period.
@@ -143,13 +147,14 @@ def sidecar_path(engine: Engine) -> Path | None:
     return None if base is None else base.with_name(base.name.replace(".columns", ".columns766"))
 
 
-def _read(path: Path, version: str) -> Columns766 | None:
+def _read(path: Path, version: str | None) -> Columns766 | None:
+    """The copy saved at ``path`` if it is of ``version`` (any version when None), else None."""
     try:
         with open(path, "rb") as f:
             if f.readline() != _MAGIC:
                 return None
             header = json.loads(f.readline())
-            if header["version"] != version:
+            if version is not None and header["version"] != version:
                 return None
             arrays = {}
             for name, dtype, length in header["arrays"]:
@@ -158,7 +163,7 @@ def _read(path: Path, version: str) -> Columns766 | None:
                     return None
             if set(arrays) != set(_ARRAYS):
                 return None
-            return Columns766(version=version, **arrays)
+            return Columns766(version=header["version"], **arrays)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -205,19 +210,22 @@ class _Cache:
             if build and not started:
                 self.building[key] = version
         if build and not started:
-            threading.Thread(target=self._build, args=(engine, key), daemon=True, name="tthc-columns766").start()
+            threading.Thread(target=self._build, args=(engine, key, True), daemon=True,
+                             name="tthc-columns766").start()
         return None
 
-    def _build(self, engine: Engine, key: int) -> Columns766 | None:
+    def _build(self, engine: Engine, key: int, elsewhere: bool = False) -> Columns766 | None:
         try:
-            snap = load(engine)
+            snap = _build_elsewhere(engine) if elsewhere else None
+            if snap is None:
+                snap = load(engine)
+                sidecar = sidecar_path(engine)
+                if sidecar is not None:
+                    _write(sidecar, snap)
         except Exception:  # the SQL path keeps answering; the next call tries again
             with self.lock:
                 self.building.pop(key, None)
             return None
-        sidecar = sidecar_path(engine)
-        if sidecar is not None:
-            _write(sidecar, snap)
         with self.lock:
             self.snapshots[key] = snap
             self.building.pop(key, None)
@@ -230,6 +238,55 @@ class _Cache:
 
 
 CACHE = _Cache()
+_CHILD_URL, _CHILD_OUT = "TTHC_COLUMNS766_URL", "TTHC_COLUMNS766_OUT"
+
+
+def _build_elsewhere(engine: Engine) -> Columns766 | None:
+    """Build the copy in a child process at a lower priority, as columnar._build_elsewhere does (reading
+    millions of rows in a thread would hold the dashboard's interpreter lock), and load the file it
+    leaves: the sidecar of a SQLite file, a temporary file for a server. None when no child can."""
+    sidecar = sidecar_path(engine)
+    if engine.dialect.name == "sqlite" and sidecar is None:
+        return None  # an in-memory database exists only in this process
+    out = sidecar or Path(tempfile.gettempdir()) / f"tthc-columns766-{os.getpid()}-{threading.get_ident()}"
+    url = engine.url if sidecar is None else engine.url.set(database=str(Path(engine.url.database).resolve()))
+    # The URL (password included) goes by environment, not on a command line others can list.
+    env = dict(os.environ, **{_CHILD_URL: url.render_as_string(hide_password=False), _CHILD_OUT: str(out)})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    try:
+        done = subprocess.run([sys.executable, "-c", "from tthc_core.qd766_columns import _child_main; "
+                               "raise SystemExit(_child_main())"], env=env, cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, timeout=3600)
+        return _read(out, None) if done.returncode == 0 else None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    finally:
+        if sidecar is None:
+            out.unlink(missing_ok=True)
+
+
+def _child_main() -> int:
+    """The child of :func:`_build_elsewhere`: build the copy and save it."""
+    from sqlalchemy import create_engine
+
+    try:
+        os.nice(10)  # the dashboard's own queries come first
+    except OSError:
+        pass
+    parent = os.getppid()
+
+    def orphaned() -> None:  # a copy for a process that has gone is wasted work
+        while os.getppid() == parent:
+            threading.Event().wait(0.5)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    engine = create_engine(os.environ[_CHILD_URL])
+    try:
+        _write(Path(os.environ[_CHILD_OUT]), load(engine))
+    finally:
+        engine.dispose()
+    return 0
 
 
 def fast_copy(conn, wait: bool = False) -> Columns766 | None:
