@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from sqlalchemy import Engine, and_, case, func, insert, literal_column, or_, select, update
+from sqlalchemy import BigInteger, Engine, and_, case, cast, func, insert, literal_column, select, update
 
 from tthc_core import qd766
 from tthc_core.db import PROJECT_ROOT, bump_data_version, get_engine
@@ -38,7 +38,7 @@ WARM_RATIO_TARGET = 2.0
 
 def _h(column, prime: int, modulo: int = 1000):
     """A deterministic pseudo-random integer in [0, modulo) from an integer column."""
-    return (column * literal_column(str(prime))) % modulo
+    return (cast(column, BigInteger) * literal_column(str(prime))) % modulo
 
 
 def enrich(url: str | Engine, seed_note: str = "") -> dict[str, int]:
@@ -177,14 +177,14 @@ def _duckdb(url: str, runs: int) -> tuple[float, dict[int, dict[str, float]]]:
         rounds = pd.DataFrame(conn.execute(select(r.dossier_id, r.requested_at, r.supplied_at, r.due_before)).all(),
                               columns=["dossier", "requested", "supplied", "due_before"])
         pakn = pd.DataFrame({"id": qd766_columns._pakn_ids(conn)})
-    frame = pd.DataFrame({k: getattr(snap, k) for k in ("id", "received", "resolved", "due", "deadline", "returned",
-                                                        "refused", "agency", "procedure", "rounds", "flags")})
+    frame = pd.DataFrame({k: getattr(snap, k) for k in ("id", "received", "resolved", "due", "deadline", "end",
+                                                        "agency", "procedure", "rounds", "flags")})
     for column in ("requested", "supplied", "due_before"):
         rounds[column] = pd.to_datetime(rounds[column]).to_numpy(dtype="datetime64[us]").astype("int64")
         rounds.loc[pd.isna(pd.to_datetime(rounds[column])) | (rounds[column] < -2 ** 62), column] = NEVER
     con = duckdb.connect()
-    stamps = ", ".join(f"NULLIF({k}, {NEVER}) AS {k}" for k in ("received", "resolved", "due", "deadline",
-                                                              "returned", "refused"))
+    # end: processed, else result returned, else refused (the copy holds their COALESCE)
+    stamps = ", ".join(f'NULLIF("{k}", {NEVER}) AS "{k}"' for k in ("received", "resolved", "due", "deadline", "end"))
     for name, df in (("frame", frame), ("rounds_frame", rounds), ("catalogue", catalogue), ("pakn_frame", pakn)):
         con.register(name, df)
     con.execute(f"CREATE TABLE d AS SELECT id, {stamps}, agency, procedure, rounds, flags FROM frame")
@@ -229,9 +229,8 @@ def _duckdb(url: str, runs: int) -> tuple[float, dict[int, dict[str, float]]]:
                    arg_min(due_before, requested) FILTER (supplied IS NULL OR supplied > {c}) AS open_due
             FROM r WHERE requested <= {c} GROUP BY dossier),
         base AS (
-            SELECT d.*, coalesce(resolved, returned, refused) AS end_at FROM d
-            WHERE received <= {c} AND (coalesce(resolved, returned, refused) IS NULL
-                                       OR coalesce(resolved, returned, refused) >= {s})),
+            SELECT d.*, "end" AS end_at FROM d
+            WHERE received <= {c} AND ("end" IS NULL OR "end" >= {s})),
         judged AS (
             SELECT base.*, end_at IS NOT NULL AND end_at <= {c} AS ended,
                    coalesce(n_req, 0) AS n_req, coalesce(n_open, 0) AS n_open, coalesce(sup, 0) AS sup,
