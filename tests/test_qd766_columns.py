@@ -48,7 +48,7 @@ def build(url: str, seed: int, n: int = 500) -> None:
         for i in range(n):
             received = _moment(rng, start, 300)
             due = None if rng.random() < 0.1 else _moment(rng, received, 40)
-            end = None if rng.random() < 0.3 else _moment(rng, received, 80)
+            end = None if rng.random() < 0.3 else _moment(rng, received, 400 if rng.random() < 0.1 else 80)
             online = rng.random() < 0.5
             n_rounds = rng.choice([0, 0, 0, 1, 2, 3])
             row = {"code": f"HS{i:05d}", "agency_id": rng.choice(agencies),
@@ -110,6 +110,10 @@ def test_column_form_gives_the_same_index_as_sql(db_url, seed):
                     assert qd766_columns.fast_copy(conn, wait=True) is not None
                 by_columns = qd766.compute_index(db_url, period, agency=agency, now=now or T(2030, 1, 1))
                 assert by_columns == by_sql, (basis, period, agency, now)
+                if qd766_columns.sidecar_path(engine) is not None:  # a new process: the mapped sidecar
+                    qd766_columns.CACHE.forget(engine)
+                    assert qd766.compute_index(db_url, period, agency=agency, now=now or T(2030, 1, 1)) == by_sql
+                    assert isinstance(qd766_columns.CACHE.snapshots[id(engine)].end, np.memmap)
                 assert by_sql["indicators"][4]["denominator"] > 0  # 2.1 counted something
     finally:
         columnar.use_fast_path(engine, enabled=False)
@@ -154,7 +158,7 @@ def test_vectorised_round_verdict_is_on_time_21(received, due, end, rounds, c, b
     snap = qd766_columns.Columns766(
         version="x", id=one, received=np.array([us(received)]), resolved=np.array([us(end)]),
         due=np.array([us(due)]), deadline=np.array([NEVER]), end=np.array([us(end)]), agency=one, procedure=one,
-        rounds=np.array([len(pairs)], dtype=np.int32), flags=np.zeros(1, dtype=np.int32),
+        rounds=np.array([len(pairs)], dtype=np.int32), flags=np.zeros(1, dtype=np.int32), long_idx=one,
         round_row=np.zeros(len(pairs), dtype=np.int64),
         round_requested=np.array([us(pairs[i][0]) for i in order], dtype=np.int64),
         round_supplied=np.array([us(pairs[i][1]) for i in order], dtype=np.int64),

@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import Engine, String, and_, case, func, or_, select, true, type_coerce
 
 from . import columnar
-from .counting import ACCEPTED, NEVER, to_us
+from .counting import ACCEPTED, NEVER, WINDOW_US, to_us
 from .db import PROJECT_ROOT
 from .models import Dossier, Feedback, Procedure, SupplementRound
 
@@ -41,8 +41,8 @@ BITS = {
 }
 _STAMPS = ("received", "resolved", "due", "deadline", "end")
 _ROUNDS = ("round_row", "round_requested", "round_supplied", "round_due_before")
-_ARRAYS = ("id", *_STAMPS, "agency", "procedure", "rounds", "flags", *_ROUNDS)
-_MAGIC = b"TTHC-COLUMNS-766 3\n"
+_ARRAYS = ("id", *_STAMPS, "agency", "procedure", "rounds", "flags", "long_idx", *_ROUNDS)
+_MAGIC = b"TTHC-COLUMNS-766 4\n"
 DAY_US = 86_400_000_000
 
 
@@ -59,6 +59,9 @@ class Columns766:
     procedure: np.ndarray  # -1: none
     rounds: np.ndarray  # supplement_rounds
     flags: np.ndarray
+    # Rows open longer than counting.WINDOW (or never ended): with the rows received in the window before a
+    # period's start, they are every row a period can count, so a call reads the period, not the history.
+    long_idx: np.ndarray
     # The supplement rounds, by the dossier's row above, then request time, then id (qd766._rounds_of's order).
     round_row: np.ndarray
     round_requested: np.ndarray
@@ -94,7 +97,7 @@ def load(engine: Engine, chunk: int = 100_000) -> Columns766:
     d = Dossier.__table__.c
     sqlite = engine.dialect.name == "sqlite"
     stamp = (lambda col: type_coerce(col, String)) if sqlite else (lambda col: col)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in _ARRAYS}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in _ARRAYS if k != "long_idx"}
     with engine.connect() as conn:
         version = columnar.dossiers_version(conn)
         end = func.coalesce(d.resolved_at, d.result_returned_at, d.refused_at)
@@ -119,7 +122,9 @@ def load(engine: Engine, chunk: int = 100_000) -> Columns766:
         position = np.empty(len(order), dtype=np.int64)
         position[order] = np.arange(len(order))  # a dossier's row in the sorted arrays, by load order
         rounds = _load_rounds(conn, sqlite, ids_by_load, position)
-    return Columns766(version=version, **arrays, **rounds)
+    with np.errstate(over="ignore"):
+        long_open = (arrays["end"] == NEVER) | (arrays["end"] - arrays["received"] > WINDOW_US)
+    return Columns766(version=version, long_idx=np.flatnonzero(long_open), **arrays, **rounds)
 
 
 def _load_rounds(conn, sqlite: bool, ids: np.ndarray, position: np.ndarray) -> dict[str, np.ndarray]:
@@ -156,11 +161,16 @@ def _read(path: Path, version: str | None) -> Columns766 | None:
             header = json.loads(f.readline())
             if version is not None and header["version"] != version:
                 return None
+            # Mapped, not read: a call touches the period's rows (and the long-open ones), not the history.
+            offset, size = f.tell(), os.fstat(f.fileno()).st_size
             arrays = {}
             for name, dtype, length in header["arrays"]:
-                arrays[name] = np.fromfile(f, dtype=np.dtype(dtype), count=length)
-                if len(arrays[name]) != length:
-                    return None
+                dtype = np.dtype(dtype)
+                if offset + length * dtype.itemsize > size:
+                    return None  # cut short
+                arrays[name] = (np.memmap(f, dtype=dtype, mode="r", offset=offset, shape=(length,)) if length
+                                else np.zeros(0, dtype=dtype))
+                offset += length * dtype.itemsize
             if set(arrays) != set(_ARRAYS):
                 return None
             return Columns766(version=header["version"], **arrays)
@@ -302,11 +312,12 @@ def fast_copy(conn, wait: bool = False) -> Columns766 | None:
 # Counting: qd766._dossier_conditions over the arrays
 # --------------------------------------------------------------------------------------------
 
-def _catalogue(conn, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per procedure id (index; the last slot for "no procedure"): paper result, has a fee (NULL → no)."""
+def _catalogue(conn) -> tuple[np.ndarray, np.ndarray]:
+    """Per procedure id (index; the last slot for "no procedure"): paper result, has a fee (NULL → no).
+    A dossier's procedure_id is a foreign key, so every id it holds is in the table."""
     p = Procedure.__table__.c
     rows = conn.execute(select(p.id, p.requires_paper_result, p.has_fee)).all()
-    top = max([size, *(r.id + 1 for r in rows)])
+    top = max([0, *(r.id + 1 for r in rows)])
     paper, fee = np.zeros(top + 1, dtype=bool), np.zeros(top + 1, dtype=bool)
     for r in rows:
         paper[r.id], fee[r.id] = bool(r.requires_paper_result), bool(r.has_fee)
@@ -328,15 +339,19 @@ def dossier_counts(conn, snap: Columns766, b: Any, ids: set[int] | None, keys: t
     procedure's maximum time on the working-day calendar) and which on21 does not count yet."""
     s, c, cutoff = to_us(b.start), to_us(b.c), to_us(b.cutoff)
     last = int(np.searchsorted(snap.received, c, side="right"))  # received ≤ C: a prefix
+    # Received before S − WINDOW and not ended before S: only the long-open rows can be (ascending order kept)
+    first = int(np.searchsorted(snap.received, s - WINDOW_US, side="left"))
+    long_rows = np.asarray(snap.long_idx)
+    candidates = np.concatenate([long_rows[:np.searchsorted(long_rows, first)], np.arange(first, last)])
     # not ended before S; NEVER (a missing end) is the largest value, so one comparison says both
-    base = snap.end[:last] >= s
+    base = snap.end[candidates] >= s
     if ids is not None:
-        base &= np.isin(snap.agency[:last], np.fromiter(ids, dtype=np.int64))
-    rows = np.flatnonzero(base)
+        base &= np.isin(snap.agency[candidates], np.fromiter(ids, dtype=np.int64))
+    rows = candidates[base]
     end, received, due, deadline = snap.end[rows], snap.received[rows], snap.due[rows], snap.deadline[rows]
     flags, agency = snap.flags[rows], snap.agency[rows]
     proc = snap.procedure[rows]
-    paper_of, fee_of = _catalogue(conn, int(snap.procedure.max(initial=0)) + 1)
+    paper_of, fee_of = _catalogue(conn)
     proc = np.where(proc < 0, len(paper_of) - 1, proc)  # no procedure: the empty last slot
     paper, has_fee = paper_of[proc], fee_of[proc]
 
