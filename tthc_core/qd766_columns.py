@@ -148,8 +148,34 @@ def _load_rounds(conn, sqlite: bool, ids: np.ndarray, position: np.ndarray) -> d
 
 
 def sidecar_path(engine: Engine) -> Path | None:
+    """Where the copy is kept between processes: ``<database file>.columns766`` for a SQLite file; for a
+    server, a file of this user's cache directory (``TTHC_CACHE_DIR``, else ``~/.cache/tthc-core``,
+    private) named by the URL without its password; None for an in-memory database."""
     base = columnar.sidecar_path(engine)
-    return None if base is None else base.with_name(base.name.replace(".columns", ".columns766"))
+    if base is not None:
+        return base.with_name(base.name.replace(".columns", ".columns766"))
+    if engine.dialect.name == "sqlite":
+        return None
+    import hashlib
+
+    folder = Path(os.environ.get("TTHC_CACHE_DIR") or Path.home() / ".cache" / "tthc-core")
+    name = hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:24]
+    return folder / f"columns766-{name}.bin"
+
+
+def _kept(engine: Engine, version: str) -> Path | None:
+    """:func:`sidecar_path` when the copy of ``version`` may be kept there. A server's file is trusted
+    only for a real version token: "0" (never written by an import) could be another database that
+    was recreated at the same URL."""
+    path = sidecar_path(engine)
+    if path is None or (engine.dialect.name != "sqlite" and version == "0"):
+        return None
+    if engine.dialect.name != "sqlite":
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            return None
+    return path
 
 
 def _read(path: Path, version: str | None) -> Columns766 | None:
@@ -207,7 +233,7 @@ class _Cache:
             snap = self.snapshots.get(key)
             if snap is not None and snap.version == version:
                 return snap
-        sidecar = sidecar_path(engine)
+        sidecar = _kept(engine, version)
         snap = _read(sidecar, version) if sidecar is not None and sidecar.exists() else None
         if snap is not None:
             with self.lock:
@@ -229,7 +255,7 @@ class _Cache:
             snap = _build_elsewhere(engine) if elsewhere else None
             if snap is None:
                 snap = load(engine)
-                sidecar = sidecar_path(engine)
+                sidecar = _kept(engine, snap.version)
                 if sidecar is not None:
                     _write(sidecar, snap)
         except Exception:  # the SQL path keeps answering; the next call tries again
@@ -255,11 +281,13 @@ def _build_elsewhere(engine: Engine) -> Columns766 | None:
     """Build the copy in a child process at a lower priority, as columnar._build_elsewhere does (reading
     millions of rows in a thread would hold the dashboard's interpreter lock), and load the file it
     leaves: the sidecar of a SQLite file, a temporary file for a server. None when no child can."""
-    sidecar = sidecar_path(engine)
-    if engine.dialect.name == "sqlite" and sidecar is None:
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        sidecar = _kept(engine, columnar.dossiers_version(conn))
+    if sqlite and sidecar is None:
         return None  # an in-memory database exists only in this process
     out = sidecar or Path(tempfile.gettempdir()) / f"tthc-columns766-{os.getpid()}-{threading.get_ident()}"
-    url = engine.url if sidecar is None else engine.url.set(database=str(Path(engine.url.database).resolve()))
+    url = engine.url.set(database=str(Path(engine.url.database).resolve())) if sqlite else engine.url
     # The URL (password included) goes by environment, not on a command line others can list.
     env = dict(os.environ, **{_CHILD_URL: url.render_as_string(hide_password=False), _CHILD_OUT: str(out)})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
