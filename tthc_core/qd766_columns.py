@@ -39,6 +39,12 @@ BITS = {
     "digitised": 1 << 10, "store": 1 << 11, "pop": 1 << 12, "sync_known": 1 << 13, "synced": 1 << 14,
     "records": 1 << 15,
 }
+# The keys of qd766._dossier_conditions this form counts (a new key there sends gather back to SQL).
+KEYS = frozenset({
+    "recv", "records", "sync_known", "synced", "online_ok", "online_no_eres", "fee_den", "paid", "paper",
+    "paper_eres", "comp_ok", "digit_den", "digit", "store", "pop", "den21", "simple21", "on21", "at_risk21",
+    "pakn54", "ended22",
+})
 _STAMPS = ("received", "resolved", "due", "deadline", "end")
 _ROUNDS = ("round_row", "round_requested", "round_supplied", "round_due_before")
 _ARRAYS = ("id", *_STAMPS, "agency", "procedure", "rounds", "flags", "long_idx", *_ROUNDS)
