@@ -500,12 +500,12 @@ def gather(conn: Connection, period: Period, ids: set[int] | None, now: dt.datet
     cal = load_calendar(conn)
     rules = rules_in_force(conn, period.end)
     d = Dossier.__table__.c
-    conds = _dossier_conditions(b)
     # The column form: the same counts over the columnar copy (tests/test_qd766_columns.py holds them
-    # equal; a condition changed above must change there too). A key it does not know: SQL.
-    snap = qd766_columns.fast_copy(conn) if set(conds) <= qd766_columns.KEYS else None
+    # equal; a condition changed below must change there too). A key it does not know: SQL.
+    snap = qd766_columns.fast_copy(conn) if set(DOSSIER_KEYS) <= qd766_columns.KEYS else None
     if snap is not None:
-        return _gather_columns(conn, snap, period, b, ids, tree, cal, rules, tuple(conds))
+        return _gather_columns(conn, snap, period, b, ids, tree, cal, rules, DOSSIER_KEYS)
+    conds = _dossier_conditions(b)
     sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key) for key, cond in conds.items()]
     days22 = func.coalesce(func.sum(case((conds["ended22"], _days_between(conn, d.resolved_at, d.received_at)),
                                          else_=0)), 0).label("days22")
@@ -610,15 +610,15 @@ def _procedure_facts(conn: Connection, period: Period, b: Bounds, ids: set[int] 
     def flag(cond, name: str):
         return func.max(case((cond, 1), else_=0)).label(name)
 
-    usage_where = [d.intake == "accepted", d.received_at >= b.start, d.received_at <= literal(b.c, DateTime()),
-                   d.procedure_id.is_not(None)]
-    if ids is not None:
-        usage_where.append(d.agency_id.in_(sorted(ids)))
-    usage_stmt = (select(d.procedure_id, func.count().label("dossiers"),
-                         flag(d.channel == "online", "used_online"), flag(d.fee_total > 0, "fee_used"),
-                         flag(d.paid_online_via.is_not(None), "paid_used"), flag(pop, "pop_used"))
-                  .where(*usage_where).group_by(d.procedure_id))
-    if usage is None:
+    if usage is None:  # (the column form passes its own)
+        usage_where = [d.intake == "accepted", d.received_at >= b.start, d.received_at <= literal(b.c, DateTime()),
+                       d.procedure_id.is_not(None)]
+        if ids is not None:
+            usage_where.append(d.agency_id.in_(sorted(ids)))
+        usage_stmt = (select(d.procedure_id, func.count().label("dossiers"),
+                             flag(d.channel == "online", "used_online"), flag(d.fee_total > 0, "fee_used"),
+                             flag(d.paid_online_via.is_not(None), "paid_used"), flag(pop, "pop_used"))
+                      .where(*usage_where).group_by(d.procedure_id))
         usage = {r.procedure_id: r._mapping for r in conn.execute(usage_stmt)}
     conds = catalogue_conditions()
     online = or_(conds["online_full"], conds["online_partial"])
