@@ -456,8 +456,10 @@ def cmd_profile(args) -> int:
 
 def cmd_index766(args) -> int:
     from .formatting import fmt_decimal, fmt_int, fmt_percent
+    from .columnar import use_fast_path
     from .qd766 import SOURCE_LABELS, compute_index
 
+    use_fast_path(args.db, build=False)  # as stats: a valid 766 sidecar is read, else SQL (same figures)
     result = compute_index(args.db, args.period, mode=args.mode, agency=args.agency, now=args.now)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=_json_default, indent=2))

@@ -45,6 +45,7 @@ from .formatting import fmt_decimal, fmt_int, vietnam_today
 from .models import (
     Agency, Dossier, Feedback, Procedure, Qd766Grade, Qd766Input, Qd766Rule, Setting, SupplementRound,
 )
+from . import qd766_columns
 from .periods import Period, parse_period
 from .problems import Problem
 from .counting import likely
@@ -652,6 +653,11 @@ def gather(conn: Connection, period: Period, ids: set[int] | None, now: dt.datet
     cal = load_calendar(conn)
     rules = rules_in_force(conn, period.end)
     d = Dossier.__table__.c
+    # The column form: the same counts over the columnar copy (tests/test_qd766_columns.py holds them
+    # equal; a condition changed below must change there too). A key it does not know: SQL.
+    snap = qd766_columns.fast_copy(conn) if set(DOSSIER_KEYS) <= qd766_columns.KEYS else None
+    if snap is not None:
+        return _gather_columns(conn, snap, period, b, ids, tree, cal, rules, DOSSIER_KEYS)
     conds = _dossier_conditions(b)
     sums = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key) for key, cond in conds.items()]
     days22 = func.coalesce(func.sum(case((conds["ended22"], _days_between(conn, d.resolved_at, d.received_at)),
@@ -680,12 +686,37 @@ def gather(conn: Connection, period: Period, ids: set[int] | None, now: dt.datet
                  _feedback_facts(conn, b, ids, cal), _inputs(conn, period), cal, dict(unjudged))
 
 
-def _special_rows(conn: Connection, b: Bounds, ids: set[int] | None, limit: int | None = None):
+def _gather_columns(conn: Connection, snap: Any, period: Period, b: Bounds, ids: set[int] | None,
+                    tree: AgencyTree, cal: WorkCalendar, rules: Rules, keys: tuple[str, ...]) -> Facts:
+    """:func:`gather` from the columnar copy (qd766_columns): same counts, same Python for the rest."""
+    counts, special_ids = qd766_columns.dossier_counts(conn, snap, b, ids, keys, due_basis_setting(conn))
+    dossiers: dict[int, Counter] = {}
+    for agency_id, row in counts.items():
+        c = Counter({k: row[k] for k in keys})
+        c["days22"] = row["days22"]
+        dossiers[agency_id] = c
+    unjudged: dict[int, int] = defaultdict(int)
+    if len(special_ids):
+        for agency_id, on_time in _judge_special_21(conn, b, ids, cal, unjudged, [int(i) for i in special_ids]):
+            dossiers.setdefault(agency_id, Counter())["on21"] += int(on_time)
+    usage = qd766_columns.procedure_usage(snap, b, ids)
+    return Facts(period, b, rules, tree, dossiers, _procedure_facts(conn, period, b, ids, usage),
+                 _feedback_facts(conn, b, ids, cal), _inputs(conn, period), cal, dict(unjudged))
+
+
+def _special_rows(conn: Connection, b: Bounds, ids: set[int] | None, limit: int | None = None,
+                  dossier_ids: list[int] | None = None):
     d, p = Dossier.__table__.c, Procedure.__table__.c
     simple, _, _ = _simple_21(b)
-    stmt = (select(d.id, d.code, d.agency_id, d.received_at, d.due_at, _end_expr().label("end_at"),
-                   p.processing_days, p.time_unit)
-            .select_from(_dossier_from()).where(*_base_where(b, ids), ~simple))
+    columns = (d.id, d.code, d.agency_id, d.received_at, d.due_at, _end_expr().label("end_at"),
+               p.processing_days, p.time_unit)
+    if dossier_ids is not None:  # the column form found them: read those rows by id
+        rows = []
+        for start in range(0, len(dossier_ids), 5000):
+            rows += conn.execute(select(*columns).select_from(_dossier_from())
+                                 .where(d.id.in_(dossier_ids[start:start + 5000]))).all()
+        return rows
+    stmt = select(*columns).select_from(_dossier_from()).where(*_base_where(b, ids), ~simple)
     return conn.execute(stmt.limit(limit) if limit else stmt).all()
 
 
@@ -710,8 +741,8 @@ def due_basis_setting(conn: Connection) -> str:
 
 
 def _judge_special_21(conn: Connection, b: Bounds, ids: set[int] | None, cal: WorkCalendar,
-                      unjudged: dict[int, int]) -> Iterable[tuple[int, bool]]:
-    rows = _special_rows(conn, b, ids)
+                      unjudged: dict[int, int], dossier_ids: list[int] | None = None) -> Iterable[tuple[int, bool]]:
+    rows = _special_rows(conn, b, ids, dossier_ids=dossier_ids)
     rounds = _rounds_of(conn, [r.id for r in rows])
     basis = due_basis_setting(conn)
     for r in rows:
@@ -721,7 +752,8 @@ def _judge_special_21(conn: Connection, b: Bounds, ids: set[int] | None, cal: Wo
         yield r.agency_id, on_time_21(r.received_at, r.due_at, r.end_at, rounds.get(r.id, []), b.c, max_end, basis)
 
 
-def _procedure_facts(conn: Connection, period: Period, b: Bounds, ids: set[int] | None) -> list[dict[str, Any]]:
+def _procedure_facts(conn: Connection, period: Period, b: Bounds, ids: set[int] | None,
+                     usage: dict[int, Any] | None = None) -> list[dict[str, Any]]:
     """The catalogue at E, each procedure with whether the period's dossiers used it online, with a fee,
     paid online, with population data."""
     d, p = Dossier.__table__.c, Procedure.__table__.c
@@ -731,15 +763,16 @@ def _procedure_facts(conn: Connection, period: Period, b: Bounds, ids: set[int] 
     def flag(cond, name: str):
         return func.max(case((cond, 1), else_=0)).label(name)
 
-    usage_where = [d.intake == "accepted", d.received_at >= b.start, d.received_at <= literal(b.c, DateTime()),
-                   d.procedure_id.is_not(None)]
-    if ids is not None:
-        usage_where.append(d.agency_id.in_(sorted(ids)))
-    usage_stmt = (select(d.procedure_id, func.count().label("dossiers"),
-                         flag(d.channel == "online", "used_online"), flag(d.fee_total > 0, "fee_used"),
-                         flag(d.paid_online_via.is_not(None), "paid_used"), flag(pop, "pop_used"))
-                  .where(*usage_where).group_by(d.procedure_id))
-    usage = {r.procedure_id: r for r in conn.execute(usage_stmt)}
+    if usage is None:  # (the column form passes its own)
+        usage_where = [d.intake == "accepted", d.received_at >= b.start, d.received_at <= literal(b.c, DateTime()),
+                       d.procedure_id.is_not(None)]
+        if ids is not None:
+            usage_where.append(d.agency_id.in_(sorted(ids)))
+        usage_stmt = (select(d.procedure_id, func.count().label("dossiers"),
+                             flag(d.channel == "online", "used_online"), flag(d.fee_total > 0, "fee_used"),
+                             flag(d.paid_online_via.is_not(None), "paid_used"), flag(pop, "pop_used"))
+                      .where(*usage_where).group_by(d.procedure_id))
+        usage = {r.procedure_id: r._mapping for r in conn.execute(usage_stmt)}
     conds = catalogue_conditions()
     online = or_(conds["online_full"], conds["online_partial"])
     cat_where = active_at(period.end)
@@ -757,9 +790,9 @@ def _procedure_facts(conn: Connection, period: Period, b: Bounds, ids: set[int] 
             "citizen": None if r.applicant_types is None else "citizen" in r.applicant_types.split(","),
             "decision_at": r.decision_at, "effective_at": r.legal_basis_effective_at,
             "publicized_at": r.publicized_at, "publicized": r.publicized, "public_parts": r.public_parts,
-            "dossiers": u.dossiers if u else 0, "used_online": bool(u and u.used_online),
-            "fee_used": bool(u and u.fee_used), "paid_used": bool(u and u.paid_used),
-            "pop_used": bool(u and u.pop_used),
+            "dossiers": u["dossiers"] if u else 0, "used_online": bool(u and u["used_online"]),
+            "fee_used": bool(u and u["fee_used"]), "paid_used": bool(u and u["paid_used"]),
+            "pop_used": bool(u and u["pop_used"]),
         })
     return rows
 
@@ -790,11 +823,25 @@ def pakn_verdict(k: Any, c: dt.datetime, cal: WorkCalendar) -> bool:
 
 def _feedback_facts(conn: Connection, b: Bounds, ids: set[int] | None, cal: WorkCalendar) -> list[dict[str, Any]]:
     f = Feedback.__table__.c
-    where = [f.sent_at <= literal(b.c, DateTime())]
+    c, start = literal(b.c, DateTime()), literal(b.start, DateTime())
+    where = [f.sent_at <= c]
     if ids is not None:
         where.append(f.agency_id.in_(sorted(ids)))
-    rows = []
-    for k in conn.execute(select(Feedback.__table__).where(*where)):
+    # Only the PAKN of the period (handled in it, or first received in it: in52 / in53) are read and
+    # judged; every other agency with PAKN sent by C gets one empty row (in nothing), so a scope's
+    # "no PAKN at all" note stays what it was when every PAKN of the history was read.
+    relevant = or_(and_(f.handled_at >= start, f.handled_at <= c),
+                   and_(func.coalesce(f.first_received_at, f.sent_at) >= start,
+                        func.coalesce(f.first_received_at, f.sent_at) <= c))
+    rows: list[dict[str, Any]] = []
+    found = conn.execute(select(Feedback.__table__).where(*where, relevant)).all()
+    seen = {k.agency_id for k in found}
+    for (agency_id,) in conn.execute(select(f.agency_id).where(*where).group_by(f.agency_id)):
+        if agency_id not in seen:
+            rows.append({"code": None, "agency_id": agency_id, "classification": "", "in52": False, "on_time": False,
+                         "in53": False, "unhappy": False, "handled": False, "first_received_at": None,
+                         "handled_at": None})
+    for k in found:
         first = k.first_received_at or k.sent_at
         handled_in = k.handled_at is not None and b.start <= k.handled_at <= b.c
         processing = b.start <= first <= b.c and not (k.handled_at is not None and k.handled_at <= b.c)
