@@ -69,7 +69,9 @@ def build(url: str, seed: int, n: int = 500) -> None:
                    "vneid_authenticated": rng.choice([None, True, False]),
                    "db_connections": rng.choice([None, "", "7"]),
                    "filed_on_national_portal": rng.choice([None, True, False]),
-                   "synced_to_portal": rng.choice([None, True, False])}
+                   "synced_to_portal": rng.choice([None, True, False]),
+                   "result_pushed_to_store": rng.choice([None, True, False]),
+                   "rated_dissatisfied": rng.choice([None, True, False])}
             derive_dossier(row)
             dossier_id = conn.execute(insert(Dossier).values(**row)).inserted_primary_key[0]
             codes.append(row["code"])

@@ -37,18 +37,18 @@ BITS = {
     "online": 1 << 0, "normal": 1 << 1, "eres": 1 << 2, "fee_out": 1 << 3, "fee_positive": 1 << 4,
     "paid": 1 << 5, "components": 1 << 6, "digit_known": 1 << 7, "digit_true": 1 << 8, "portal_filed": 1 << 9,
     "digitised": 1 << 10, "store": 1 << 11, "pop": 1 << 12, "sync_known": 1 << 13, "synced": 1 << 14,
-    "records": 1 << 15,
+    "records": 1 << 15, "pushed": 1 << 16, "pushed_known": 1 << 17, "rated_bad": 1 << 18, "rated_known": 1 << 19,
 }
 # The keys of qd766._dossier_conditions this form counts (a new key there sends gather back to SQL).
 KEYS = frozenset({
     "recv", "records", "sync_known", "synced", "online_ok", "online_no_eres", "fee_den", "paid", "paper",
     "paper_eres", "comp_ok", "digit_den", "digit", "store", "pop", "den21", "simple21", "on21", "at_risk21",
-    "pakn54", "ended22",
+    "pakn54", "ended22", "store_known", "rated_known",
 })
 _STAMPS = ("received", "resolved", "due", "deadline", "end")
 _ROUNDS = ("round_row", "round_requested", "round_supplied", "round_due_before")
 _ARRAYS = ("id", *_STAMPS, "agency", "procedure", "rounds", "flags", "long_idx", *_ROUNDS)
-_MAGIC = b"TTHC-COLUMNS-766 4\n"
+_MAGIC = b"TTHC-COLUMNS-766 5\n"
 DAY_US = 86_400_000_000
 
 
@@ -90,6 +90,8 @@ def _flags_expr():
         "portal_filed": d.filed_on_national_portal == true(), "digitised": d.components_digitised > 0,
         "store": d.components_from_store > 0, "pop": pop, "sync_known": d.synced_to_portal.is_not(None),
         "synced": d.synced_to_portal == true(), "records": d.source_status.is_not(None),
+        "pushed": d.result_pushed_to_store == true(), "pushed_known": d.result_pushed_to_store.is_not(None),
+        "rated_bad": d.rated_dissatisfied == true(), "rated_known": d.rated_dissatisfied.is_not(None),
     }
     # 3.6 keeps a dossier only where NOT (fee lines, all Gia 0) is true: NULL (lines, no total) is out too
     total = case((~and_(d.fee_lines > 0, d.fee_total == 0), 0), else_=BITS["fee_out"])
@@ -416,10 +418,12 @@ def dossier_counts(conn, snap: Columns766, b: Any, ids: set[int] | None, keys: t
         "comp_ok": recv & bit("components") & (~paper | eres),
         "digit_den": recv & (bit("digit_known") | portal),
         "digit": recv & np.where(portal, bit("digitised"), bit("digit_true")),
-        "store": recv & bit("store"), "pop": recv & bit("pop"), "den21": np.ones(len(rows), dtype=bool),
+        "store": recv & (bit("store") | bit("pushed")), "store_known": recv & bit("pushed_known"),
+        "pop": recv & bit("pop"), "den21": np.ones(len(rows), dtype=bool),
         "simple21": simple, "on21": on21,
         "at_risk21": on_simple & ~ended & has_deadline & (deadline <= cutoff),
-        "pakn54": np.isin(snap.id[rows], _pakn_ids(conn)), "ended22": ended22,
+        "pakn54": np.isin(snap.id[rows], _pakn_ids(conn)) | bit("rated_bad"), "rated_known": bit("rated_known"),
+        "ended22": ended22,
     }
     agencies, index = np.unique(agency, return_inverse=True)
     width = len(agencies)
