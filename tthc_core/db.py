@@ -81,9 +81,26 @@ def _create(url: str) -> Engine:
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
         engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _postgresql_session)
     Base.metadata.create_all(engine)
     add_missing_columns(engine)
     return engine
+
+
+def _postgresql_session(dbapi_conn, _record) -> None:
+    """No JIT compilation for our sessions. The planner costs a quarter's counts (a CASE per count with
+    correlated subqueries on supplement_rounds, evaluated only for the few dossiers with rounds) in
+    the millions, far above ``jit_above_cost``, so PostgreSQL compiled about 250 functions for every
+    query: 5–7 s each on a 300.000-dossier province for a query that runs in 20–90 ms without it
+    (issue 16). Our queries read index ranges; none scans enough rows for JIT to pay."""
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True  # a plain SET, not left inside an open transaction
+    try:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET jit = off")
+    finally:
+        dbapi_conn.autocommit = autocommit
 
 
 def add_missing_columns(engine: Engine) -> list[str]:
