@@ -103,6 +103,22 @@ def _postgresql_session(dbapi_conn, _record) -> None:
         dbapi_conn.autocommit = autocommit
 
 
+# Rows written at once from which PostgreSQL's dossiers are vacuumed right after the commit.
+VACUUM_AFTER_ROWS = 100_000
+
+
+def settle_after_bulk_write(engine: Engine, table: str, rows: int) -> None:
+    """PostgreSQL, after ``rows`` rows were committed into ``table`` at once: ``VACUUM`` it, so the
+    pages the rows filled are marked all-visible and the still-open dossiers are read index-only from
+    ``ix_dossiers_open_pg`` by the very next quarter (until then, or until autovacuum comes, each costs a
+    table page: 0,5 s instead of 0,05 s for 57.000 open dossiers, issue 16). Outside any transaction
+    (VACUUM cannot run in one); it blocks no reader or writer. Nothing to do on SQLite."""
+    if engine.dialect.name != "postgresql" or rows < VACUUM_AFTER_ROWS:
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM {conn.dialect.identifier_preparer.quote(table)}")
+
+
 def add_missing_columns(engine: Engine) -> list[str]:
     """Bring a database written by an earlier version up to the models: add the columns it lacks, then
     the indexes (``create_all`` only indexes the tables it creates).
