@@ -245,13 +245,14 @@ def _sql_resolution(due: ColumnElement, basis: str) -> ColumnElement:
 
 def sql_conditions(period: Period, as_of: dt.date | None = None,
                    settings: CountingSettings = CountingSettings(),
-                   open_without_rounds: bool = False) -> dict[str, ColumnElement[bool]]:
+                   open_without_rounds: bool = False, carried_over: bool = False) -> dict[str, ColumnElement[bool]]:
     """Each count of domain.md §4 and §4b as a condition on a dossier already in :func:`sql_scope`.
 
     ``open_without_rounds``: the same conditions for dossiers known to be still open (``resolved_at``
     NULL) and without supplement rounds, where they reduce to their pending part (no resolution, no
-    rounds): the branch that reads the never-closed dossiers, spread over the whole history, pays a
-    few comparisons per row and no correlated subquery (:func:`sql_branches`)."""
+    rounds); ``carried_over``: for dossiers known to be received before the period. The branches that
+    read the never-closed dossiers, spread over the whole history, then pay one comparison or two per
+    row and no correlated subquery (:func:`sql_branches`)."""
     d = Dossier.__table__.c
     r = SupplementRound.__table__.c
     start, cutoff = bounds(period)
@@ -259,7 +260,7 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
     stopped_suspended = d.status == "stopped" if settings.stopped == "suspended" else false()
     # Rounds are read only for the dossiers that have some (the stored count), so the rest costs nothing.
     has_rounds = d.supplement_rounds > 0
-    new = d.received_at >= start
+    new = false() if carried_over else d.received_at >= start
     if open_without_rounds:  # resolved_at IS NULL: never resolved by the cut-off
         resolved, pending, resolution = false(), true(), d.resolution
         suspended, due_at_judging = d.status == "suspended", d.due_at
@@ -286,7 +287,7 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
         "received_online": and_(new, d.channel == "online"),
         "received_offline": and_(new, d.channel != "online"),
         "received_postal": and_(new, d.channel == "postal"),
-        "carried_over": d.received_at < start,
+        "carried_over": ~new,  # received_at is never NULL
         "resolved_total": resolved,
         "resolved_early": and_(resolved, resolution == "early"),
         "resolved_on_time": and_(resolved, resolution == "on_time"),
@@ -300,24 +301,28 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
 GROUP_COLUMNS = {"field": "field_id", "agency": "agency_id", "procedure": "procedure_id", "level": "agency_id"}
 
 
-def sql_branches(period: Period, settings: CountingSettings) -> list[tuple[ColumnElement[bool], bool]]:
+def sql_branches(period: Period, settings: CountingSettings) -> list[tuple[ColumnElement[bool], dict[str, bool]]]:
     """:func:`sql_scope`'s "open at the start" split by how a dossier ended, each branch read through
-    its own index (disjoint; together exactly that condition), with whether it takes
-    :func:`sql_conditions`'s ``open_without_rounds`` form:
+    its own index (disjoint; together exactly that condition), with the :func:`sql_conditions` form it
+    takes (what is known of its dossiers):
 
-    - still open, without supplement rounds: ``ix_dossiers_open`` (``ix_dossiers_open_pg`` on
-      PostgreSQL), a partial index holding every column that form reads (an index-only read), so the dossiers never closed (spread over the whole history in real
-      data) cost an index entry and a few comparisons each, not a table page and the full CASEs;
+    - still open without supplement rounds, received before the period, then in it:
+      ``ix_dossiers_open`` (``ix_dossiers_open_pg`` on PostgreSQL), a partial index holding every
+      column their short forms read (an index-only read); the never-closed dossiers, spread over the
+      whole history in real data, are the first, and cost an index entry and a comparison or two each,
+      not a table page and the full CASEs;
     - still open with rounds (few): the same index, the full conditions;
     - resolved in the period, and resolved after it (pending at the cut-off): ``ix_dossiers_resolved``.
     """
     d = Dossier.__table__.c
     start, cutoff = bounds(period)
-    open_ = d.resolved_at.is_(None)
-    branches = [(and_(open_, d.supplement_rounds == 0), True), (and_(open_, d.supplement_rounds > 0), False),
-                (and_(d.resolved_at >= start, d.resolved_at < cutoff), False), (d.resolved_at >= cutoff, False)]
+    bare = and_(d.resolved_at.is_(None), d.supplement_rounds == 0)
+    branches = [(and_(bare, d.received_at < start), {"open_without_rounds": True, "carried_over": True}),
+                (and_(bare, d.received_at >= start), {"open_without_rounds": True}),
+                (and_(d.resolved_at.is_(None), d.supplement_rounds > 0), {}),
+                (and_(d.resolved_at >= start, d.resolved_at < cutoff), {}), (d.resolved_at >= cutoff, {})]
     if settings.stopped == "suspended":  # stopped before the start but counted as still open
-        branches.append((and_(d.resolved_at < start, d.status == "stopped"), False))
+        branches.append((and_(d.resolved_at < start, d.status == "stopped"), {}))
     return branches
 
 
@@ -327,18 +332,18 @@ def sql_grouped_counts(conn: Connection, period: Period, agency_ids: list[int] |
     of :func:`sql_branches` (the province) or one over them all (some agencies), added up."""
     d = Dossier.__table__.c
 
-    def counts(open_without_rounds: bool) -> list:
+    def counts(known: dict[str, bool]) -> list:
         return [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key) for key, cond in
-                sql_conditions(period, as_of, settings, open_without_rounds).items()]
+                sql_conditions(period, as_of, settings, **known).items()]
 
     group_col = d[GROUP_COLUMNS[by]]
     scope = _sql_filters(period, agency_ids, settings)
     branches = sql_branches(period, settings)
     if agency_ids is not None:  # one agency's history is read faster through ix_dossiers_agency_received
-        branches = [(or_(*(branch for branch, _ in branches)), False)]
+        branches = [(or_(*(branch for branch, _ in branches)), {})]
     groups: dict[Any, list[dict[str, int]]] = {}
-    for branch, open_without_rounds in branches:
-        stmt = select(group_col.label("gid"), *counts(open_without_rounds)).where(*scope, branch).group_by(group_col)
+    for branch, known in branches:
+        stmt = select(group_col.label("gid"), *counts(known)).where(*scope, branch).group_by(group_col)
         for r in conn.execute(stmt):
             groups.setdefault(r.gid, []).append({k: int(getattr(r, k)) for k in COUNT_KEYS})
     return {gid: sum_counts(rows) for gid, rows in groups.items()}
