@@ -378,3 +378,20 @@ def test_the_open_dossiers_have_an_index_of_their_own_on_each_engine(db_url):
                                               "'ix_dossiers_resolved'").scalar()
             assert definition.endswith("WHERE (resolved_at IS NOT NULL)"), definition
             assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+
+
+def test_an_older_database_gets_its_missing_columns_when_it_is_opened(tmp_path):
+    """add_missing_columns reflects every table at once (one query per kind on PostgreSQL, issue 16) and
+    still adds what an older file lacks."""
+    import sqlite3
+
+    from tthc_core.db import dispose_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    get_engine(url)
+    dispose_engine(url)
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute("ALTER TABLE dossiers DROP COLUMN e_result_url")
+    with get_engine(url).connect() as conn:
+        columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(dossiers)")}
+    assert "e_result_url" in columns

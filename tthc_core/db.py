@@ -132,17 +132,23 @@ def add_missing_columns(engine: Engine) -> list[str]:
     from sqlalchemy.schema import CreateColumn
 
     inspector = sa_inspect(engine)
+    # Every table's columns and indexes in one reflection query each (SQLAlchemy's multi-table
+    # reflection): table by table cost PostgreSQL two catalog queries a table, over a second at the
+    # start of every process (a CLI call, a restarted dashboard) on a loaded machine (issue 16).
+    names = [table.name for table in Base.metadata.sorted_tables]
+    all_columns = {key[1]: value for key, value in inspector.get_multi_columns(filter_names=names).items()}
+    all_indexes = {key[1]: value for key, value in inspector.get_multi_indexes(filter_names=names).items()}
     added: list[str] = []
     with engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
+            present = {c["name"] for c in all_columns.get(table.name, [])}
             for column in table.columns:
                 if column.name in present:
                     continue
                 ddl = CreateColumn(column).compile(dialect=engine.dialect)
                 conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {ddl}')
                 added.append(f"{table.name}.{column.name}")
-            indexed = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            indexed = {ix["name"] for ix in all_indexes.get(table.name, [])}
             for index in table.indexes:
                 if index.name not in indexed:
                     index.create(conn)
