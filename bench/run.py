@@ -397,6 +397,21 @@ def document(runs: dict[str, dict[str, Any]]) -> str:
         "again replaces only its section.",
         "",
     ]
+    lines += ["## Targets (issue 16), per shape and engine", "",
+              "Each cell: the measurement and whether it meets the target (— where the target does not apply "
+              "or the run did not measure it). The import target is set for the embedded SQLite default; a "
+              "server has no sidecar file, so its first call in a new process goes down the SQL path.", "",
+              "| target | " + " | ".join(title(r) for r in ordered) + " |", "|---|" + "---|" * len(ordered)]
+    for name, check in TARGETS:
+        cells = []
+        for r in ordered:
+            try:
+                value, met = check(r)
+            except (KeyError, ZeroDivisionError):
+                value, met = "—", None
+            cells.append(value + ("" if met is None else (" — yes" if met else " — **no**")))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
     if len(ordered) > 1:
         lines += ["## Side by side", "", "| measure | " + " | ".join(title(r) for r in ordered) + " |",
                   "|---|" + "---|" * len(ordered)]
@@ -413,6 +428,32 @@ def document(runs: dict[str, dict[str, Any]]) -> str:
         lines += [f"<!-- bench:{section(r)} -->", report(r), f"<!-- /bench:{section(r)} -->", ""]
     return "\n".join(lines)
 
+
+def _sqlite_only(r: dict[str, Any], met: bool) -> bool | None:
+    return met if r["engine"] == "sqlite" else None
+
+
+def _ratio_long(r: dict[str, Any], key: str) -> tuple[str, bool]:
+    ratio = r["stats_long"][key] / r["stats3"][key]
+    return f"{ratio:.2f} ({_ms(r['stats3'][key])} → {_ms(r['stats_long'][key])})", ratio <= 1.5
+
+
+# Issue 16's targets: (name, run → (value, met; None where the target does not apply)).
+TARGETS: list[tuple[str, Callable[[dict[str, Any]], tuple[str, bool | None]]]] = [
+    ("the run: dossiers over 3 years, date", lambda r: (f"{r['dossiers']:,}, {r['date']}", None)),
+    ("import ≥ 100.000 rows/s (CSV; embedded SQLite)",
+     lambda r: (f"{r['import']['rows_per_s']:,.0f} rows/s", _sqlite_only(r, r["import"]["rows_per_s"] >= 100_000))),
+    ("first call after an import < 1 s (province)",
+     lambda r: (_ms(r["import"]["cold_after_import_province"]), r["import"]["cold_after_import_province"] < 1)),
+    ("first call in a new process < 0,3 s, valid sidecar (province)",
+     lambda r: (_ms(r["stats3"]["cold_process_province"]),
+                _sqlite_only(r, r["stats3"]["cold_process_province"] < 0.3))),
+    ("warm ≤ 2 × DuckDB (province)",
+     lambda r: (f"{r['stats3']['warm_province'] / r['duckdb']['duckdb_province']:.2f} ×",
+                r["stats3"]["warm_province"] <= 2 * r["duckdb"]["duckdb_province"])),
+    ("10-year / 3-year ≤ 1,5, SQL path (province)", lambda r: _ratio_long(r, "cold_sql_province")),
+    ("10-year / 3-year ≤ 1,5, warm (province)", lambda r: _ratio_long(r, "warm_province")),
+]
 
 _KEY_FIGURES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("dossiers (3 years)", lambda r: f"{r['dossiers']:,}"),
@@ -471,9 +512,11 @@ def report(r: dict[str, Any]) -> str:
         s3["warm_province"] <= 2 * duck["duckdb_province"])
     row("quarter stats, province, cold, new process " + ("with the columnar sidecar" if r["engine"] == "sqlite"
                                                           else "(no sidecar for a server: the SQL path)"),
-        _ms(s3["cold_process_province"]), "< 1 s", s3["cold_process_province"] < 1)
-    row("quarter stats, one agency, cold, new process", _ms(s3["cold_process_agency"]), "< 1 s",
-        s3["cold_process_agency"] < 1)
+        *((_ms(s3["cold_process_province"]), "< 0,3 s", s3["cold_process_province"] < 0.3) if r["engine"] == "sqlite"
+          else (_ms(s3["cold_process_province"]), "< 1 s", s3["cold_process_province"] < 1)))
+    row("quarter stats, one agency, cold, new process",
+        *((_ms(s3["cold_process_agency"]), "< 0,3 s", s3["cold_process_agency"] < 0.3) if r["engine"] == "sqlite"
+          else (_ms(s3["cold_process_agency"]), "< 1 s", s3["cold_process_agency"] < 1)))
     row("quarter stats, province, SQL path (before the copy exists)", _ms(s3["cold_sql_province"]), "< 1 s",
         s3["cold_sql_province"] < 1)
     row("quarter stats, one agency, SQL path", _ms(s3["cold_sql_agency"]), "< 1 s", s3["cold_sql_agency"] < 1)

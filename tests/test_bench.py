@@ -57,6 +57,17 @@ def test_results_keep_the_other_engines_section_and_replace_their_own(tmp_path):
     assert _raw(text, "postgresql")["import"]["rows_per_s"] == 30_000.0
     assert "| import, rows/s | 110,000 | 30,000 |" in text
     assert "| ratio to DuckDB, province, warm | 1.50 | 1.50 |" in text
+    # Issue 16's targets, each engine's measurement and verdict: the import target is for SQLite, the
+    # sidecar one too (a server has none); the others for both.
+    assert "| import ≥ 100.000 rows/s (CSV; embedded SQLite) | 110,000 rows/s — yes | 30,000 rows/s |" in text
+    assert "| first call in a new process < 0,3 s, valid sidecar (province) | 300 ms — **no** | 300 ms |" in text
+    assert "| warm ≤ 2 × DuckDB (province) | 1.50 × — yes | 1.50 × — yes |" in text
+    assert "| 10-year / 3-year ≤ 1,5, SQL path (province) | — | — |" in text  # no long history measured
+    write_results(target, {**base, "engine": "postgresql", "long_years": 10, "import_long": base["import"],
+                           "stats_long": {**base["stats3"], "cold_sql_province": 0.8, "warm_province": 0.04}})
+    text = target.read_text(encoding="utf-8")
+    assert "| 10-year / 3-year ≤ 1,5, SQL path (province) | — | 1.60 (500 ms → 800 ms) — **no** |" in text
+    assert "| 10-year / 3-year ≤ 1,5, warm (province) | — | 1.33 (30 ms → 40 ms) — yes |" in text
 
 
 def test_each_shape_keeps_its_own_section(tmp_path):

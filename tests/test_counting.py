@@ -311,7 +311,10 @@ def _reference(rows, period, as_of, ids, by, rules, agency_ids, field_ids_):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(items=st.lists(dossier, max_size=30), queries=st.lists(query, min_size=1, max_size=4))
-def test_sql_and_column_forms_equal_the_row_reference(sqlite_url, items, queries):
+def test_sql_and_column_forms_equal_the_row_reference(db_url, items, queries):
+    """On both engines: the SQL form (its branches, the still-open dossiers without rounds counted by
+    their short form) and the column form equal the row rules."""
+    sqlite_url = db_url
     engine = get_engine(sqlite_url)
     with engine.begin() as conn:
         conn.execute(delete(SupplementRound))
@@ -355,3 +358,40 @@ def test_an_older_database_gets_the_open_dossiers_index_when_it_is_opened(tmp_pa
     with get_engine(url).connect() as conn:
         names = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "ix_dossiers_open" in names
+
+
+def test_the_open_dossiers_have_an_index_of_their_own_on_each_engine(db_url):
+    """The SQL path reads the still-open dossiers from a partial index of their own (issue 16): on
+    PostgreSQL ix_dossiers_resolved leaves them out, so its planner cannot read them through it, a
+    table page each, instead of index-only from ix_dossiers_open_pg."""
+    from sqlalchemy import inspect
+
+    engine = get_engine(db_url)
+    indexes = {ix["name"]: ix for ix in inspect(engine).get_indexes("dossiers")}
+    if engine.dialect.name == "sqlite":
+        assert "ix_dossiers_open" in indexes and "ix_dossiers_open_pg" not in indexes
+    else:
+        assert "ix_dossiers_open_pg" in indexes and "ix_dossiers_open" not in indexes
+        assert indexes["ix_dossiers_open_pg"]["column_names"][:2] == ["supplement_rounds", "received_at"]
+        with engine.connect() as conn:
+            definition = conn.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE indexname = "
+                                              "'ix_dossiers_resolved'").scalar()
+            assert definition.endswith("WHERE (resolved_at IS NOT NULL)"), definition
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+
+
+def test_an_older_database_gets_its_missing_columns_when_it_is_opened(tmp_path):
+    """add_missing_columns reflects every table at once (one query per kind on PostgreSQL, issue 16) and
+    still adds what an older file lacks."""
+    import sqlite3
+
+    from tthc_core.db import dispose_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    get_engine(url)
+    dispose_engine(url)
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute("ALTER TABLE dossiers DROP COLUMN e_result_url")
+    with get_engine(url).connect() as conn:
+        columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(dossiers)")}
+    assert "e_result_url" in columns

@@ -197,3 +197,25 @@ def test_the_largest_workbook_the_limits_let_through_stays_under_500_mb(sqlite_u
 
     assert problems  # neither is a dossier file; what matters is what reading it cost
     assert peak < PEAK_MB
+
+
+def test_a_long_cell_made_of_short_lines_is_still_refused_on_its_line(sqlite_url):
+    """The long-cell check runs only when the longest cell Arrow read may be too long (issue 16: it cost
+    seconds on every large import); a quoted cell of many short lines counts whole."""
+    cell = "\n".join(["x" * 9] * 4_000)  # 39.999 characters, no line longer than 9
+    data = (f"STT;Mã hồ sơ;Hình thức nộp;Ngày tiếp nhận\n1;HS-1;Trực tiếp;01/04/2022\n"
+            f'2;HS-2;"{cell}";02/04/2022\n3;HS-3;Trực tuyến;03/04/2022\n').encode()
+
+    result = import_file(sqlite_url, data, filename="dai.csv", agency="A")
+
+    assert result.problems[0].text() == "Dòng 3, cột «Hình thức nộp»: ô dài 39.999 ký tự, quá 32.767 ký tự cho phép."
+    assert result.rows_valid == 2 and not result.written
+
+
+def test_the_reader_knows_the_longest_cell_of_a_csv_it_read_with_arrow():
+    from tthc_core.importer.reading import read_table
+
+    table = read_table(f"Mã hồ sơ,Hình thức nộp\nHS-1,{'é' * 70}\nHS-22,direct\n".encode(), "a.csv")
+
+    assert len(table.body) == 2 and not table.may_hold_long_cells
+    assert read_table(f"Mã hồ sơ,Hình thức nộp\nHS-1,{'é' * 40_000}\n".encode(), "a.csv").may_hold_long_cells

@@ -305,10 +305,14 @@ def test_a_period_reads_the_dossiers_active_in_it_not_the_whole_history(demo_url
     assert "likely(dossiers.received_at < '2022-06-15 00:00:00.000000')" in sql
     assert "ix_dossiers_open (resolved_at=?)" in plan and "ix_dossiers_resolved (resolved_at>?)" in plan, plan
     assert "ix_dossiers_received" not in plan and "SCAN dossiers" not in plan, plan
-    counts = [func.sum(cond) for cond in sql_conditions(period, None, rules).values()]
-    open_, in_period, after = (plan_of(select(d.field_id, *counts).where(*_sql_filters(period, None, rules), branch)
-                                       .group_by(d.field_id))[1] for branch in sql_branches(period, rules))
-    assert "COVERING INDEX ix_dossiers_open (resolved_at=?" in open_, open_
+    carried, open_, open_rounds, in_period, after = (
+        plan_of(select(d.field_id, *(func.sum(cond) for cond in sql_conditions(period, None, rules, **known).values()))
+                .where(*_sql_filters(period, None, rules), branch).group_by(d.field_id))[1]
+        for branch, known in sql_branches(period, rules))
+    assert "COVERING INDEX ix_dossiers_open (resolved_at=? AND received_at<?)" in carried, carried
+    assert "COVERING INDEX ix_dossiers_open (resolved_at=? AND received_at>?" in open_, open_
+    assert "SUBQUERY" not in carried + open_
+    assert "ix_dossiers_open (resolved_at=?" in open_rounds, open_rounds
     assert "ix_dossiers_resolved (resolved_at>? AND resolved_at<?)" in in_period, in_period
     assert "ix_dossiers_resolved (resolved_at>?)" in after, after
     bare = str(stmt.compile(dialect=postgresql.dialect()))

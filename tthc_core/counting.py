@@ -245,8 +245,15 @@ def _sql_resolution(due: ColumnElement, basis: str) -> ColumnElement:
 
 
 def sql_conditions(period: Period, as_of: dt.date | None = None,
-                   settings: CountingSettings = CountingSettings()) -> dict[str, ColumnElement[bool]]:
-    """Each count of domain.md §4 and §4b as a condition on a dossier already in :func:`sql_scope`."""
+                   settings: CountingSettings = CountingSettings(),
+                   open_without_rounds: bool = False, carried_over: bool = False) -> dict[str, ColumnElement[bool]]:
+    """Each count of domain.md §4 and §4b as a condition on a dossier already in :func:`sql_scope`.
+
+    ``open_without_rounds``: the same conditions for dossiers known to be still open (``resolved_at``
+    NULL) and without supplement rounds, where they reduce to their pending part (no resolution, no
+    rounds); ``carried_over``: for dossiers known to be received before the period. The branches that
+    read the never-closed dossiers, spread over the whole history, then pay one comparison or two per
+    row and no correlated subquery (:func:`sql_branches`)."""
     d = Dossier.__table__.c
     r = SupplementRound.__table__.c
     start, cutoff = bounds(period)
@@ -254,30 +261,34 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
     stopped_suspended = d.status == "stopped" if settings.stopped == "suspended" else false()
     # Rounds are read only for the dossiers that have some (the stored count), so the rest costs nothing.
     has_rounds = d.supplement_rounds > 0
-    new = d.received_at >= start
-    resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff, ~stopped_suspended)
-    pending = ~resolved
-    # Resolved: judged against the due date in force at the resolution (rules.due_at_resolution).
-    due_at_end = case((has_rounds, func.coalesce(_sql_first_round_due(r.requested_at > d.resolved_at), d.due_at)),
-                      else_=d.due_at)
-    if settings.deadline_basis == "moment":  # the stored resolution is exact without rounds
-        resolution = case((has_rounds, _sql_resolution(due_at_end, "moment")), else_=d.resolution)
+    new = false() if carried_over else d.received_at >= start
+    if open_without_rounds:  # resolved_at IS NULL: never resolved by the cut-off
+        resolved, pending, resolution = false(), true(), d.resolution
+        suspended, due_at_judging = d.status == "suspended", d.due_at
     else:
-        resolution = _sql_resolution(due_at_end, settings.deadline_basis)
-    # Pending: suspended at J from the rounds when there are any, else from the status; otherwise the
-    # due date in force at J (rules.suspended_at, rules.due_in_force_at).
-    round_open = exists().where(r.dossier_id == d.id, r.requested_at < judged_at,
-                                or_(r.supplied_at.is_(None), r.supplied_at >= judged_at))
-    suspended = case((has_rounds, round_open), else_=d.status == "suspended")
-    due_at_judging = case((has_rounds, func.coalesce(_sql_first_round_due(r.requested_at >= judged_at), d.due_at)),
-                          else_=d.due_at)
+        resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff, ~stopped_suspended)
+        pending = ~resolved
+        # Resolved: judged against the due date in force at the resolution (rules.due_at_resolution).
+        due_at_end = case((has_rounds, func.coalesce(_sql_first_round_due(r.requested_at > d.resolved_at),
+                                                     d.due_at)), else_=d.due_at)
+        if settings.deadline_basis == "moment":  # the stored resolution is exact without rounds
+            resolution = case((has_rounds, _sql_resolution(due_at_end, "moment")), else_=d.resolution)
+        else:
+            resolution = _sql_resolution(due_at_end, settings.deadline_basis)
+        # Pending: suspended at J from the rounds when there are any, else from the status; otherwise
+        # the due date in force at J (rules.suspended_at, rules.due_in_force_at).
+        round_open = exists().where(r.dossier_id == d.id, r.requested_at < judged_at,
+                                    or_(r.supplied_at.is_(None), r.supplied_at >= judged_at))
+        suspended = case((has_rounds, round_open), else_=d.status == "suspended")
+        due_at_judging = case((has_rounds, func.coalesce(_sql_first_round_due(r.requested_at >= judged_at),
+                                                         d.due_at)), else_=d.due_at)
     in_time = or_(stopped_suspended, suspended, _sql_in_time(due_at_judging, judged_at, settings.deadline_basis))
     return {
         "received_total": true(),
         "received_online": and_(new, d.channel == "online"),
         "received_offline": and_(new, d.channel != "online"),
         "received_postal": and_(new, d.channel == "postal"),
-        "carried_over": d.received_at < start,
+        "carried_over": ~new,  # received_at is never NULL
         "resolved_total": resolved,
         "resolved_early": and_(resolved, resolution == "early"),
         "resolved_on_time": and_(resolved, resolution == "on_time"),
@@ -291,21 +302,28 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
 GROUP_COLUMNS = {"field": "field_id", "agency": "agency_id", "procedure": "procedure_id", "level": "agency_id"}
 
 
-def sql_branches(period: Period, settings: CountingSettings) -> list[ColumnElement[bool]]:
+def sql_branches(period: Period, settings: CountingSettings) -> list[tuple[ColumnElement[bool], dict[str, bool]]]:
     """:func:`sql_scope`'s "open at the start" split by how a dossier ended, each branch read through
-    its own index (disjoint; together exactly that condition):
+    its own index (disjoint; together exactly that condition), with the :func:`sql_conditions` form it
+    takes (what is known of its dossiers):
 
-    - still open: ``ix_dossiers_open``, a partial index holding every counted column, so the dossiers
-      never closed (spread over the whole history in real data) cost an index read, not a table page
-      each;
+    - still open without supplement rounds, received before the period, then in it:
+      ``ix_dossiers_open`` (``ix_dossiers_open_pg`` on PostgreSQL), a partial index holding every
+      column their short forms read (an index-only read); the never-closed dossiers, spread over the
+      whole history in real data, are the first, and cost an index entry and a comparison or two each,
+      not a table page and the full CASEs;
+    - still open with rounds (few): the same index, the full conditions;
     - resolved in the period, and resolved after it (pending at the cut-off): ``ix_dossiers_resolved``.
     """
     d = Dossier.__table__.c
     start, cutoff = bounds(period)
-    branches = [d.resolved_at.is_(None), and_(d.resolved_at >= start, d.resolved_at < cutoff),
-                d.resolved_at >= cutoff]
+    bare = and_(d.resolved_at.is_(None), d.supplement_rounds == 0)
+    branches = [(and_(bare, d.received_at < start), {"open_without_rounds": True, "carried_over": True}),
+                (and_(bare, d.received_at >= start), {"open_without_rounds": True}),
+                (and_(d.resolved_at.is_(None), d.supplement_rounds > 0), {}),
+                (and_(d.resolved_at >= start, d.resolved_at < cutoff), {}), (d.resolved_at >= cutoff, {})]
     if settings.stopped == "suspended":  # stopped before the start but counted as still open
-        branches.append(and_(d.resolved_at < start, d.status == "stopped"))
+        branches.append((and_(d.resolved_at < start, d.status == "stopped"), {}))
     return branches
 
 
@@ -314,19 +332,23 @@ def sql_grouped_counts(conn: Connection, period: Period, agency_ids: list[int] |
     """``{group id (None when unknown): counts}``: a GROUP BY with a SUM(CASE …) per count, one for each
     of :func:`sql_branches` (the province) or one over them all (some agencies), added up."""
     d = Dossier.__table__.c
-    counts = [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key)
-              for key, cond in sql_conditions(period, as_of, settings).items()]
+
+    def counts(known: dict[str, bool]) -> list:
+        return [func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(key) for key, cond in
+                sql_conditions(period, as_of, settings, **known).items()]
+
     group_col = d[GROUP_COLUMNS[by]]
     scope = _sql_filters(period, agency_ids, settings)
     branches = sql_branches(period, settings)
     if agency_ids is not None:  # one agency's history is read faster through ix_dossiers_agency_received
-        branches = [or_(*branches)]
+        branches = [(or_(*(branch for branch, _ in branches)), {})]
     groups: dict[Any, list[dict[str, int]]] = {}
-    for branch in branches:
-        stmt = select(group_col.label("gid"), *counts).where(*scope, branch).group_by(group_col)
+    for branch, known in branches:
+        stmt = select(group_col.label("gid"), *counts(known)).where(*scope, branch).group_by(group_col)
         for r in conn.execute(stmt):
             groups.setdefault(r.gid, []).append({k: int(getattr(r, k)) for k in COUNT_KEYS})
     return {gid: sum_counts(rows) for gid, rows in groups.items()}
+
 
 
 # --------------------------------------------------------------------------------------------

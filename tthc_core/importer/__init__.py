@@ -31,7 +31,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from ..db import get_engine
+from ..db import get_engine, settle_after_bulk_write
 from ..formatting import fmt_int
 from ..periods import Period, period_containing
 from ..problems import Problem
@@ -275,6 +275,8 @@ def _import_table(db: str | Engine | None, table: Table, result: ImportResult, *
                                        "cho cơ quan khác: hãy kiểm tra lại tệp rồi nhập lại"))
         return result
     result.written = True
+    if kind == "dossiers":
+        settle_after_bulk_write(engine, "dossiers", result.added + result.updated)
     return result
 
 

@@ -91,7 +91,8 @@ class Table:
     body: pd.DataFrame  # non-empty data rows, positional columns of text, index = line number
     excel: bool
     limits: Limits = field(default_factory=lambda: Limits())
-    may_hold_long_cells: bool = True  # False when the whole file is shorter than limits.max_cell_chars
+    # False when the whole file, or the longest cell Arrow read, is shorter than limits.max_cell_chars
+    may_hold_long_cells: bool = True
 
 
 HEAD_BYTES = 4096
@@ -294,7 +295,14 @@ def _arrow_grid(utf8: bytes | memoryview, delimiter: str, width: int) -> pd.Data
     if table.num_rows == 0 or table.slice(table.num_rows - 1).to_pylist() != [dict.fromkeys(names, _END)]:
         return None
     table = table.slice(0, table.num_rows - 1)
-    return _stripped(pd.DataFrame({i: pd.Series(table.column(i), dtype=str) for i in range(width)}))
+    grid = _stripped(pd.DataFrame({i: pd.Series(table.column(i), dtype=str) for i in range(width)}))
+    # The longest cell, counted by Arrow in C (characters, before stripping: never less than the cell the
+    # checks see), so the long-cell check (Limits.max_cell_chars) runs only when one may be too long.
+    import pyarrow.compute as pc
+
+    grid.attrs["longest_cell"] = max((pc.max(pc.utf8_length(column)).as_py() or 0 for column in table.columns),
+                                     default=0)
+    return grid
 
 
 class _Concatenated(io.RawIOBase):
@@ -446,7 +454,8 @@ def read_table(file: str | os.PathLike | bytes | IO[bytes], filename: str | None
         raise
     except Exception as exc:  # whatever a malformed file makes a parser throw is still bad input
         raise FileProblem(f"Không đọc được tệp: {exc.__class__.__name__}: {exc}") from None
+    longest = grid.attrs.get("longest_cell", len(data))
     table = split_at_header(grid, excel)
     table.limits = limits
-    table.may_hold_long_cells = len(data) > limits.max_cell_chars
+    table.may_hold_long_cells = min(len(data), longest) > limits.max_cell_chars
     return table
