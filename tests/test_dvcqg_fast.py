@@ -88,12 +88,16 @@ def test_a_large_import_sets_the_indexes_aside_and_builds_them_again(sqlite_url,
     create = Index.create
     monkeypatch.setattr(Index, "create", lambda self, bind, **kw: (built.append(self.name), create(self, bind, **kw)))
     assert import_file(sqlite_url, json.dumps(example()).encode()).written
-    # once for the three batches, but the unique code, which each batch's upsert needs
+    # once for the three batches, but the unique code, which each batch's upsert needs; an index declared
+    # for PostgreSQL only (ddl_if) is neither dropped nor built on SQLite
+    on_sqlite = {ix.name for ix in store.Dossier.__table__.indexes
+                 if getattr(ix, "_ddl_if", None) is None or ix._ddl_if.dialect in (None, "sqlite")}
+    assert "ix_dossiers_open" in on_sqlite and "ix_dossiers_open_pg" not in on_sqlite
     assert {name: built.count(name) for name in built if name != "uq_dossiers_code"} == {
-        ix.name: 1 for ix in store.Dossier.__table__.indexes if ix.name != "uq_dossiers_code"}
+        name: 1 for name in on_sqlite if name != "uq_dossiers_code"}
     with get_engine(sqlite_url).connect() as conn:
         names = {ix["name"] for ix in inspect(conn).get_indexes("dossiers")}
-    assert names == {ix.name for ix in store.Dossier.__table__.indexes}
+    assert names == on_sqlite
 
 
 @pytest.mark.parametrize("case", ["envelope", "madonvi after data", "second sender", "bad records",
