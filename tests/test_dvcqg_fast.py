@@ -14,6 +14,7 @@ from sqlalchemy import Index, inspect
 from tthc_core import store
 from tthc_core.db import get_engine
 from tthc_core.importer import dvcqg, import_file
+from tthc_core.models import index_names
 
 from test_dvcqg import bad_records, example, lifecycle_records, progress, second_sender
 
@@ -90,8 +91,7 @@ def test_a_large_import_sets_the_indexes_aside_and_builds_them_again(sqlite_url,
     assert import_file(sqlite_url, json.dumps(example()).encode()).written
     # once for the three batches, but the unique code, which each batch's upsert needs; an index declared
     # for PostgreSQL only (ddl_if) is neither dropped nor built on SQLite
-    on_sqlite = {ix.name for ix in store.Dossier.__table__.indexes
-                 if getattr(ix, "_ddl_if", None) is None or ix._ddl_if.dialect in (None, "sqlite")}
+    on_sqlite = index_names(store.Dossier.__table__, "sqlite")
     assert "ix_dossiers_open" in on_sqlite and "ix_dossiers_open_pg" not in on_sqlite
     assert {name: built.count(name) for name in built if name != "uq_dossiers_code"} == {
         name: 1 for name in on_sqlite if name != "uq_dossiers_code"}

@@ -210,6 +210,13 @@ class Dossier(Base):
     )
 
 
+def index_names(table, dialect: str) -> set[str]:
+    """The names of ``table``'s indexes that exist on ``dialect`` (an index declared for one engine with
+    ``ddl_if`` is neither created nor dropped on the other)."""
+    return {ix.name for ix in table.indexes
+            if getattr(ix, "_ddl_if", None) is None or ix._ddl_if.dialect in (None, dialect)}
+
+
 class SupplementRound(Base):
     """One supplement (bổ sung) round of a dossier: DanhSachHoSoBoSung (dvcqg-sync.md §3.3).
 
