@@ -334,27 +334,57 @@ def _build_elsewhere(engine: Engine) -> DossierColumns | None:
         if current is not None:
             return current
     out = sidecar or Path(tempfile.gettempdir()) / f"tthc-columns-{os.getpid()}-{threading.get_ident()}"
-    url = engine.url if sidecar is None else engine.url.set(database=str(Path(engine.url.database).resolve()))
-    # The URL (password included) goes by environment, not on a command line others can list.
-    env = dict(os.environ, **{_CHILD_URL: url.render_as_string(hide_password=False), _CHILD_OUT: str(out)})
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     start = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-c", "from tthc_core.columnar import _child_main; "
-                               "raise SystemExit(_child_main())"], env=env, cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=3600)
-        if done.returncode != 0:
+        done = run_child("tthc_core.columnar", engine, out)
+        if done is None or done.returncode != 0:
             return None
         snap = _read_sidecar(out, None)
         if snap is not None:
             LAST_BUILD.update(seconds=time.perf_counter() - start,
                               peak_mb=float((done.stdout.strip().splitlines() or ["0"])[-1]))
         return snap
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return None
     finally:
         if sidecar is None:
             out.unlink(missing_ok=True)
+
+
+def run_child(module: str, engine: Engine, out: Path) -> subprocess.CompletedProcess | None:
+    """Run ``module._child_main`` in a child process that reads ``engine``'s database and writes ``out``
+    (this copy's and qd766_columns' builder). A SQLite path is made absolute; the URL, password
+    included, goes by environment, not on a command line others can list. None when no child starts."""
+    url = engine.url
+    if engine.dialect.name == "sqlite" and url.database:
+        url = url.set(database=str(Path(url.database).resolve()))
+    env = dict(os.environ, **{_CHILD_URL: url.render_as_string(hide_password=False), _CHILD_OUT: str(out)})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    try:
+        return subprocess.run([sys.executable, "-c", f"from {module} import _child_main; "
+                               "raise SystemExit(_child_main())"], env=env, cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, timeout=3600)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+def child_engine() -> tuple[Engine, Path]:
+    """In a child of :func:`run_child`: lower its priority (the dashboard's own queries come first), end
+    it when its parent has gone (a copy for a process that has gone is wasted work), and return the
+    engine to read and the file to write."""
+    from sqlalchemy import create_engine
+
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+    parent = os.getppid()
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(0.5)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    return create_engine(os.environ[_CHILD_URL]), Path(os.environ[_CHILD_OUT])
 
 
 def peak_memory_mb() -> float:
@@ -368,24 +398,9 @@ def peak_memory_mb() -> float:
 
 def _child_main() -> int:
     """The child of :func:`_build_elsewhere`: build the copy, save it, print the peak memory (MB)."""
-    from sqlalchemy import create_engine
-
-    try:
-        os.nice(10)  # the dashboard's own queries come first
-    except OSError:
-        pass
-    parent = os.getppid()
-
-    def orphaned() -> None:  # a copy for a process that has gone is wasted work
-        while os.getppid() == parent:
-            threading.Event().wait(0.5)
-        os._exit(1)
-
-    threading.Thread(target=orphaned, daemon=True).start()
-    engine = create_engine(os.environ[_CHILD_URL])
+    engine, out = child_engine()
     try:
         snap = load(engine)
-        out = Path(os.environ[_CHILD_OUT])
         if out != sidecar_path(engine):  # load() saved the sidecar itself
             _write_sidecar(out, snap)
     finally:

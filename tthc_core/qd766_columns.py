@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -29,7 +27,6 @@ from sqlalchemy import Engine, String, and_, case, func, or_, select, true, type
 
 from . import columnar
 from .counting import ACCEPTED, NEVER, WINDOW_US, to_us
-from .db import PROJECT_ROOT
 from .models import Dossier, Feedback, Procedure, SupplementRound
 
 # Bits of ``flags``: what a dossier's national record says, independent of the period.
@@ -282,7 +279,6 @@ class _Cache:
 
 
 CACHE = _Cache()
-_CHILD_URL, _CHILD_OUT = "TTHC_COLUMNS766_URL", "TTHC_COLUMNS766_OUT"
 
 
 def _build_elsewhere(engine: Engine) -> Columns766 | None:
@@ -295,17 +291,9 @@ def _build_elsewhere(engine: Engine) -> Columns766 | None:
     if sqlite and sidecar is None:
         return None  # an in-memory database exists only in this process
     out = sidecar or Path(tempfile.gettempdir()) / f"tthc-columns766-{os.getpid()}-{threading.get_ident()}"
-    url = engine.url.set(database=str(Path(engine.url.database).resolve())) if sqlite else engine.url
-    # The URL (password included) goes by environment, not on a command line others can list.
-    env = dict(os.environ, **{_CHILD_URL: url.render_as_string(hide_password=False), _CHILD_OUT: str(out)})
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     try:
-        done = subprocess.run([sys.executable, "-c", "from tthc_core.qd766_columns import _child_main; "
-                               "raise SystemExit(_child_main())"], env=env, cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=3600)
-        return _read(out, None) if done.returncode == 0 else None
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return None
+        done = columnar.run_child("tthc_core.qd766_columns", engine, out)
+        return _read(out, None) if done is not None and done.returncode == 0 else None
     finally:
         if sidecar is None:
             out.unlink(missing_ok=True)
@@ -313,23 +301,9 @@ def _build_elsewhere(engine: Engine) -> Columns766 | None:
 
 def _child_main() -> int:
     """The child of :func:`_build_elsewhere`: build the copy and save it."""
-    from sqlalchemy import create_engine
-
+    engine, out = columnar.child_engine()
     try:
-        os.nice(10)  # the dashboard's own queries come first
-    except OSError:
-        pass
-    parent = os.getppid()
-
-    def orphaned() -> None:  # a copy for a process that has gone is wasted work
-        while os.getppid() == parent:
-            threading.Event().wait(0.5)
-        os._exit(1)
-
-    threading.Thread(target=orphaned, daemon=True).start()
-    engine = create_engine(os.environ[_CHILD_URL])
-    try:
-        _write(Path(os.environ[_CHILD_OUT]), load(engine))
+        _write(out, load(engine))
     finally:
         engine.dispose()
     return 0
