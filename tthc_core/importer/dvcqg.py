@@ -920,18 +920,10 @@ def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogu
     index = 0
     for record in stream.elements():
         index += 1
-        if record.__class__ is not dict:
-            problems.add(index, "", "", "bản ghi phải là một đối tượng { … }")
+        kind = _kind_of(record, index, problems)
+        if kind is None:
             continue
-        if "TrangThaiHoSo" in record or "NgayTiepNhan" in record:
-            batch = dossiers
-        elif "ThoiDiemXuLy" in record:
-            batch = steps
-        else:
-            problems.add(index, _code_of(record), "", "không nhận ra bản ghi: hồ sơ cần TrangThaiHoSo và "
-                                                      "NgayTiepNhan (DongBoHoSoMC), bước xử lý cần ThoiDiemXuLy "
-                                                      "(CapNhatTienDoHoSoMC)")
-            continue
+        batch = dossiers if kind == "dossier" else steps
         batch.index.append(index)
         batch.records.append(record)
         if len(batch.index) >= BATCH:
@@ -944,6 +936,20 @@ def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogu
     for batch in (dossiers, steps):
         if len(batch):
             _flush(batch, problems, catalogue, spool, result)
+
+
+def _kind_of(record: Any, index: int, problems: _Problems) -> str | None:
+    """"dossier" (DongBoHoSoMC), "step" (CapNhatTienDoHoSoMC), or None once the record is refused."""
+    if record.__class__ is not dict:
+        problems.add(index, "", "", "bản ghi phải là một đối tượng { … }")
+        return None
+    if "TrangThaiHoSo" in record or "NgayTiepNhan" in record:
+        return "dossier"
+    if "ThoiDiemXuLy" in record:
+        return "step"
+    problems.add(index, _code_of(record), "", "không nhận ra bản ghi: hồ sơ cần TrangThaiHoSo và NgayTiepNhan "
+                                              "(DongBoHoSoMC), bước xử lý cần ThoiDiemXuLy (CapNhatTienDoHoSoMC)")
+    return None
 
 
 def _read_records_fast(stream: _FastStream, problems: _Problems, catalogue: _Catalogue,
@@ -971,22 +977,14 @@ def _read_records_fast(stream: _FastStream, problems: _Problems, catalogue: _Cat
             continue
         for record in records:
             index += 1
-            if record.__class__ is not dict:
-                problems.add(index, "", "", "bản ghi phải là một đối tượng { … }")
+            kind = _kind_of(record, index, problems)
+            if kind is None:
                 continue
-            if "TrangThaiHoSo" in record or "NgayTiepNhan" in record:
-                if dossiers.typed:
-                    if len(dossiers):
-                        _flush(dossiers, problems, catalogue, spool, result)
-                    dossiers = _Batch(DOSSIER_SCALARS)
-                batch = dossiers
-            elif "ThoiDiemXuLy" in record:
-                batch = steps
-            else:
-                problems.add(index, _code_of(record), "", "không nhận ra bản ghi: hồ sơ cần TrangThaiHoSo và "
-                                                          "NgayTiepNhan (DongBoHoSoMC), bước xử lý cần ThoiDiemXuLy "
-                                                          "(CapNhatTienDoHoSoMC)")
-                continue
+            if kind == "dossier" and dossiers.typed:
+                if len(dossiers):
+                    _flush(dossiers, problems, catalogue, spool, result)
+                dossiers = _Batch(DOSSIER_SCALARS)
+            batch = dossiers if kind == "dossier" else steps
             batch.index.append(index)
             batch.records.append(record)
             if len(batch.index) >= BATCH:
