@@ -190,6 +190,17 @@ def test_bad_records_are_refused_with_index_code_field_and_reason_and_nothing_is
     assert list(result.rejects_frame()["MaHoSo"])[:1] == ["000.00.99.H00-220404-00101"]
 
 
+def test_a_record_neither_dossier_nor_step_is_refused_by_its_index(sqlite_url):
+    records = bad_records()[:1] + [7, {"MaHoSo": "000.00.99.H00-220404-00999", "TenLinhVuc": "Việc làm"}]
+    result = import_file(sqlite_url, as_bytes(records))
+    assert not result.written and result.rejected == 2
+    texts = [p.text() for p in result.problems]
+    assert texts[0].startswith("Bản ghi 2") and "bản ghi phải là một đối tượng { … }" in texts[0]
+    assert texts[1].startswith("Bản ghi 3 (MaHoSo 000.00.99.H00-220404-00999)")
+    assert "hồ sơ cần TrangThaiHoSo và NgayTiepNhan (DongBoHoSoMC)" in texts[1]
+    assert count(sqlite_url, Dossier) == 0
+
+
 def test_broken_json_is_a_file_problem_and_writes_nothing(sqlite_url):
     text = EXAMPLE.read_text(encoding="utf-8")
     result = import_file(sqlite_url, text[: len(text) // 2].encode())
