@@ -31,6 +31,8 @@ from tthc_core import qd766
 from tthc_core.db import PROJECT_ROOT, bump_data_version, get_engine
 from tthc_core.models import Agency, Dossier, Feedback, Procedure, SupplementRound
 
+from .timing import median_time
+
 PERIOD = "2026-Q2"  # calendar quarter 01/04–30/06/2026, the last of the synthetic history
 COLD_TARGET_S = 1.0
 WARM_RATIO_TARGET = 2.0
@@ -149,15 +151,6 @@ def _cold_process(url: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _median(fn: Callable[[], Any], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _duckdb(url: str, runs: int) -> tuple[float, dict[int, dict[str, float]]]:
     """The index's dossier aggregation in DuckDB over the same rows in memory: one GROUP BY agency with
     every numerator and denominator of ``qd766._dossier_conditions`` (2.1 with its supplement rounds
@@ -255,7 +248,7 @@ def _duckdb(url: str, runs: int) -> tuple[float, dict[int, dict[str, float]]]:
 
     names = [*conditions, "days22"]
     found = {row[0]: dict(zip(names, row[1:])) for row in query()}
-    return _median(query, runs), found
+    return median_time(query, runs), found
 
 
 def measure(url: str, runs: int = 5, log: Callable[[str], None] = print, enriched: bool = False) -> dict[str, Any]:
@@ -273,7 +266,7 @@ def measure(url: str, runs: int = 5, log: Callable[[str], None] = print, enriche
     start = time.perf_counter()
     sql_result = qd766.compute_index(url, PERIOD, "calendar", ranking=False)
     out["sql_first_s"] = time.perf_counter() - start
-    out["sql_s"] = _median(lambda: qd766.compute_index(url, PERIOD, "calendar", ranking=False), runs)
+    out["sql_s"] = median_time(lambda: qd766.compute_index(url, PERIOD, "calendar", ranking=False), runs)
     # The copy, built once (the dashboard builds it in the background after an import).
     columnar.use_fast_path(engine, build=True)
     qd766_columns.CACHE.forget(engine)
@@ -291,7 +284,7 @@ def measure(url: str, runs: int = 5, log: Callable[[str], None] = print, enriche
     colds = [_cold_process(url) for _ in range(runs)]
     out["cold_s"] = statistics.median(c["seconds"] for c in colds)
     out["cold_engine_s"] = statistics.median(c["engine"] for c in colds)
-    out["warm_s"] = _median(lambda: qd766.compute_index(url, PERIOD, "calendar", ranking=False), runs)
+    out["warm_s"] = median_time(lambda: qd766.compute_index(url, PERIOD, "calendar", ranking=False), runs)
     out["duckdb_s"], theirs = _duckdb(url, runs)
     with engine.connect() as conn:
         facts = qd766.gather(conn, qd766._as_calendar(PERIOD, "calendar"), None, None)

@@ -43,19 +43,11 @@ from tthc_core.store import ensure_agency
 
 from . import index766, national
 from .synthetic import agencies, generate, write_csv
+from .timing import median_time
 
 QUARTER = "2026-Q2"  # the last full report quarter of the synthetic history (it ends on 30/06/2026)
 AGENCY = "SO03"
 END = dt.date(2026, 6, 30)
-
-
-def _median(fn: Callable[[], Any], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 # A settings key the bench writes into every database it creates: only such a database, or one
@@ -158,8 +150,8 @@ def _stats_timings(url: str, runs: int) -> dict[str, float]:
     engine = columnar.use_fast_path(url, enabled=False)
     out: dict[str, float] = {}
     try:
-        out["cold_sql_province"] = _median(lambda: stats.compute_stats(url, QUARTER), runs)
-        out["cold_sql_agency"] = _median(lambda: stats.compute_stats(url, QUARTER, agency=AGENCY), runs)
+        out["cold_sql_province"] = median_time(lambda: stats.compute_stats(url, QUARTER), runs)
+        out["cold_sql_agency"] = median_time(lambda: stats.compute_stats(url, QUARTER, agency=AGENCY), runs)
     finally:
         columnar.use_fast_path(engine)
     # Built from scratch and timed here (the import's own build ran in the background).
@@ -177,8 +169,8 @@ def _stats_timings(url: str, runs: int) -> dict[str, float]:
     out["cold_process_province"] = statistics.median(_cold_process(url, None) for _ in range(runs))
     out["cold_process_agency"] = statistics.median(_cold_process(url, AGENCY) for _ in range(runs))
     stats.compute_stats(url, QUARTER)
-    out["warm_province"] = _median(lambda: stats.compute_stats(url, QUARTER), runs)
-    out["warm_agency"] = _median(lambda: stats.compute_stats(url, QUARTER, agency=AGENCY), runs)
+    out["warm_province"] = median_time(lambda: stats.compute_stats(url, QUARTER), runs)
+    out["warm_agency"] = median_time(lambda: stats.compute_stats(url, QUARTER, agency=AGENCY), runs)
     return out
 
 
@@ -239,8 +231,8 @@ def _duckdb(url: str, runs: int) -> dict[str, float]:
     theirs = query(None)
     assert sum(r[1] for r in theirs) == ours["received_total"], "DuckDB and tthc_core disagree"
     query(None)
-    return {"duckdb_province": _median(lambda: query(None), runs),
-            "duckdb_agency": _median(lambda: query(agency_id), runs)}
+    return {"duckdb_province": median_time(lambda: query(None), runs),
+            "duckdb_agency": median_time(lambda: query(agency_id), runs)}
 
 
 def _exports(url: str, runs: int, folder: Path) -> dict[str, float]:
@@ -248,9 +240,9 @@ def _exports(url: str, runs: int, folder: Path) -> dict[str, float]:
     from tthc_core.reports import build_report
 
     # The report object (figures, checks, the 766 index) and the file, as the officer's download builds them.
-    return {"workbook_agency": _median(lambda: write_workbook(build_report(url, QUARTER, agency=AGENCY),
+    return {"workbook_agency": median_time(lambda: write_workbook(build_report(url, QUARTER, agency=AGENCY),
                                                               folder / "a.xlsx"), runs),
-            "workbook_province": _median(lambda: write_workbook(build_report(url, QUARTER), folder / "p.xlsx"), runs)}
+            "workbook_province": median_time(lambda: write_workbook(build_report(url, QUARTER), folder / "p.xlsx"), runs)}
 
 
 _APPTEST = """
