@@ -46,6 +46,7 @@ from itertools import chain
 from multiprocessing.connection import Connection
 from operator import attrgetter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any, Iterator, Optional, Union
 
 import numpy as np
@@ -915,27 +916,10 @@ def _nested_typed(records: list, indexes: list[int], problems: _Problems) -> tup
 
 def _read_records(stream: _JsonStream, problems: _Problems, catalogue: _Catalogue,
                   spool: IO[bytes], result: NationalImportResult) -> None:
-    """Pass 1: read, check and prepare every record; spool the prepared batches while none is refused."""
-    dossiers, steps = _Batch(DOSSIER_SCALARS), _Batch(STEP_SCALARS)
-    index = 0
-    for record in stream.elements():
-        index += 1
-        kind = _kind_of(record, index, problems)
-        if kind is None:
-            continue
-        batch = dossiers if kind == "dossier" else steps
-        batch.index.append(index)
-        batch.records.append(record)
-        if len(batch.index) >= BATCH:
-            _flush(batch, problems, catalogue, spool, result)
-            if batch is dossiers:
-                dossiers = _Batch(DOSSIER_SCALARS)
-            else:
-                steps = _Batch(STEP_SCALARS)
-    result.rows_read = index
-    for batch in (dossiers, steps):
-        if len(batch):
-            _flush(batch, problems, catalogue, spool, result)
+    """Pass 1: read, check and prepare every record; spool the prepared batches while none is refused.
+    The element-by-element reader's records go through :func:`_read_records_fast` as slices of one."""
+    one_by_one = SimpleNamespace(elements=lambda: (("plain", [record]) for record in stream.elements()))
+    _read_records_fast(one_by_one, problems, catalogue, spool, result)
 
 
 def _kind_of(record: Any, index: int, problems: _Problems) -> str | None:
@@ -952,7 +936,7 @@ def _kind_of(record: Any, index: int, problems: _Problems) -> str | None:
     return None
 
 
-def _read_records_fast(stream: _FastStream, problems: _Problems, catalogue: _Catalogue,
+def _read_records_fast(stream: _FastStream | SimpleNamespace, problems: _Problems, catalogue: _Catalogue,
                        spool: IO[bytes], result: NationalImportResult) -> None:
     """:func:`_read_records` over the slices of :class:`_FastStream`: a slice of typed dossiers goes to
     the batch whole; a slice as dicts (or holding progress steps) is sorted record by record as before."""
