@@ -27,7 +27,7 @@ import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -240,12 +240,18 @@ def _read_sidecar(path: Path, version: str | None) -> DossierColumns | None:
 
 
 def _write_sidecar(path: Path, snap: DossierColumns) -> None:
-    arrays = {k: np.ascontiguousarray(getattr(snap, k)) for k in _ARRAYS}
+    write_arrays(path, _SIDECAR_MAGIC, snap, _ARRAYS)
+
+
+def write_arrays(path: Path, magic: bytes, snap: Any, names: Sequence[str]) -> None:
+    """Save ``snap``'s arrays ``names`` and its version to ``path``: the magic line, a JSON header, the raw
+    arrays (this copy's sidecar and qd766_columns' file)."""
+    arrays = {k: np.ascontiguousarray(getattr(snap, k)) for k in names}
     header = {"version": snap.version, "arrays": [[k, a.dtype.str, len(a)] for k, a in arrays.items()]}
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            f.write(_SIDECAR_MAGIC)
+            f.write(magic)
             f.write(json.dumps(header).encode() + b"\n")
             for array in arrays.values():
                 f.write(memoryview(array).cast("B"))

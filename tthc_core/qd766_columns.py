@@ -210,18 +210,7 @@ def _read(path: Path, version: str | None) -> Columns766 | None:
 
 
 def _write(path: Path, snap: Columns766) -> None:
-    arrays = {k: np.ascontiguousarray(getattr(snap, k)) for k in _ARRAYS}
-    header = {"version": snap.version, "arrays": [[k, a.dtype.str, len(a)] for k, a in arrays.items()]}
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(_MAGIC)
-            f.write(json.dumps(header).encode() + b"\n")
-            for array in arrays.values():
-                f.write(memoryview(array).cast("B"))
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    columnar.write_arrays(path, _MAGIC, snap, _ARRAYS)
 
 
 class _Cache:
