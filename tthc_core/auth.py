@@ -18,6 +18,7 @@ reset and by time. Sign-ins, imports, freezes, exports and account changes go to
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import os
@@ -53,8 +54,14 @@ WRONG = "Sai tên đăng nhập hoặc mật khẩu."
 USERNAME = re.compile(r"[a-z0-9](?:[a-z0-9._@+-]{0,253}[a-z0-9])?")
 
 _hasher = PasswordHasher()
-# Verifying against this keeps an unknown user's sign-in as slow as a known one's.
-_DUMMY_HASH = _hasher.hash("tthc-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown user's password is verified against, so that their sign-in is as slow as a known
+    one's. Made at the first refusal, not at import: every CLI run and child process imports this module
+    and the hash costs 0,2 s."""
+    return _hasher.hash("tthc-dummy-password")
 
 
 class AccessDenied(PermissionError):
@@ -355,7 +362,7 @@ def authenticate(db: str | Engine | None, username: str, password: str, now: dt.
         user = conn.execute(select(User).where(User.username == name)).first()
     usable = user is not None and user.password_hash is not None and not user.disabled
     if locked is not None and locked > now:
-        _verify(_DUMMY_HASH, password or "")  # the same work as any other refusal
+        _verify(_dummy_hash(), password or "")  # the same work as any other refusal
         audit(engine, name, "sign_in_failed", None, "tên đăng nhập đang bị tạm khóa", client=client)
         raise AuthError(_locked_message(locked))
     if usable and _verify(user.password_hash, password or ""):
@@ -370,7 +377,7 @@ def authenticate(db: str | Engine | None, username: str, password: str, now: dt.
             _audit(conn, name, "sign_in", _single(scope), "mật khẩu", client=client)
         return scope
     if not usable:
-        _verify(_DUMMY_HASH, password or "")
+        _verify(_dummy_hash(), password or "")
     reason = ("không có tài khoản" if user is None else "tài khoản bị vô hiệu hóa" if user.disabled
               else "tài khoản không dùng mật khẩu" if user.password_hash is None else "sai mật khẩu")
     with engine.begin() as conn:
