@@ -668,10 +668,8 @@ class _Builder:
                        refused_at=moment + dt.timedelta(hours=rng.randrange(1, 20)) if refused else None)
 
     def flush(self) -> int:
-        count = 0
-        for start in range(0, len(self.rows), 20000):
-            insert_national_dossiers(self.conn, self.rows[start:start + 20000])
-            count += len(self.rows[start:start + 20000])
+        count = len(self.rows)
+        insert_national_dossiers(self.conn, self.rows)
         self.rows = []
         return count
 

@@ -611,25 +611,34 @@ def refresh_handling_units(conn: Connection, ids: Sequence[int]) -> None:
 
 def insert_national_dossiers(conn: Connection, rows: Sequence[dict[str, Any]],
                              calendar: WorkCalendar | None = None) -> None:
-    """:func:`insert_dossiers` for rows that also carry lifecycle columns (the demo); a row's
-    ``rounds`` (dicts of ``requested_at``, ``supplied_at``, ``due_before``, ``due_after``) and ``steps``
-    (dicts of ``at``, ``status``, ``unit``, …) go to their tables."""
+    """New dossiers given as dicts that also carry lifecycle columns (the demo), through the bulk path of
+    the national import (:func:`write_national_dossiers`, :func:`write_progress_steps`).
+
+    A row has the keys of a :func:`write_dossiers` row, any of :data:`LIFECYCLE_COLUMNS` (the others
+    take their default), and optionally ``rounds`` (dicts of ``requested_at``, ``supplied_at``,
+    ``due_before``, ``due_after``) and ``steps`` (dicts of ``at``, ``status``, ``unit``, …). Each code once.
+    """
     if not rows:
         return
-    prepared = _prepared(conn, rows, calendar)
-    bulk_insert(conn, Dossier.__table__, [
-        {**p, **{c: row.get(c, default) for c, default in LIFECYCLE_DEFAULTS.items()}}
-        for p, row in zip(prepared, rows)])
-    bump_data_version(conn, dossiers=True)
-    nested = [row for row in rows if row.get("rounds") or row.get("steps")]
-    if not nested:
-        return
-    ids = dossier_ids(conn, [row["code"] for row in nested])
-    rounds = [{"dossier_id": ids[row["code"]], "position": n, "supplied_at": None, "due_before": None,
-               "due_after": None, **one} for row in nested for n, one in enumerate(row.get("rounds") or (), 1)]
-    steps = [{"dossier_id": ids[row["code"]], "status": None, "unit": None, "handler": None, "handler_title": None,
-              "content": None, "started_at": None, "step_due_at": None, **one}
-             for row in nested for one in row.get("steps") or ()]
-    bulk_insert(conn, SupplementRound.__table__, rounds)
-    bulk_insert(conn, ProgressStep.__table__, steps)
-    refresh_handling_units(conn, sorted({s["dossier_id"] for s in steps}))
+    inputs = [c for c in DOSSIER_COLUMNS if c not in ("deadline_at", "resolution")]
+    frame = pd.DataFrame({c: _cells([row.get(c) for row in rows]) for c in inputs}
+                         | {c: _cells([row.get(c, default) for row in rows]) for c, default in LIFECYCLE_DEFAULTS.items()})
+    rounds = pd.DataFrame(
+        [{"record": i, "position": n, "requested_at": one["requested_at"], "supplied_at": one.get("supplied_at"),
+          "due_before": one.get("due_before"), "due_after": one.get("due_after")}
+         for i, row in enumerate(rows) for n, one in enumerate(row.get("rounds") or (), 1)],
+        columns=["record", *ROUND_COLUMNS[1:]])
+    rounds = rounds.assign(**{c: _cells(rounds[c].tolist()) for c in ROUND_COLUMNS[2:]})
+    write_national_dossiers(conn, frame, rounds, calendar)
+    steps = pd.DataFrame([{"code": row["code"], **{c: None for c in STEP_COLUMNS[1:]}, **one}
+                          for row in rows for one in row.get("steps") or ()], columns=["code", *STEP_COLUMNS[1:]])
+    write_progress_steps(conn, steps.assign(**{c: _cells(steps[c].tolist()) for c in ("at", "started_at",
+                                                                                      "step_due_at")}))
+
+
+def _cells(values: list) -> pd.Series:
+    """A column of Python values as the bulk path takes it: datetime64 when every value is a datetime or
+    None, else objects as they are (ints stay ints beside None, never floats)."""
+    if any(isinstance(v, dt.datetime) for v in values) and all(v is None or isinstance(v, dt.datetime) for v in values):
+        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object)).to_numpy(dtype="datetime64[us]"))
+    return pd.Series(values, dtype=object)
