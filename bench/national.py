@@ -96,6 +96,29 @@ def lines(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """The results table's rows (measure, result, target, met) of a bench run that measured this step."""
+    x = r.get("national")
+    if not x:
+        return []
+    met = x["met"]
+    return [
+        (f"national JSON (DongBoHoSoMC) import, nested lists, {x['dossiers']:,} dossiers (one run; file "
+         f"{x['file_mb']:,.0f} MB, CPU {x['import_cpu_s']:.0f} s)",
+         f"{x['rows_per_s']:,.0f} rows/s ({x['import_s']:.1f} s)", "2.000.000 in < 60 s (≥ 33,334 rows/s)",
+         met["import_rows_per_s"]),
+        ("national JSON import, peak memory (writer + reader process)",
+         f"{x['peak_mb']:,.0f} MB ({x['own_peak_mb']:,.0f} + {x['reader_peak_mb']:,.0f})", "< 1,5 GB",
+         met["peak_memory"]),
+        (f"quarter {x['quarter']} from the JSON-imported / CSV-imported dossiers, first call (SQL path)",
+         f"{x['quarter_sql_json_s'] * 1000:,.0f} ms / {x['quarter_sql_csv_s'] * 1000:,.0f} ms", "JSON ≤ 1,1 × CSV",
+         met["quarter_sql_as_fast_as_csv"]),
+        (f"quarter {x['quarter']} from the JSON-imported / CSV-imported dossiers, warm",
+         f"{x['quarter_warm_json_s'] * 1000:,.0f} ms / {x['quarter_warm_csv_s'] * 1000:,.0f} ms", "JSON ≤ 1,1 × CSV",
+         met["quarter_warm_as_fast_as_csv"]),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.national")
     parser.add_argument("--dossiers", type=int, default=2_000_000)
