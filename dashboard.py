@@ -20,7 +20,9 @@ st.set_page_config(
 )
 
 url = ui.prepare_database()
-columnar.use_fast_path(url)  # the figures come from the in-memory columnar copy once it is built
+# The figures come from the in-memory columnar copy once it is built (in the background, unless
+# TTHC_BACKGROUND_COPY=0).
+columnar.use_fast_path(url, build=columnar.background_copy_allowed())
 
 page = st.navigation(ui.app_pages(st.context.url), position="sidebar", expanded=True)
 with ui.shown_errors("ứng dụng"):

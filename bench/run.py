@@ -275,7 +275,7 @@ print(json.dumps({"first": times[0], "warm": sorted(times[1:])[len(times[1:]) //
 def _apptest(url: str, runs: int) -> dict[str, float]:
     """The overview rendered by AppTest in a dashboard process of its own; that process's peak memory."""
     pages = sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "pages").glob("*.py"))
-    env = dict(os.environ, TTHC_DATABASE_URL=url, BENCH_RUNS=str(runs))
+    env = dict(os.environ, TTHC_DATABASE_URL=url, BENCH_RUNS=str(runs), TTHC_BACKGROUND_COPY="1")
     out = subprocess.run([sys.executable, "-c", _APPTEST, *pages], capture_output=True, text=True, cwd=PROJECT_ROOT,
                          env=env)
     if out.returncode != 0:

@@ -4,9 +4,11 @@ The rules' two forms are compared on randomised data in test_counting.py.
 """
 import datetime as dt
 
+import pytest
+
 from tthc_core import columnar, compute_stats
 from tthc_core.counting import CountingSettings, column_grouped_counts, sql_grouped_counts
-from tthc_core.db import get_engine
+from tthc_core.db import PROJECT_ROOT, get_engine
 from tthc_core.periods import parse_period
 from tthc_core.store import ensure_agency, field_ids, write_dossiers
 
@@ -137,3 +139,22 @@ def test_the_sidecar_reads_back_exactly_without_building_any_ast(demo_copy, tmp_
     cut = tmp_path / "cut.columns"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     assert columnar._read_sidecar(cut, None) is None
+
+
+@pytest.mark.parametrize(("setting", "builds"), [(None, True), ("1", True), ("0", False)])
+def test_the_dashboard_builds_its_copy_in_the_background_unless_the_host_says_not_to(demo_copy, monkeypatch,
+                                                                                  setting, builds):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TTHC_DATABASE_URL", demo_copy)
+    if setting is None:
+        monkeypatch.delenv(columnar.BACKGROUND_COPY_ENV, raising=False)
+    else:
+        monkeypatch.setenv(columnar.BACKGROUND_COPY_ENV, setting)
+    engine = get_engine(demo_copy)
+    columnar.use_fast_path(engine, enabled=False)
+    at = AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=120).run()
+    assert not at.exception
+    # Registered for the columnar path either way (a valid sidecar is used); a background build only if allowed.
+    assert columnar._FAST_ENGINES.get(engine) is builds
+    columnar.use_fast_path(engine, enabled=False)

@@ -426,6 +426,16 @@ def snapshot(conn, wait: bool = False, build: bool = True) -> DossierColumns | N
 _FAST_ENGINES: "weakref.WeakKeyDictionary[Engine, bool]" = weakref.WeakKeyDictionary()
 
 
+BACKGROUND_COPY_ENV = "TTHC_BACKGROUND_COPY"
+
+
+def background_copy_allowed() -> bool:
+    """Whether the dashboard may build a missing or stale copy in a background process: yes unless
+    ``TTHC_BACKGROUND_COPY=0`` (a host without memory to spare for it, or the tests, where each fresh
+    database would start a child). Without it, a valid sidecar is still used and SQL answers otherwise."""
+    return os.environ.get(BACKGROUND_COPY_ENV, "1").strip() != "0"
+
+
 def use_fast_path(db: str | Engine | None = None, enabled: bool = True, build: bool = True) -> Engine:
     """Count from the columnar copy on this engine: the dashboard (``build``: a long-lived process
     builds a missing copy in the background) and the CLI's ``stats`` and ``export`` (``build=False``:
