@@ -21,6 +21,12 @@ from tthc_core.db import dispose_engine, get_engine
 PG_ENV = "TTHC_TEST_DATABASE_URL"
 DEMO_TODAY = dt.date(2026, 11, 27)
 
+# The dashboards the tests start (AppTest in this process, ``streamlit run`` in a child, which inherits
+# it) count from SQL or a valid sidecar and start no background copy: each fresh database or write would
+# start one, a process importing pandas, for figures the tests compare against SQL anyway. The copy's
+# own tests (test_columnar, test_qd766_columns, test_bench) ask for it explicitly.
+os.environ["TTHC_BACKGROUND_COPY"] = "0"
+
 
 def _pg_admin_url() -> str | None:
     url = os.environ.get(PG_ENV)
@@ -40,12 +46,29 @@ class PostgresDatabases:
     def __init__(self, admin_url: str):
         self.admin_url = admin_url
         self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.template: str | None = None
+
+    def _url(self, name: str) -> str:
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def _template(self) -> str:
+        """A database with the schema, made once per session: each test's database is a copy of it
+        (CREATE DATABASE … TEMPLATE, 0,1 s) instead of a schema built again (0,3 s, 200-odd tests)."""
+        if self.template is None:
+            name = f"tthc_template_{uuid.uuid4().hex[:12]}"
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            get_engine(self._url(name))
+            dispose_engine(self._url(name))  # a template must have no connection while it is copied
+            self.template = name
+        return self.template
 
     def create(self) -> str:
         name = f"tthc_test_{uuid.uuid4().hex[:12]}"
+        template = self._template()
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        return self._url(name)
 
     def drop(self, url: str) -> None:
         dispose_engine(url)
@@ -62,6 +85,9 @@ def postgres() -> PostgresDatabases | None:
         return
     pg = PostgresDatabases(url)
     yield pg
+    if pg.template is not None:
+        with pg.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg.template}" WITH (FORCE)'))
     pg.admin.dispose()
 
 
