@@ -234,6 +234,28 @@ def test_the_worked_example_of_the_national_format_built_by_hand(db_url):
          pending_total=2, pending_in_time=1, pending_overdue=1)
 
 
+def test_dossiers_abandoned_long_before_a_period_are_carried_over_and_judged_on_their_due_date(db_url):
+    """Never closed, received long before the period's window: the copy counts them apart from its
+    other rows (issue 16), the SQL path from its open-dossiers index. Carried over and pending; in time
+    when suspended, not yet due at the cut-off, or without a due date."""
+    write(db_url, dict(received=T(2021, 1, 4, 9), due=T(2021, 2, 1)),
+          dict(received=T(2021, 1, 5, 9), due=T(2021, 2, 1), status="suspended"),
+          dict(received=T(2021, 1, 6, 9), due=T(2022, 7, 1)),
+          dict(received=T(2021, 1, 7, 9), due=None),
+          dict(received=T(2021, 1, 8, 9), due=T(2021, 2, 1), agency="B"),
+          dict(received=T(2022, 4, 1, 9), due=T(2022, 4, 5)))  # received in the period, for contrast
+    only(both_paths(db_url), received_total=6, received_offline=1, carried_over=5, pending_total=6,
+         pending_in_time=3, pending_overdue=3)
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        b = [ensure_agency(conn, "B", "Cơ quan B")]
+        rules, period = counting_settings(conn), parse_period(Q2)
+        plain = sql_grouped_counts(conn, period, b, "agency", rules)
+        fast = column_grouped_counts(columnar.snapshot(conn, wait=True), period, b, "agency", rules)
+    assert fast == plain == {b[0]: {**dict.fromkeys(COUNT_KEYS, 0), "received_total": 1, "carried_over": 1,
+                                    "pending_total": 1, "pending_overdue": 1}}
+
+
 # --- the three forms on random data -------------------------------------------------------------------
 
 moment = st.integers(0, 500 * 24 * 60)  # minutes after BASE

@@ -74,10 +74,37 @@ class DossierColumns:
         return marks
 
     @cached_property
+    def dormant(self) -> "Dormant":
+        """The long-open dossiers that never closed, without rounds and not stopped (the abandoned records
+        a real one-stop system accumulates), apart from the other long-open ones: every period after
+        their window counts them the same way (carried over, pending; in time by their due date), so
+        :func:`tthc_core.counting.column_grouped_counts` counts them from contiguous arrays."""
+        long_idx = self.long_idx
+        quiet = ((self.resolved[long_idx] == NEVER) & (self.status[long_idx] != STATUS_CODES["stopped"])
+                 & ~self.has_rounds[long_idx])
+        rows = long_idx[quiet]
+        return Dormant(rows=rows, others=long_idx[~quiet], due=self.due[rows], status=self.status[rows],
+                       agency=self.agency[rows], groups={"field": self.field[rows], "agency": self.agency[rows],
+                                                         "level": self.agency[rows],
+                                                         "procedure": self.procedure[rows]})
+
+    @cached_property
     def group_size(self) -> int:
         """Bins for np.bincount over any group id column (ids shifted by one, -1 for unknown)."""
         largest = max((int(a.max()) for a in (self.agency, self.field, self.procedure) if len(a)), default=0)
         return largest + 2
+
+
+@dataclass(frozen=True)
+class Dormant:
+    """:attr:`DossierColumns.dormant`: ``rows`` (positions in the copy, ascending, so by receipt) and their
+    columns side by side; ``others`` the rest of ``long_idx``."""
+    rows: np.ndarray
+    others: np.ndarray
+    due: np.ndarray
+    status: np.ndarray
+    agency: np.ndarray
+    groups: dict[str, np.ndarray]
 
 
 def dossiers_version(conn) -> str:

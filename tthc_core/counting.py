@@ -473,10 +473,12 @@ def column_grouped_counts(cols: DossierColumns, period: Period, agency_ids: list
     start, cutoff = bounds(period)
     lo = int(np.searchsorted(cols.received, to_us(start) - WINDOW_US))
     hi = int(np.searchsorted(cols.received, to_us(cutoff)))
-    long_open_before = cols.long_idx[: int(np.searchsorted(cols.long_idx, lo))]
+    dormant = cols.dormant
+    long_open_before = dormant.others[: int(np.searchsorted(dormant.others, lo))]
     group_of = {"field": cols.field, "agency": cols.agency, "level": cols.agency, "procedure": cols.procedure}[by]
     size = cols.group_size
-    totals: dict[str, np.ndarray] = {}
+    totals = _dormant_counts(dormant, int(np.searchsorted(dormant.rows, lo)), period, agency_ids, by, settings,
+                             as_of, size)
     for part in (slice(lo, hi), long_open_before):
         rows = column_scope(cols, part, period, agency_ids, settings)
         if not len(rows):
@@ -489,3 +491,30 @@ def column_grouped_counts(cols: DossierColumns, period: Period, agency_ids: list
         return {}
     present = np.flatnonzero(totals["received_total"])
     return {(None if gid == 0 else int(gid) - 1): {k: int(v[gid]) for k, v in totals.items()} for gid in present}
+
+
+def _dormant_counts(dormant, first: int, period: Period, agency_ids: list[int] | None, by: str,
+                    settings: CountingSettings, as_of: dt.date | None, size: int) -> dict[str, np.ndarray]:
+    """The counts of the first ``first`` dormant dossiers (``DossierColumns.dormant``: never closed, no
+    rounds, not stopped, received before the period's window): what :func:`column_scope` and
+    :func:`column_conditions` give them, without gathering their columns again. Received before the
+    start and open at the cut-off, each one in scope is carried over and pending, in time when suspended
+    or by its due date at J; nothing else."""
+    if not first:
+        return {}
+    j = to_us(overdue_moment(period, as_of))
+    status = dormant.status[:first]
+    keep = np.ones(first, dtype=bool)
+    if agency_ids is not None:
+        keep &= np.isin(dormant.agency[:first], np.asarray(agency_ids, dtype=np.int64))
+    if settings.excluded_statuses:
+        keep &= ~np.isin(status, [STATUS_CODES[s] for s in settings.excluded_statuses])
+    group = dormant.groups[by][:first] + 1  # -1 (unknown) becomes bin 0
+    in_time = (status == STATUS_CODES["suspended"]) | _column_in_time(dormant.due[:first], j, settings.deadline_basis)
+    every = np.bincount(group[keep], minlength=size)
+    timely = np.bincount(group[keep & in_time], minlength=size)
+    none = np.zeros(size, dtype=every.dtype)
+    counts = dict.fromkeys(COUNT_KEYS, none)
+    counts.update(received_total=every, carried_over=every, pending_total=every, pending_in_time=timely,
+                  pending_overdue=every - timely)
+    return counts
