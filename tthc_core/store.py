@@ -622,7 +622,8 @@ def insert_national_dossiers(conn: Connection, rows: Sequence[dict[str, Any]],
         return
     inputs = [c for c in DOSSIER_COLUMNS if c not in ("deadline_at", "resolution")]
     frame = pd.DataFrame({c: _cells([row.get(c) for row in rows]) for c in inputs}
-                         | {c: _cells([row.get(c, default) for row in rows]) for c, default in LIFECYCLE_DEFAULTS.items()})
+                         | {c: _cells([row.get(c, default) for row in rows])
+                            for c, default in LIFECYCLE_DEFAULTS.items()})
     rounds = pd.DataFrame(
         [{"record": i, "position": n, "requested_at": one["requested_at"], "supplied_at": one.get("supplied_at"),
           "due_before": one.get("due_before"), "due_after": one.get("due_after")}
@@ -639,6 +640,7 @@ def insert_national_dossiers(conn: Connection, rows: Sequence[dict[str, Any]],
 def _cells(values: list) -> pd.Series:
     """A column of Python values as the bulk path takes it: datetime64 when every value is a datetime or
     None, else objects as they are (ints stay ints beside None, never floats)."""
-    if any(isinstance(v, dt.datetime) for v in values) and all(v is None or isinstance(v, dt.datetime) for v in values):
+    if (any(isinstance(v, dt.datetime) for v in values)
+            and all(v is None or isinstance(v, dt.datetime) for v in values)):
         return pd.Series(pd.to_datetime(pd.Series(values, dtype=object)).to_numpy(dtype="datetime64[us]"))
     return pd.Series(values, dtype=object)
