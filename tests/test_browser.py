@@ -181,16 +181,19 @@ def snapshot(tab, name: str) -> None:
     tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def test_shared_link_to_a_page_opens_that_page_on_a_fresh_server(page, server, server_log):
-    # The very first request of the server process, straight to an inner page (a link sent on Zalo).
-    open_page(page, server, "giai_quyet", REFERENCE, "Biểu II.06a")
-    assert page.get_by_role("heading", name="Giải quyết hồ sơ").count() == 1
-    assert page.locator('[data-testid="stSidebar"]').get_by_text("Bộ lọc").count() == 1
-    assert_no_error_box(page)
-    # Streamlit still ran the page file on its own first (legacy pages/ discovery) and the workaround
-    # put it back in the frame. When this fails, Streamlit stopped doing that: delete
-    # tthc_core/ui/streamlit_pages_workaround.py.
-    assert LOG_LINE in server_log.read_text()
+def test_shared_link_to_a_page_opens_that_page_on_a_fresh_server(page, server_db, tmp_path):
+    # The very first request of a server process of its own (the module's server may have served other
+    # tests first, whatever order they run in), straight to an inner page (a link sent on Zalo).
+    log = tmp_path / "streamlit.log"
+    with streamlit_server(server_db, log) as fresh:
+        open_page(page, fresh, "giai_quyet", REFERENCE, "Biểu II.06a")
+        assert page.get_by_role("heading", name="Giải quyết hồ sơ").count() == 1
+        assert page.locator('[data-testid="stSidebar"]').get_by_text("Bộ lọc").count() == 1
+        assert_no_error_box(page)
+        # Streamlit still ran the page file on its own first (legacy pages/ discovery) and the workaround
+        # put it back in the frame. When this fails, Streamlit stopped doing that: delete
+        # tthc_core/ui/streamlit_pages_workaround.py.
+        assert LOG_LINE in log.read_text()
 
 
 def test_a_link_to_a_page_the_app_does_not_have_lands_on_the_overview_in_vietnamese(page, server):
@@ -225,8 +228,9 @@ def test_overview_shows_kpis_in_vietnamese_in_an_english_browser(page, server):
     assert "agency=SLDTBXH" in page.url and "period=2022-Q2" in page.url
 
 
-def test_sidebar_filter_changes_the_figures_and_the_shareable_link(page, server, demo_url):
-    everyone = compute_stats(demo_url, "2022-Q2")["dossiers"]["total"]["received_total"]
+def test_sidebar_filter_changes_the_figures_and_the_shareable_link(page, server, server_db):
+    # From the server's own database: the refresh test adds dossiers to it, in whatever order they run.
+    everyone = compute_stats(server_db, "2022-Q2")["dossiers"]["total"]["received_total"]
     open_page(page, server, "", REFERENCE, "3.238")
     page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
     page.get_by_role("option", name="Tất cả cơ quan, đơn vị").click()
@@ -267,7 +271,8 @@ def test_upload_of_a_bad_file_shows_every_rejected_row_before_writing(page, serv
 
 
 def test_kpi_cards_refresh_on_their_own_after_an_import(page, server, server_db):
-    # Sở Y tế, Q2/2022: no other test looks at it, so writing to it disturbs nothing.
+    # Sở Y tế, Q2/2022: no other test looks at it alone (the province-wide total is read from this
+    # database too), so writing to it disturbs nothing.
     from tthc_core.importer import import_file
 
     before = compute_stats(server_db, "2022-Q2", agency="SYT")["dossiers"]["total"]["received_total"]
