@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sqlite3
 import uuid
 from pathlib import Path
@@ -128,8 +129,20 @@ def demo_url(tmp_path_factory) -> str:
 
     url = f"sqlite:///{tmp_path_factory.mktemp('demo')}/demo.db"
     build_demo(url, today=DEMO_TODAY)
+    _leave_copies(url)
     yield url
     dispose_engine(url)
+
+
+def _leave_copies(url: str) -> None:
+    """Build the demo's two columnar copies once, into their sidecar files, as a dashboard that has been
+    running would have: the dashboards the tests start (which build none themselves, above) then read
+    them, here and in every copy of the demo until it is written to."""
+    from tthc_core import columnar, qd766_columns
+
+    with get_engine(url).connect() as conn:
+        columnar.snapshot(conn, wait=True)
+        qd766_columns.fast_copy(conn, wait=True)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -154,6 +167,10 @@ def copy_database(url: str, folder: Path, name: str = "copy.db") -> str:
         source.backup(destination)
     source.close()
     destination.close()
+    # The columnar copies' sidecars stay valid for the copy (they carry the dossiers' version).
+    original = Path(make_url(url).database)
+    for sidecar in original.parent.glob(original.name + ".columns*"):
+        shutil.copyfile(sidecar, target.parent / (target.name + sidecar.name[len(original.name):]))
     return f"sqlite:///{target}"
 
 
