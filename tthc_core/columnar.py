@@ -84,9 +84,13 @@ class DossierColumns:
                  & ~self.has_rounds[long_idx])
         rows = long_idx[quiet]
         return Dormant(rows=rows, others=long_idx[~quiet], due=self.due[rows], status=self.status[rows],
-                       agency=self.agency[rows], groups={"field": self.field[rows], "agency": self.agency[rows],
-                                                         "level": self.agency[rows],
-                                                         "procedure": self.procedure[rows]})
+                       agency=self.agency[rows],
+                       groups={by: self.group_column(by)[rows] for by in ("field", "agency", "level", "procedure")})
+
+    def group_column(self, by: str) -> np.ndarray:
+        """The id column a grouping counts by (``field``, ``agency``, ``level`` — by agency, its level
+        looked up afterwards — or ``procedure``); -1 where unknown."""
+        return {"field": self.field, "agency": self.agency, "level": self.agency, "procedure": self.procedure}[by]
 
     @cached_property
     def group_size(self) -> int:

@@ -475,7 +475,7 @@ def column_grouped_counts(cols: DossierColumns, period: Period, agency_ids: list
     hi = int(np.searchsorted(cols.received, to_us(cutoff)))
     dormant = cols.dormant
     long_open_before = dormant.others[: int(np.searchsorted(dormant.others, lo))]
-    group_of = {"field": cols.field, "agency": cols.agency, "level": cols.agency, "procedure": cols.procedure}[by]
+    group_of = cols.group_column(by)
     size = cols.group_size
     totals = _dormant_counts(dormant, int(np.searchsorted(dormant.rows, lo)), period, agency_ids, by, settings,
                              as_of, size)
