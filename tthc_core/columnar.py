@@ -192,7 +192,7 @@ def load(engine: Engine, chunk: int = 100_000) -> DossierColumns:
 
 def _load_rounds(conn, sqlite: bool, ids: np.ndarray, position: np.ndarray) -> dict[str, np.ndarray]:
     """The supplement rounds of the loaded dossiers, by their rows, in the order of
-    ``counting._sql_first_round_due`` (request time, position, id)."""
+    ``counting._sql_first_round`` (request time, position, id)."""
     r = SupplementRound.__table__.c
     stamp = (lambda col: type_coerce(col, String)) if sqlite else (lambda col: col)
     rows = conn.execute(select(r.dossier_id, stamp(r.requested_at), stamp(r.supplied_at), stamp(r.due_before),

@@ -217,10 +217,11 @@ def _midnight_sqlite(element: midnight, compiler, **kw) -> str:
     return f"time({compiler.process(element.clauses, **kw)}) = '00:00:00'"
 
 
-def _sql_first_round_due(after: ColumnElement[bool]) -> Any:
-    """The ``due_before`` of the dossier's first round matching ``after`` (NULL when none or not sent)."""
+def _sql_first_round(value: ColumnElement, after: ColumnElement[bool]) -> Any:
+    """``value`` (an expression over the round's and the dossier's columns) for the dossier's first round
+    matching ``after``, in request order; NULL when there is none."""
     r = SupplementRound.__table__.c
-    return (select(r.due_before).where(r.dossier_id == Dossier.__table__.c.id, after)
+    return (select(value).where(r.dossier_id == Dossier.__table__.c.id, after)
             .order_by(r.requested_at, r.position, r.id).limit(1).scalar_subquery())
 
 
@@ -244,6 +245,20 @@ def _sql_resolution(due: ColumnElement, basis: str) -> ColumnElement:
                 (resolved_day < due_day, "early"), (late, "late"), else_="on_time")
 
 
+def _sql_resolution_at_end(basis: str) -> ColumnElement:
+    """:func:`_sql_resolution` against the due date in force at the resolution (rules.due_at_resolution):
+    the ``due_before`` of the first round requested after it, else the dossier's due date. For a dossier
+    with rounds: the first such round judges it inside one correlated subquery, and none falls back to
+    the due date. (Judged outside, against a subquery for the due date, the CASE ran that subquery at
+    each of its half a dozen mentions of the due date, for each count: a third of the quarter's time
+    on the rows with rounds.)"""
+    d = Dossier.__table__.c
+    r = SupplementRound.__table__.c
+    judged = _sql_first_round(_sql_resolution(func.coalesce(r.due_before, d.due_at), basis),
+                              r.requested_at > d.resolved_at)
+    return func.coalesce(judged, _sql_resolution(d.due_at, basis))
+
+
 def sql_conditions(period: Period, as_of: dt.date | None = None,
                    settings: CountingSettings = CountingSettings(),
                    open_without_rounds: bool = False, carried_over: bool = False) -> dict[str, ColumnElement[bool]]:
@@ -262,27 +277,28 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
     # Rounds are read only for the dossiers that have some (the stored count), so the rest costs nothing.
     has_rounds = d.supplement_rounds > 0
     new = false() if carried_over else d.received_at >= start
+    basis = settings.deadline_basis
     if open_without_rounds:  # resolved_at IS NULL: never resolved by the cut-off
         resolved, pending, resolution = false(), true(), d.resolution
-        suspended, due_at_judging = d.status == "suspended", d.due_at
+        in_time = or_(stopped_suspended, d.status == "suspended", _sql_in_time(d.due_at, judged_at, basis))
     else:
         resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff, ~stopped_suspended)
         pending = ~resolved
         # Resolved: judged against the due date in force at the resolution (rules.due_at_resolution).
-        due_at_end = case((has_rounds, func.coalesce(_sql_first_round_due(r.requested_at > d.resolved_at),
-                                                     d.due_at)), else_=d.due_at)
-        if settings.deadline_basis == "moment":  # the stored resolution is exact without rounds
-            resolution = case((has_rounds, _sql_resolution(due_at_end, "moment")), else_=d.resolution)
-        else:
-            resolution = _sql_resolution(due_at_end, settings.deadline_basis)
+        resolution = case((has_rounds, _sql_resolution_at_end(basis)),  # the stored one is exact without rounds
+                          else_=d.resolution if basis == "moment" else _sql_resolution(d.due_at, basis))
         # Pending: suspended at J from the rounds when there are any, else from the status; otherwise
-        # the due date in force at J (rules.suspended_at, rules.due_in_force_at).
+        # the due date in force at J (rules.suspended_at, rules.due_in_force_at): the due_before of the
+        # first round requested from J on, else the dossier's due date, judged inside that round's
+        # subquery (as _sql_resolution_at_end: not a subquery at each mention of the due date).
         round_open = exists().where(r.dossier_id == d.id, r.requested_at < judged_at,
                                     or_(r.supplied_at.is_(None), r.supplied_at >= judged_at))
-        suspended = case((has_rounds, round_open), else_=d.status == "suspended")
-        due_at_judging = case((has_rounds, func.coalesce(_sql_first_round_due(r.requested_at >= judged_at),
-                                                         d.due_at)), else_=d.due_at)
-    in_time = or_(stopped_suspended, suspended, _sql_in_time(due_at_judging, judged_at, settings.deadline_basis))
+        in_force = _sql_first_round(_sql_in_time(func.coalesce(r.due_before, d.due_at), judged_at, basis),
+                                    r.requested_at >= judged_at)
+        by_rounds = or_(round_open, func.coalesce(in_force, _sql_in_time(d.due_at, judged_at, basis)))
+        in_time = or_(stopped_suspended, case(
+            (has_rounds, by_rounds),
+            else_=or_(d.status == "suspended", _sql_in_time(d.due_at, judged_at, basis))))
     return {
         "received_total": true(),
         "received_online": and_(new, d.channel == "online"),
@@ -384,8 +400,9 @@ def column_scope(cols: DossierColumns, part: slice | np.ndarray, period: Period,
 
 
 def _column_first_round_due(cols: DossierColumns, rows: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """:func:`_sql_first_round_due` for ``rows``: the ``due_before`` of each row's first round among those
-    where ``after`` holds (the copy keeps rounds ordered by row, request, position, id); NEVER if none."""
+    """The column form of :func:`_sql_first_round` for the due date: the ``due_before`` of each row's first
+    round among those where ``after`` holds (the copy keeps rounds ordered by row, request, position, id);
+    NEVER if none."""
     found = np.full(len(rows), NEVER, dtype=np.int64)
     round_rows = cols.round_row[after]
     if not len(round_rows):
