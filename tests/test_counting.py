@@ -45,9 +45,12 @@ def write(url, *dossiers):
         for i, item in enumerate(dossiers):
             dossier_id = ids[item.get("code", f"HS{i:03d}")]
             rounds = item.get("rounds", ())
+            # The last request as the national writer stores it, or (rounds_known False) not known, as in
+            # a database that stored its rounds before the column existed.
+            known = rounds and item.get("rounds_known", True)
             conn.execute(update(Dossier).where(d.id == dossier_id).values(
                 intake=item.get("intake", "accepted"), withdrawal_requested=item.get("withdrawal_requested", False),
-                supplement_rounds=len(rounds)))
+                supplement_rounds=len(rounds), rounds_requested_until=max(r[0] for r in rounds) if known else None))
             for position, (requested, supplied, due_before, due_after) in enumerate(rounds):
                 conn.execute(insert(SupplementRound).values(dossier_id=dossier_id, position=position,
                                                             requested_at=requested, supplied_at=supplied,
@@ -308,7 +311,7 @@ def _dossiers(items):
         rows.append(dict(code=f"R{i}", agency=item["agency"], field=item["field"], channel=item["channel"],
                          status=item["status"], intake=item["intake"], received=received,
                          due=_at(received, item["due_after_days"], item["due_time"]), resolved=resolved,
-                         rounds=rounds))
+                         rounds=rounds, rounds_known=i % 3 != 2))
     return rows
 
 

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tthc_core import compute_stats
+from tthc_core import columnar, compute_stats
+from tthc_core.counting import column_grouped_counts, counting_settings, sql_grouped_counts, sum_counts
 from tthc_core.db import PROJECT_ROOT, get_engine
 from tthc_core.importer import dvcqg, import_file
 from tthc_core.models import Agency, Dossier, Field, ProgressStep, SupplementRound
+from tthc_core.periods import parse_period
 
 # A copy of ../shared/docs/dvcqg-example.json (dvcqg-sync.md §8), so the tests need nothing outside the repo.
 EXAMPLE = Path(__file__).parent / "data" / "dvcqg-example.json"
@@ -271,6 +273,50 @@ def test_lifecycle_statuses_are_stored_as_sent(db_url):
     assert (stopped.status, stopped.resolved_at, stopped.source_status) == ("stopped", dt.datetime(2022, 5, 10, 8), 8)
     # dvcqg-sync.md §7.1: 5/6/8 pushed as 9 with rounds present; stored as sent, the counting decides
     assert (quirk.source_status, quirk.resolved_at, quirk.supplement_rounds) == (9, dt.datetime(2022, 5, 9, 8), 1)
+
+
+def test_a_round_requested_after_the_resolution_sets_the_due_date_it_is_judged_by(db_url):
+    """The last round's request is stored with the dossier (rounds_requested_until), so a quarter reads the
+    rounds of a resolved dossier only when one came after its resolution; judged the same way when the
+    column does not say (rounds stored before it existed) and by the columnar copy."""
+    base = {"MaTTHC": "1.000002", "TenTTHC": "Thủ tục ví dụ B", "TenLinhVuc": "Bảo trợ xã hội", "KenhThucHien": "2",
+            "TrangThaiHoSo": "10", "NgayTiepNhan": "20220504080000", "NgayHenTra": "20220520170000",
+            "NgayKetThucXuLy": "20220518080000"}
+
+    def round_(requested: str, due_before: str) -> dict:
+        return {"NgayBoSung": requested, "NgayTiepNhanBoSung": requested, "NgayHenTraTruoc": due_before,
+                "NgayHenTraMoi": "20220520170000"}
+
+    records = [  # resolved on 18/05, due 20/05: early by its own due date
+        {**base, "MaHoSo": "R-BEFORE", "DanhSachHoSoBoSung": [round_("20220506080000", "20220516170000"),
+                                                              round_("20220510080000", "20220518170000")]},
+        # a sender's quirk: a round requested on 19/05, after the end; the due date in force at the end
+        # is its NgayHenTraTruoc, 16/05: late
+        {**base, "MaHoSo": "R-AFTER", "DanhSachHoSoBoSung": [round_("20220519080000", "20220516170000")]},
+    ]
+    assert import_file(db_url, as_bytes(records), agency="SOVIDU").problems == []
+    stored = dossiers(db_url)
+    assert stored["R-BEFORE"].rounds_requested_until == dt.datetime(2022, 5, 10, 8)
+    assert stored["R-AFTER"].rounds_requested_until == dt.datetime(2022, 5, 19, 8)
+    assert (stored["R-BEFORE"].resolution, stored["R-AFTER"].resolution) == ("early", "early")  # by NgayHenTra
+
+    def resolved(url: str) -> tuple[int, int, int]:
+        with get_engine(url).connect() as conn:
+            p, rules = parse_period("2022-Q2"), counting_settings(conn)
+            plain = sum_counts(sql_grouped_counts(conn, p, None, "field", rules).values())
+            fast = sum_counts(column_grouped_counts(columnar.snapshot(conn, wait=True), p, None, "field",
+                                                    rules).values())
+        assert plain == fast
+        return plain["resolved_early"], plain["resolved_on_time"], plain["resolved_late"]
+
+    assert resolved(db_url) == (1, 0, 1)
+    with get_engine(db_url).begin() as conn:  # as in a database whose rounds came before the column
+        conn.execute(Dossier.__table__.update().values(rounds_requested_until=None))
+    assert resolved(db_url) == (1, 0, 1)
+    # sent again without rounds: none stored, nothing to say
+    assert import_file(db_url, as_bytes([{**base, "MaHoSo": "R-AFTER"}]), agency="SOVIDU").updated == 1
+    assert dossiers(db_url)["R-AFTER"].rounds_requested_until is None
+    assert resolved(db_url) == (2, 0, 0)
 
 
 def progress(code: str, at: str, unit: str, state: str = "4") -> dict:

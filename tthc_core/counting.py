@@ -259,16 +259,30 @@ def _sql_resolution_at_end(basis: str) -> ColumnElement:
     return func.coalesce(judged, _sql_resolution(d.due_at, basis))
 
 
+def _sql_resolution_judged(basis: str) -> ColumnElement:
+    """A resolved dossier's resolution against the due date in force at the resolution
+    (rules.due_at_resolution): its own due date unless a round was requested after it, and the stored
+    resolution is exact then (moment basis). The rounds are read only when ``rounds_requested_until``
+    says one came after the resolution, or does not say (NULL: rounds stored before the column)."""
+    d = Dossier.__table__.c
+    round_after_end = and_(d.supplement_rounds > 0, or_(d.rounds_requested_until.is_(None),
+                                                         d.rounds_requested_until > d.resolved_at))
+    return case((round_after_end, _sql_resolution_at_end(basis)),
+                else_=d.resolution if basis == "moment" else _sql_resolution(d.due_at, basis))
+
+
 def sql_conditions(period: Period, as_of: dt.date | None = None,
                    settings: CountingSettings = CountingSettings(),
-                   open_without_rounds: bool = False, carried_over: bool = False) -> dict[str, ColumnElement[bool]]:
+                   open_without_rounds: bool = False, carried_over: bool = False,
+                   still_open: bool = False) -> dict[str, ColumnElement[bool]]:
     """Each count of domain.md §4 and §4b as a condition on a dossier already in :func:`sql_scope`.
 
-    ``open_without_rounds``: the same conditions for dossiers known to be still open (``resolved_at``
-    NULL) and without supplement rounds, where they reduce to their pending part (no resolution, no
-    rounds); ``carried_over``: for dossiers known to be received before the period. The branches that
-    read the never-closed dossiers, spread over the whole history, then pay one comparison or two per
-    row and no correlated subquery (:func:`sql_branches`)."""
+    ``still_open``: the same conditions for dossiers known to be still open (``resolved_at`` NULL), where
+    nothing is resolved; ``open_without_rounds``: still open and without supplement rounds, where they
+    reduce to their pending part (no resolution, no rounds); ``carried_over``: for dossiers known to be
+    received before the period. The branches that read the never-closed dossiers, spread over the
+    whole history, then pay one comparison or two per row and no correlated subquery, and the open ones
+    with rounds read no column their index lacks (:func:`sql_branches`)."""
     d = Dossier.__table__.c
     r = SupplementRound.__table__.c
     start, cutoff = bounds(period)
@@ -282,11 +296,12 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
         resolved, pending, resolution = false(), true(), d.resolution
         in_time = or_(stopped_suspended, d.status == "suspended", _sql_in_time(d.due_at, judged_at, basis))
     else:
-        resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff, ~stopped_suspended)
-        pending = ~resolved
-        # Resolved: judged against the due date in force at the resolution (rules.due_at_resolution).
-        resolution = case((has_rounds, _sql_resolution_at_end(basis)),  # the stored one is exact without rounds
-                          else_=d.resolution if basis == "moment" else _sql_resolution(d.due_at, basis))
+        if still_open:
+            resolved, pending, resolution = false(), true(), d.resolution
+        else:
+            resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff, ~stopped_suspended)
+            pending = ~resolved
+            resolution = _sql_resolution_judged(basis)
         # Pending: suspended at J from the rounds when there are any, else from the status; otherwise
         # the due date in force at J (rules.suspended_at, rules.due_in_force_at): the due_before of the
         # first round requested from J on, else the dossier's due date, judged inside that round's
@@ -336,7 +351,7 @@ def sql_branches(period: Period, settings: CountingSettings) -> list[tuple[Colum
     bare = and_(d.resolved_at.is_(None), d.supplement_rounds == 0)
     branches = [(and_(bare, d.received_at < start), {"open_without_rounds": True, "carried_over": True}),
                 (and_(bare, d.received_at >= start), {"open_without_rounds": True}),
-                (and_(d.resolved_at.is_(None), d.supplement_rounds > 0), {}),
+                (and_(d.resolved_at.is_(None), d.supplement_rounds > 0), {"still_open": True}),
                 (and_(d.resolved_at >= start, d.resolved_at < cutoff), {}), (d.resolved_at >= cutoff, {})]
     if settings.stopped == "suspended":  # stopped before the start but counted as still open
         branches.append((and_(d.resolved_at < start, d.status == "stopped"), {}))

@@ -172,6 +172,10 @@ class Dossier(Base):
     rated_dissatisfied: Mapped[bool | None] = mapped_column(Boolean)
     # supplement rounds stored in supplement_rounds; the count lets period queries skip the rest
     supplement_rounds: Mapped[int] = mapped_column(Integer, server_default="0")
+    # the request of the last of them, set by the writer of the rounds (NULL: none, or not known): a
+    # resolution is judged against a round's due date only when a round was requested after it
+    # (counting.sql_conditions), which a real one-stop system hardly ever sends
+    rounds_requested_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (
         CheckConstraint(f"channel IN {CHANNELS}", name="ck_dossier_channel"),

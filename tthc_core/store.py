@@ -543,8 +543,11 @@ def write_national_dossiers(conn: Connection, frame: pd.DataFrame, rounds: pd.Da
     if frame.empty:
         return 0
     frame = frame.assign(**{c: v for c, v in LIFECYCLE_DEFAULTS.items() if c not in frame})
+    # The last request of each dossier's rounds (models.Dossier.rounds_requested_until), NULL without.
+    last = rounds.groupby("record")["requested_at"].max() if len(rounds) else pd.Series(dtype="datetime64[us]")
+    frame["rounds_requested_until"] = last.reindex(frame.index).to_numpy(dtype="datetime64[us]")
     rounds_stored = conn.scalar(select(SupplementRound.id).limit(1)) is not None
-    updated = write_dossier_frame(conn, frame, calendar, extra=LIFECYCLE_COLUMNS)
+    updated = write_dossier_frame(conn, frame, calendar, extra=(*LIFECYCLE_COLUMNS, "rounds_requested_until"))
     # Only a dossier stored before can have rounds to replace (none when every code was new).
     replacing = bool(updated) and rounds_stored
     if not replacing and rounds.empty:
