@@ -321,7 +321,7 @@ def run(db: str | None = None, dossiers: int = 2_000_000, runs: int = 5, long_ye
         results["apptest"] = _apptest(url3, runs)
         log(f"  AppTest: {json.dumps(results['apptest'])}")
         if results["engine"] == "sqlite":  # issue 10's target is SQLite's; the step always measures SQLite
-            results["national"] = national.step(dossiers, work / "national", log, rounds=min(runs, 3))
+            results["national"] = national.step(dossiers, work / "national", log, rounds=runs)
         results["index766"] = index766.measure(url3, runs, log)  # last: it adds the 766 fields to the rows
         if long_years:
             n_long = dossiers * long_years // 3
