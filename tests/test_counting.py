@@ -385,6 +385,38 @@ def test_an_older_database_gets_the_open_dossiers_index_when_it_is_opened(tmp_pa
     assert "ix_dossiers_open" in names
 
 
+def test_an_older_open_dossiers_index_is_rebuilt_with_the_columns_of_the_model(tmp_path):
+    """ix_dossiers_open had supplement_rounds last, so the open dossiers with rounds were found by reading
+    every open entry; a database written then gets the index again, rounds second, and the same counts."""
+    import sqlite3
+
+    from tthc_core.db import dispose_engine
+
+    path = tmp_path / "old.db"
+    url = write(f"sqlite:///{path}", dict(received=dt.datetime(2022, 1, 5, 9), due=dt.datetime(2022, 5, 1, 17)),
+                dict(code="R", received=dt.datetime(2022, 3, 1, 9), due=dt.datetime(2022, 4, 1, 17),
+                     rounds=[(dt.datetime(2022, 3, 10, 9), None, dt.datetime(2022, 4, 1, 17), None)]))
+    before = total(url)
+    dispose_engine(url)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX ix_dossiers_open")
+        conn.execute("CREATE INDEX ix_dossiers_open ON dossiers (resolved_at, received_at, agency_id, field_id, "
+                     "procedure_id, channel, status, due_at, resolution, intake, supplement_rounds) "
+                     "WHERE resolved_at IS NULL")
+    assert total(url) == before and (before["pending_total"], before["pending_in_time"]) == (2, 1)
+    with sqlite3.connect(path) as conn:
+        columns = [row[2] for row in conn.execute("PRAGMA index_info(ix_dossiers_open)")]
+    assert columns[:3] == ["resolved_at", "supplement_rounds", "received_at"]
+
+
+def test_a_database_of_this_version_has_nothing_to_migrate(db_url):
+    """Every column and index as the models have them, on each engine: opening the database again changes
+    nothing (an index reflected with other columns than the model's would be rebuilt at every start)."""
+    from tthc_core.db import add_missing_columns
+
+    assert add_missing_columns(get_engine(db_url)) == []
+
+
 def test_the_open_dossiers_have_an_index_of_their_own_on_each_engine(db_url):
     """The SQL path reads the still-open dossiers from a partial index of their own (issue 16): on
     PostgreSQL ix_dossiers_resolved leaves them out, so its planner cannot read them through it, a

@@ -309,10 +309,11 @@ def test_a_period_reads_the_dossiers_active_in_it_not_the_whole_history(demo_url
         plan_of(select(d.field_id, *(func.sum(cond) for cond in sql_conditions(period, None, rules, **known).values()))
                 .where(*_sql_filters(period, None, rules), branch).group_by(d.field_id))[1]
         for branch, known in sql_branches(period, rules))
-    assert "COVERING INDEX ix_dossiers_open (resolved_at=? AND received_at<?)" in carried, carried
-    assert "COVERING INDEX ix_dossiers_open (resolved_at=? AND received_at>?" in open_, open_
+    assert "COVERING INDEX ix_dossiers_open (resolved_at=? AND supplement_rounds=? AND received_at<?)" in carried, \
+        carried
+    assert "COVERING INDEX ix_dossiers_open (resolved_at=? AND supplement_rounds=? AND received_at>?" in open_, open_
     assert "SUBQUERY" not in carried + open_
-    assert "ix_dossiers_open (resolved_at=?" in open_rounds, open_rounds
+    assert "ix_dossiers_open (resolved_at=? AND supplement_rounds>?)" in open_rounds, open_rounds
     assert "ix_dossiers_resolved (resolved_at>? AND resolved_at<?)" in in_period, in_period
     assert "ix_dossiers_resolved (resolved_at>?)" in after, after
     bare = str(stmt.compile(dialect=postgresql.dialect()))

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
-from .models import Base, Setting
+from .models import Base, Setting, index_names
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "tthc.db"
@@ -124,9 +124,10 @@ def add_missing_columns(engine: Engine) -> list[str]:
     the indexes (``create_all`` only indexes the tables it creates).
 
     Only additive changes happen between versions (new nullable columns, or columns with a server
-    default, new indexes), so ``ALTER TABLE … ADD COLUMN`` and ``CREATE INDEX`` are the whole
-    migration; new tables come from ``create_all``. Returns ``table.column`` for each column added and
-    the name of each index.
+    default, new indexes, an index given other columns), so ``ALTER TABLE … ADD COLUMN``, ``CREATE
+    INDEX`` and, for an index whose columns differ from the model's, ``DROP INDEX`` then ``CREATE
+    INDEX`` are the whole migration; new tables come from ``create_all``. Returns ``table.column`` for
+    each column added and the name of each index created or rebuilt.
     """
     from sqlalchemy import inspect as sa_inspect
     from sqlalchemy.schema import CreateColumn
@@ -148,11 +149,15 @@ def add_missing_columns(engine: Engine) -> list[str]:
                 ddl = CreateColumn(column).compile(dialect=engine.dialect)
                 conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {ddl}')
                 added.append(f"{table.name}.{column.name}")
-            indexed = {ix["name"] for ix in all_indexes.get(table.name, [])}
-            for index in table.indexes:
-                if index.name not in indexed:
-                    index.create(conn)
-                    added.append(index.name)
+            indexed = {ix["name"]: ix["column_names"] for ix in all_indexes.get(table.name, [])}
+            own = index_names(table, engine.dialect.name)
+            for index in sorted(table.indexes, key=lambda ix: ix.name):
+                if index.name not in own or indexed.get(index.name) == [c.name for c in index.columns]:
+                    continue
+                if index.name in indexed:
+                    index.drop(conn)
+                index.create(conn)
+                added.append(index.name)
     return added
 
 

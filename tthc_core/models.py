@@ -201,11 +201,14 @@ class Dossier(Base):
         # reads them on their own): the never-closed ones, spread over the whole history, then cost an
         # index read instead of a page each across the table. One per engine (issue 16):
         # - SQLite: resolved_at leads (always NULL here) so its planner, without statistics, prefers it to
-        #   ix_dossiers_resolved for "IS NULL";
+        #   ix_dossiers_resolved for "IS NULL"; supplement_rounds next, so the open dossiers without rounds
+        #   and the few with rounds are each a range of it (the latter were found by reading every open
+        #   entry, a cost that grew with the history, issue 16);
         # - PostgreSQL: supplement_rounds leads, so the open dossiers without rounds (read index-only) and
         #   those with rounds (few; their rounds are looked up by dossier id) are each a range of it.
-        Index("ix_dossiers_open", "resolved_at", "received_at", "agency_id", "field_id", "procedure_id", "channel",
-              "status", "due_at", "resolution", "intake", "supplement_rounds",
+        # A database whose index has other columns gets it rebuilt on start (db.add_missing_columns).
+        Index("ix_dossiers_open", "resolved_at", "supplement_rounds", "received_at", "agency_id", "field_id",
+              "procedure_id", "channel", "status", "due_at", "resolution", "intake",
               sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")
               ).ddl_if(dialect="sqlite"),
         Index("ix_dossiers_open_pg", "supplement_rounds", "received_at", "agency_id", "field_id", "procedure_id",
