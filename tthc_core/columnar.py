@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, String, case, func, select, type_coerce
 
-from .counting import ACCEPTED, CHANNEL_CODES, NEVER, RESOLUTION_CODES, STATUS_CODES, WINDOW_US
+from .counting import ACCEPTED, CHANNEL_CODES, GROUP_COLUMNS, NEVER, RESOLUTION_CODES, STATUS_CODES, WINDOW_US
 from .db import PROJECT_ROOT, get_engine
 from .models import Dossier, Setting, SupplementRound
 
@@ -88,9 +88,8 @@ class DossierColumns:
                        groups={by: self.group_column(by)[rows] for by in ("field", "agency", "level", "procedure")})
 
     def group_column(self, by: str) -> np.ndarray:
-        """The id column a grouping counts by (``field``, ``agency``, ``level`` — by agency, its level
-        looked up afterwards — or ``procedure``); -1 where unknown."""
-        return {"field": self.field, "agency": self.agency, "level": self.agency, "procedure": self.procedure}[by]
+        """The id column a grouping counts by (:data:`GROUP_COLUMNS`); -1 where unknown."""
+        return getattr(self, GROUP_COLUMNS[by].removesuffix("_id"))
 
     @cached_property
     def group_size(self) -> int:

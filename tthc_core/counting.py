@@ -245,30 +245,23 @@ def _sql_resolution(due: ColumnElement, basis: str) -> ColumnElement:
                 (resolved_day < due_day, "early"), (late, "late"), else_="on_time")
 
 
-def _sql_resolution_at_end(basis: str) -> ColumnElement:
-    """:func:`_sql_resolution` against the due date in force at the resolution (rules.due_at_resolution):
-    the ``due_before`` of the first round requested after it, else the dossier's due date. For a dossier
-    with rounds: the first such round judges it inside one correlated subquery, and none falls back to
-    the due date. (Judged outside, against a subquery for the due date, the CASE ran that subquery at
-    each of its half a dozen mentions of the due date, for each count: a third of the quarter's time
-    on the rows with rounds.)"""
-    d = Dossier.__table__.c
-    r = SupplementRound.__table__.c
-    judged = _sql_first_round(_sql_resolution(func.coalesce(r.due_before, d.due_at), basis),
-                              r.requested_at > d.resolved_at)
-    return func.coalesce(judged, _sql_resolution(d.due_at, basis))
-
-
 def _sql_resolution_judged(basis: str) -> ColumnElement:
     """A resolved dossier's resolution against the due date in force at the resolution
-    (rules.due_at_resolution): its own due date unless a round was requested after it, and the stored
-    resolution is exact then (moment basis). The rounds are read only when ``rounds_requested_until``
-    says one came after the resolution, or does not say (NULL: rounds stored before the column)."""
+    (rules.due_at_resolution): the ``due_before`` of the first round requested after it, else its own
+    due date, against which the stored resolution is exact (moment basis).
+
+    The rounds are read only when ``rounds_requested_until`` says one came after the resolution, or does
+    not say (NULL: rounds stored before the column); the first such round then judges the dossier inside
+    its own subquery. (Judged outside, against a subquery for the due date, the CASE ran that subquery
+    at each of its half a dozen mentions of the due date, for each count.)"""
     d = Dossier.__table__.c
+    r = SupplementRound.__table__.c
+    own = d.resolution if basis == "moment" else _sql_resolution(d.due_at, basis)
     round_after_end = and_(d.supplement_rounds > 0, or_(d.rounds_requested_until.is_(None),
                                                          d.rounds_requested_until > d.resolved_at))
-    return case((round_after_end, _sql_resolution_at_end(basis)),
-                else_=d.resolution if basis == "moment" else _sql_resolution(d.due_at, basis))
+    by_round = _sql_first_round(_sql_resolution(func.coalesce(r.due_before, d.due_at), basis),
+                                r.requested_at > d.resolved_at)
+    return case((round_after_end, func.coalesce(by_round, own)), else_=own)
 
 
 def sql_conditions(period: Period, as_of: dt.date | None = None,
@@ -292,20 +285,19 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
     has_rounds = d.supplement_rounds > 0
     new = false() if carried_over else d.received_at >= start
     basis = settings.deadline_basis
-    if open_without_rounds:  # resolved_at IS NULL: never resolved by the cut-off
+    if still_open or open_without_rounds:  # resolved_at IS NULL: never resolved by the cut-off
         resolved, pending, resolution = false(), true(), d.resolution
+    else:
+        resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff, ~stopped_suspended)
+        pending = ~resolved
+        resolution = _sql_resolution_judged(basis)
+    if open_without_rounds:
         in_time = or_(stopped_suspended, d.status == "suspended", _sql_in_time(d.due_at, judged_at, basis))
     else:
-        if still_open:
-            resolved, pending, resolution = false(), true(), d.resolution
-        else:
-            resolved = and_(d.resolved_at.is_not(None), d.resolved_at < cutoff, ~stopped_suspended)
-            pending = ~resolved
-            resolution = _sql_resolution_judged(basis)
         # Pending: suspended at J from the rounds when there are any, else from the status; otherwise
         # the due date in force at J (rules.suspended_at, rules.due_in_force_at): the due_before of the
         # first round requested from J on, else the dossier's due date, judged inside that round's
-        # subquery (as _sql_resolution_at_end: not a subquery at each mention of the due date).
+        # subquery (as _sql_resolution_judged: not a subquery at each mention of the due date).
         round_open = exists().where(r.dossier_id == d.id, r.requested_at < judged_at,
                                     or_(r.supplied_at.is_(None), r.supplied_at >= judged_at))
         in_force = _sql_first_round(_sql_in_time(func.coalesce(r.due_before, d.due_at), judged_at, basis),
@@ -330,6 +322,10 @@ def sql_conditions(period: Period, as_of: dt.date | None = None,
     }
 
 
+
+
+# The dossier column a grouping counts by (level: by agency, its level looked up afterwards); the
+# columnar copy's arrays have the same names without "_id" (DossierColumns.group_column).
 GROUP_COLUMNS = {"field": "field_id", "agency": "agency_id", "procedure": "procedure_id", "level": "agency_id"}
 
 

@@ -628,7 +628,6 @@ class _Builder:
         row["rounds"] = [dict(requested_at=requested.replace(microsecond=0, second=0),
                               supplied_at=None if supplied is None else supplied.replace(microsecond=0, second=0),
                               due_before=due, due_after=due_after)]
-        row["supplement_rounds"] = 1
         if due_after is not None:
             row["due_at"] = due_after
 

@@ -538,14 +538,17 @@ def write_national_dossiers(conn: Connection, frame: pd.DataFrame, rounds: pd.Da
     :data:`LIFECYCLE_DEFAULTS`); ``rounds`` has ``record`` (the label of the dossier's row in ``frame``),
     ``position``, ``requested_at``, ``supplied_at``, ``due_before``, ``due_after``. A dossier written
     again loses the rounds stored before (the later record replaces the earlier one, domain.md §4b).
+    What the period queries keep of the rounds on the dossier (``supplement_rounds``, the count, and
+    ``rounds_requested_until``, the last request) is taken from ``rounds`` here, beside them.
     Returns how many codes were already stored.
     """
     if frame.empty:
         return 0
     frame = frame.assign(**{c: v for c, v in LIFECYCLE_DEFAULTS.items() if c not in frame})
-    # The last request of each dossier's rounds (models.Dossier.rounds_requested_until), NULL without.
-    last = rounds.groupby("record")["requested_at"].max() if len(rounds) else pd.Series(dtype="datetime64[us]")
-    frame["rounds_requested_until"] = last.reindex(frame.index).to_numpy(dtype="datetime64[us]")
+    requests = rounds.groupby("record")["requested_at"]
+    frame["supplement_rounds"] = requests.size().reindex(frame.index, fill_value=0).astype("int64")
+    frame["rounds_requested_until"] = (requests.max().reindex(frame.index).to_numpy(dtype="datetime64[us]")
+                                       if len(rounds) else np.full(len(frame), np.datetime64("NaT"), "datetime64[us]"))
     rounds_stored = conn.scalar(select(SupplementRound.id).limit(1)) is not None
     updated = write_dossier_frame(conn, frame, calendar, extra=(*LIFECYCLE_COLUMNS, "rounds_requested_until"))
     # Only a dossier stored before can have rounds to replace (none when every code was new).

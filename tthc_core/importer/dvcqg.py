@@ -1199,8 +1199,6 @@ def _check_dossiers(batch: _Batch, problems: _Problems, catalogue: _Catalogue
     # Nullable integers stay integers (a column of ints and None would become floats).
     for name in ("applicant_type", "fee_total"):
         frame[name] = frame[name].astype("Int64")
-    counts = rounds.groupby("record").size() if len(rounds) else pd.Series(dtype=int)
-    frame["supplement_rounds"] = counts.reindex(frame.index, fill_value=0).astype(int)
     frame, rounds = frame[ok], rounds[rounds["record"].isin(frame.index[ok])]
     # A later record for the same MaHoSo replaces the earlier one (isUpdating): keep the last.
     last = ~frame["code"].duplicated(keep="last")
